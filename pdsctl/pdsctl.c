@@ -1,0 +1,169 @@
+/*
+ * pdsctl: talk to pdsd over its control socket, or work on files
+ * offline.  A command table in the manner of smtpctl.
+ */
+#include <sys/types.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <err.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "imsg.h"
+#include "pds_imsg.h"
+#include "pdsctl.h"
+
+#define PDSD_CONF_FILE		"/etc/pdsd.conf"
+#define PDSD_DEFAULT_SOCK	"./var/pdsd.sock"
+#define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
+
+static const struct cmd cmds[] = {
+	{ "log",	"verbose | brief", 1, 1, 1, cmd_log },
+	{ "reload",	"",		0, 0, 1, cmd_reload },
+	{ "status",	"",		0, 0, 1, cmd_status },
+};
+
+static const char	*sockpath;
+struct imsgbuf		 ibuf;
+
+__dead static void	 usage(void);
+
+__dead static void
+usage(void)
+{
+	size_t	 i;
+
+	fprintf(stderr, "usage: pdsctl [-s socket] command [argument ...]\n"
+	    "commands:\n");
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		fprintf(stderr, "\t%s%s%s\n", cmds[i].name,
+		    cmds[i].args[0] != '\0' ? " " : "", cmds[i].args);
+	exit(1);
+}
+
+/* Connect to the control socket, or say plainly why not. */
+int
+ctl_connect(void)
+{
+	struct sockaddr_un	 sun;
+	int			 fd;
+
+	memset(&sun, 0, sizeof(sun));
+	sun.sun_family = AF_UNIX;
+	if (strlcpy(sun.sun_path, sockpath, sizeof(sun.sun_path)) >=
+	    sizeof(sun.sun_path))
+		errx(1, "socket path too long: %s", sockpath);
+	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1)
+		err(1, "socket");
+	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1)
+		errx(1, "cannot connect to %s: %s (is pdsd running?)",
+		    sockpath, strerror(errno));
+	if (imsgbuf_init(&ibuf, fd) == -1)
+		err(1, "imsgbuf_init");
+	imsgbuf_set_maxsize(&ibuf, 64 * 1024);
+	return fd;
+}
+
+/* Read one message, blocking; dies on a dead or broken daemon. */
+int
+ctl_next(struct imsg *imsg)
+{
+	ssize_t	 n;
+
+	for (;;) {
+		if ((n = imsg_get(&ibuf, imsg)) == -1)
+			errx(1, "bad message from pdsd");
+		if (n > 0)
+			return 0;
+		switch (imsgbuf_read(&ibuf)) {
+		case -1:
+			err(1, "read from pdsd");
+		case 0:
+			errx(1, "pdsd closed the connection");
+		}
+	}
+}
+
+void
+ctl_send(int type, const void *data, size_t len)
+{
+	if (imsg_compose(&ibuf, type, PDS_IMSG_VERSION, 0, -1, data,
+	    len) == -1)
+		err(1, "imsg_compose");
+	if (imsgbuf_flush(&ibuf) == -1)
+		err(1, "write to pdsd");
+}
+
+/* For requests answered by OK or FAIL: print any text, return 0 or 1. */
+int
+ctl_wait_ok(void)
+{
+	struct imsg	 imsg;
+	char		 msg[512];
+	size_t		 len;
+	int		 type;
+
+	ctl_next(&imsg);
+	type = imsg_get_type(&imsg);
+	len = imsg_get_len(&imsg);
+	msg[0] = '\0';
+	if (len > 0 && len <= sizeof(msg) &&
+	    imsg_get_data(&imsg, msg, len) == 0)
+		msg[len - 1] = '\0';
+	imsg_free(&imsg);
+	switch (type) {
+	case IMSG_CTL_OK:
+		if (msg[0] != '\0')
+			printf("%s\n", msg);
+		return 0;
+	case IMSG_CTL_FAIL:
+		fprintf(stderr, "pdsctl: %s\n", msg[0] != '\0' ? msg :
+		    "request failed");
+		return 1;
+	default:
+		errx(1, "unexpected answer %d from pdsd", type);
+	}
+}
+
+int
+main(int argc, char *argv[])
+{
+	const struct cmd	*c = NULL;
+	size_t			 i;
+	int			 ch;
+
+	while ((ch = getopt(argc, argv, "s:")) != -1) {
+		switch (ch) {
+		case 's':
+			sockpath = optarg;
+			break;
+		default:
+			usage();
+		}
+	}
+	argc -= optind;
+	argv += optind;
+	if (argc < 1)
+		usage();
+	for (i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (strcmp(argv[0], cmds[i].name) == 0)
+			c = &cmds[i];
+	if (c == NULL) {
+		fprintf(stderr, "pdsctl: unknown command: %s\n", argv[0]);
+		usage();
+	}
+	if (argc - 1 < c->minargs || argc - 1 > c->maxargs) {
+		fprintf(stderr, "usage: pdsctl %s %s\n", c->name, c->args);
+		exit(1);
+	}
+	if (sockpath == NULL)
+		sockpath = access(PDSD_CONF_FILE, F_OK) == 0 ?
+		    PDSD_SYSTEM_SOCK : PDSD_DEFAULT_SOCK;
+	if (c->online)
+		ctl_connect();
+	return c->fn(argc, argv);
+}

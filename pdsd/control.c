@@ -1,0 +1,262 @@
+/*
+ * The control socket, served by the frontend for pdsctl.  Clients are
+ * untrusted: a malformed message, a wrong protocol version or an
+ * unknown request closes that client and nothing else.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+
+#include <errno.h>
+#include <event.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "imsgev.h"
+#include "log.h"
+#include "pds_imsg.h"
+#include "pdsd.h"
+
+#define CONTROL_MAX_CLIENTS	32
+#define CONTROL_MAXSIZE		(64 * 1024)
+
+struct ctl_conn {
+	TAILQ_ENTRY(ctl_conn)	 entry;
+	struct imsgev		 iev;
+	uint32_t		 id;
+	int			 closing;	/* flush, then close */
+};
+
+static TAILQ_HEAD(, ctl_conn)	 ctl_conns = TAILQ_HEAD_INITIALIZER(ctl_conns);
+static struct event		 ctl_ev;
+static int			 ctl_fd = -1;
+static int			 ctl_nconns;
+static uint32_t			 ctl_nextid = 1;
+
+static void	control_accept(int, short, void *);
+static void	control_dispatch(int, short, void *);
+static void	control_close(struct ctl_conn *);
+static int	control_peer_ok(int);
+static void	control_status(struct ctl_conn *);
+static void	control_fail(struct ctl_conn *, const char *);
+
+int
+control_listen(int fd)
+{
+	ctl_fd = fd;
+	event_set(&ctl_ev, fd, EV_READ | EV_PERSIST, control_accept, NULL);
+	return event_add(&ctl_ev, NULL);
+}
+
+void
+control_cleanup(void)
+{
+	struct ctl_conn	*c;
+
+	while ((c = TAILQ_FIRST(&ctl_conns)) != NULL)
+		control_close(c);
+	if (ctl_fd != -1) {
+		event_del(&ctl_ev);
+		close(ctl_fd);
+		ctl_fd = -1;
+	}
+}
+
+/*
+ * The socket is 0660, so the filesystem already limits who connects;
+ * we also insist on root, our own user or our own group.
+ */
+static int
+control_peer_ok(int fd)
+{
+	struct ucred	 cred;
+	socklen_t	 len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1)
+		return 0;
+	return cred.uid == 0 || cred.uid == geteuid() ||
+	    cred.gid == getegid();
+}
+
+static void
+control_accept(int fd, short event, void *arg)
+{
+	struct ctl_conn	*c;
+	int		 cfd;
+
+	if ((cfd = accept4(fd, NULL, NULL, SOCK_NONBLOCK |
+	    SOCK_CLOEXEC)) == -1) {
+		if (errno != EINTR && errno != EAGAIN &&
+		    errno != ECONNABORTED)
+			log_warn("control accept");
+		return;
+	}
+	if (ctl_nconns >= CONTROL_MAX_CLIENTS) {
+		log_warnx("control: too many clients");
+		close(cfd);
+		return;
+	}
+	if (!control_peer_ok(cfd)) {
+		log_warnx("control: peer refused");
+		close(cfd);
+		return;
+	}
+	if ((c = calloc(1, sizeof(*c))) == NULL) {
+		log_warn("control");
+		close(cfd);
+		return;
+	}
+	if (imsgev_init(&c->iev, cfd, 0, control_dispatch, c) == -1) {
+		log_warn("control");
+		close(cfd);
+		free(c);
+		return;
+	}
+	imsgbuf_set_maxsize(&c->iev.ibuf, CONTROL_MAXSIZE);
+	c->id = ctl_nextid++;
+	TAILQ_INSERT_TAIL(&ctl_conns, c, entry);
+	ctl_nconns++;
+}
+
+static void
+control_close(struct ctl_conn *c)
+{
+	TAILQ_REMOVE(&ctl_conns, c, entry);
+	imsgev_clear(&c->iev);
+	free(c);
+	ctl_nconns--;
+}
+
+static struct ctl_conn *
+control_find(uint32_t id)
+{
+	struct ctl_conn	*c;
+
+	TAILQ_FOREACH(c, &ctl_conns, entry)
+		if (c->id == id)
+			return c;
+	return NULL;
+}
+
+static void
+control_fail(struct ctl_conn *c, const char *msg)
+{
+	imsgev_compose(&c->iev, IMSG_CTL_FAIL, 0, 0, -1, msg,
+	    strlen(msg) + 1);
+	c->closing = 1;
+}
+
+static void
+control_status(struct ctl_conn *c)
+{
+	struct ctl_status	 st;
+	struct listen_addr	*la;
+	char			 buf[NI_MAXHOST + 16];
+
+	memset(&st, 0, sizeof(st));
+	strlcpy(st.version, PDS_VERSION, sizeof(st.version));
+	st.uptime = time(NULL) - fe->pids.started;
+	st.pid_parent = fe->pids.parent;
+	st.pid_frontend = fe->pids.frontend;
+	st.pid_signerd = fe->pids.signerd;
+	st.db_size = db_size(fe->dbpath);
+	st.accounts = db_count(fe->db, "account");
+	strlcpy(st.rotation_key, fe->rotation_key, sizeof(st.rotation_key));
+	strlcpy(st.hostname, fe->cfg.hostname, sizeof(st.hostname));
+	st.verbose = log_getverbose();
+	imsgev_compose(&c->iev, IMSG_CTL_STATUS_REPLY, 0, 0, -1, &st,
+	    sizeof(st));
+	TAILQ_FOREACH(la, &fe->listens, entry) {
+		snprintf(buf, sizeof(buf), "%s %u", la->host, la->port);
+		imsgev_compose(&c->iev, IMSG_CTL_STATUS_LISTEN, 0, 0, -1, buf,
+		    strlen(buf) + 1);
+	}
+	imsgev_compose(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+/* The parent answered a reload this client asked for. */
+void
+control_reload_done(uint32_t id, const char *msg)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_find(id)) == NULL)
+		return;		/* the client left */
+	if (strcmp(msg, "configuration reloaded") == 0)
+		imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1, msg,
+		    strlen(msg) + 1);
+	else
+		imsgev_compose(&c->iev, IMSG_CTL_FAIL, 0, 0, -1, msg,
+		    strlen(msg) + 1);
+}
+
+static void
+control_dispatch(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct ctl_conn	*c = iev->data;
+	struct imsg	 imsg;
+	ssize_t		 n;
+	int		 v;
+
+	if (imsgev_handle_io(&c->iev, event) == -1) {
+		control_close(c);
+		return;
+	}
+	if (c->closing) {
+		if (imsgbuf_queuelen(&c->iev.ibuf) == 0)
+			control_close(c);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&c->iev.ibuf, &imsg)) == -1) {
+			control_close(c);
+			return;
+		}
+		if (n == 0)
+			break;
+		if (imsg_get_id(&imsg) != PDS_IMSG_VERSION) {
+			control_fail(c, "pdsctl and pdsd versions differ");
+			imsg_free(&imsg);
+			break;
+		}
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_STATUS:
+			if (imsg_get_len(&imsg) != 0)
+				control_fail(c, "bad status request");
+			else
+				control_status(c);
+			break;
+		case IMSG_CTL_RELOAD:
+			if (imsg_get_len(&imsg) != 0)
+				control_fail(c, "bad reload request");
+			else
+				frontend_to_parent(IMSG_RELOAD_REQUEST, c->id,
+				    NULL, 0);
+			break;
+		case IMSG_CTL_LOG_VERBOSE:
+			if (imsg_get_data(&imsg, &v, sizeof(v)) == -1 ||
+			    v < 0 || v > 5) {
+				control_fail(c, "bad log request");
+				break;
+			}
+			log_setverbose(v);
+			frontend_to_parent(IMSG_CTL_LOG_VERBOSE, 0, &v,
+			    sizeof(v));
+			imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1,
+			    NULL, 0);
+			break;
+		default:
+			control_fail(c, "unknown request");
+			break;
+		}
+		imsg_free(&imsg);
+		if (c->closing)
+			break;
+	}
+	if (c->closing && imsgbuf_queuelen(&c->iev.ibuf) == 0)
+		control_close(c);
+}

@@ -1,0 +1,170 @@
+/*
+ * The database: one SQLite file in WAL mode, its schema brought up to
+ * date from the migrations embedded at build time (sql/NNNN_*.sql),
+ * tracked by PRAGMA user_version.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "log.h"
+#include "pdsd.h"
+
+static int	db_exec(sqlite3 *, const char *, char *, size_t);
+static int	db_user_version(sqlite3 *, int *);
+
+static int
+db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
+{
+	char	*msg = NULL;
+
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "%s", msg != NULL ? msg :
+		    sqlite3_errmsg(db));
+		sqlite3_free(msg);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+db_user_version(sqlite3 *db, int *version)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &st, NULL) !=
+	    SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}
+
+/*
+ * Apply every migration newer than the database, each in its own
+ * transaction together with its user_version bump.  A database written
+ * by a newer pdsd is refused: we would not know its tables.
+ */
+int
+db_migrate(sqlite3 *db, char *err, size_t errlen)
+{
+	char	 sql[64];
+	int	 version;
+	size_t	 i;
+
+	if (db_user_version(db, &version) == -1) {
+		snprintf(err, errlen, "cannot read schema version: %s",
+		    sqlite3_errmsg(db));
+		return -1;
+	}
+	if (version < 0 || (size_t)version > nmigrations) {
+		snprintf(err, errlen, "database schema version %d is newer "
+		    "than this pdsd knows (%zu): use a newer pdsd",
+		    version, nmigrations);
+		return -1;
+	}
+	for (i = (size_t)version; i < nmigrations; i++) {
+		if (db_exec(db, "BEGIN IMMEDIATE", err, errlen) == -1)
+			return -1;
+		snprintf(sql, sizeof(sql), "PRAGMA user_version = %d",
+		    migrations[i].version);
+		if (db_exec(db, migrations[i].sql, err, errlen) == -1 ||
+		    db_exec(db, sql, err, errlen) == -1) {
+			char	 e2[256];
+
+			(void)db_exec(db, "ROLLBACK", e2, sizeof(e2));
+			log_warnx("migration %s failed", migrations[i].name);
+			return -1;
+		}
+		if (db_exec(db, "COMMIT", err, errlen) == -1)
+			return -1;
+		log_info("database: applied migration %s",
+		    migrations[i].name);
+	}
+	return 0;
+}
+
+sqlite3 *
+db_open(const char *path, char *err, size_t errlen)
+{
+	sqlite3	*db;
+
+	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		snprintf(err, errlen, "%s: %s", path, db != NULL ?
+		    sqlite3_errmsg(db) : "out of memory");
+		sqlite3_close(db);
+		return NULL;
+	}
+	sqlite3_busy_timeout(db, 5000);
+	if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
+	    db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) == -1 ||
+	    db_exec(db, "PRAGMA foreign_keys = ON", err, errlen) == -1 ||
+	    db_migrate(db, err, errlen) == -1) {
+		sqlite3_close(db);
+		return NULL;
+	}
+	return db;
+}
+
+void
+db_close(sqlite3 *db)
+{
+	if (db != NULL)
+		sqlite3_close(db);
+}
+
+/* -1 on error. */
+int64_t
+db_count(sqlite3 *db, const char *table)
+{
+	sqlite3_stmt	*st;
+	char		 sql[128];
+	int64_t		 n = -1;
+
+	snprintf(sql, sizeof(sql), "SELECT count(*) FROM %s", table);
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/* The main file and its WAL, in bytes; -1 if the main file is gone. */
+int64_t
+db_size(const char *path)
+{
+	struct stat	 sb;
+	char		 wal[PATH_MAX];
+	int64_t		 n;
+
+	if (stat(path, &sb) == -1)
+		return -1;
+	n = sb.st_size;
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	if (stat(wal, &sb) == 0)
+		n += sb.st_size;
+	return n;
+}
+
+/* A cheap liveness check for _health. */
+int
+db_ping(sqlite3 *db)
+{
+	sqlite3_stmt	*st;
+	int		 rc;
+
+	if (db == NULL || sqlite3_prepare_v2(db, "SELECT 1", -1, &st,
+	    NULL) != SQLITE_OK)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_finalize(st);
+	return rc == SQLITE_ROW ? 0 : -1;
+}

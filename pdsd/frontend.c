@@ -1,0 +1,293 @@
+/*
+ * The frontend: pdsd re-executed with -T frontend.  It receives its
+ * configuration and bound sockets from the parent, opens the database,
+ * chroots into the data directory and drops to its user when one is
+ * configured, then serves HTTP and the control socket.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "imsgev.h"
+#include "log.h"
+#include "pds_imsg.h"
+#include "pdsd.h"
+
+static struct frontend	 frontend;
+struct frontend		*fe = &frontend;
+
+static struct imsgev	 iev_parent, iev_signer;
+
+static void	frontend_sig(int, short, void *);
+static void	frontend_dispatch_parent(int, short, void *);
+static void	frontend_dispatch_signer(int, short, void *);
+static void	frontend_configure(void);
+static void	frontend_chroot(const char *);
+static void	str_list_clear(struct conf_str_list *);
+static void	str_list_add(struct conf_str_list *, struct imsg *);
+
+void
+frontend_main(int debug, int verbose)
+{
+	struct event	 ev_sigint, ev_sigterm, ev_sighup;
+
+	log_init(debug, verbose, LOG_DAEMON);
+	log_procinit("frontend");
+	setproctitle("frontend");
+	if (fcntl(PDSD_PARENT_FD, F_GETFD) == -1 ||
+	    fcntl(PDSD_PEER_FD, F_GETFD) == -1)
+		fatalx("must be started by pdsd");
+
+	TAILQ_INIT(&fe->domains);
+	TAILQ_INIT(&fe->relays);
+	TAILQ_INIT(&fe->listens);
+	fe->ctlfd = -1;
+	fe->base = event_init();
+
+	signal_set(&ev_sigint, SIGINT, frontend_sig, NULL);
+	signal_set(&ev_sigterm, SIGTERM, frontend_sig, NULL);
+	signal_set(&ev_sighup, SIGHUP, frontend_sig, NULL);
+	signal_add(&ev_sigint, NULL);
+	signal_add(&ev_sigterm, NULL);
+	signal_add(&ev_sighup, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (imsgev_init(&iev_parent, PDSD_PARENT_FD, 1,
+	    frontend_dispatch_parent, NULL) == -1 ||
+	    imsgev_init(&iev_signer, PDSD_PEER_FD, 0,
+	    frontend_dispatch_signer, NULL) == -1)
+		fatal("imsgev_init");
+	imsgbuf_set_maxsize(&iev_parent.ibuf, PDS_IMSG_MAXSIZE);
+	imsgbuf_set_maxsize(&iev_signer.ibuf, PDS_IMSG_MAXSIZE);
+
+	event_dispatch();
+	control_cleanup();
+	db_close(fe->db);
+	log_debug("exiting");
+	exit(0);
+}
+
+void
+frontend_to_parent(uint32_t type, uint32_t id, const void *data, size_t len)
+{
+	imsgev_compose(&iev_parent, type, id, 0, -1, data, len);
+}
+
+static void
+frontend_sig(int sig, short event, void *arg)
+{
+	switch (sig) {
+	case SIGINT:
+	case SIGTERM:
+		event_loopexit(NULL);
+		break;
+	default:
+		/* SIGHUP is the parent's business. */
+		break;
+	}
+}
+
+static void
+str_list_clear(struct conf_str_list *l)
+{
+	struct conf_str	*cs;
+
+	while ((cs = TAILQ_FIRST(l)) != NULL) {
+		TAILQ_REMOVE(l, cs, entry);
+		free(cs);
+	}
+}
+
+static void
+str_list_add(struct conf_str_list *l, struct imsg *imsg)
+{
+	struct conf_str	*cs;
+	size_t		 len = imsg_get_len(imsg);
+
+	if ((cs = calloc(1, sizeof(*cs))) == NULL)
+		fatal(NULL);
+	if (len == 0 || len > sizeof(cs->str) ||
+	    imsg_get_data(imsg, cs->str, len) == -1 ||
+	    cs->str[len - 1] != '\0')
+		fatalx("bad string in imsg %u", imsg_get_type(imsg));
+	TAILQ_INSERT_TAIL(l, cs, entry);
+}
+
+/*
+ * The data directory becomes our root: the database and blobs are all
+ * we may touch.  bgpd's order: chroot, chdir, groups, gid, uid.
+ */
+static void
+frontend_chroot(const char *user)
+{
+	struct passwd	*pw;
+
+	if ((pw = getpwnam(user)) == NULL)
+		fatalx("unknown user %s", user);
+	if (chroot(fe->cfg.datadir) == -1)
+		fatal("chroot %s", fe->cfg.datadir);
+	if (chdir("/") == -1)
+		fatal("chdir /");
+	if (setgroups(1, &pw->pw_gid) == -1 ||
+	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
+	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
+		fatal("cannot drop privileges to %s", user);
+}
+
+static void
+frontend_configure(void)
+{
+	char	 err[512];
+
+	if (fe->running) {
+		log_info("configuration reloaded");
+		return;
+	}
+	if (fe->cfg.user[0] != '\0') {
+		/* Resolve the user and open syslog before we lose /etc. */
+		frontend_chroot(fe->cfg.user);
+		strlcpy(fe->dbpath, "/" PDSD_DB_FILE, sizeof(fe->dbpath));
+	} else if (snprintf(fe->dbpath, sizeof(fe->dbpath), "%s/%s",
+	    fe->cfg.datadir, PDSD_DB_FILE) >= (int)sizeof(fe->dbpath))
+		fatalx("data directory path too long");
+	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL)
+		fatalx("database: %s", err);
+	if (control_listen(fe->ctlfd) == -1)
+		fatalx("control socket");
+	if (xrpc_start() == -1)
+		fatalx("cannot start the HTTP server");
+	fe->running = 1;
+	log_info("serving, database %s", fe->dbpath);
+}
+
+static void
+frontend_dispatch_parent(int fd, short event, void *arg)
+{
+	struct imsgev		*iev = arg;
+	struct imsg		 imsg;
+	struct cfg_listen	 cl;
+	struct listen_addr	*la;
+	char			 msg[256];
+	ssize_t			 n;
+	size_t			 len;
+
+	if (imsgev_handle_io(iev, event) == -1) {
+		/* The parent is gone: so are we. */
+		event_loopexit(NULL);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get from parent");
+		if (n == 0)
+			break;
+		len = imsg_get_len(&imsg);
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CFG_START:
+			if (imsg_get_data(&imsg, &fe->cfg,
+			    sizeof(fe->cfg)) == -1)
+				fatalx("bad IMSG_CFG_START");
+			fe->cfg.hostname[sizeof(fe->cfg.hostname) - 1] = '\0';
+			fe->cfg.datadir[sizeof(fe->cfg.datadir) - 1] = '\0';
+			fe->cfg.plc[sizeof(fe->cfg.plc) - 1] = '\0';
+			fe->cfg.user[sizeof(fe->cfg.user) - 1] = '\0';
+			str_list_clear(&fe->domains);
+			str_list_clear(&fe->relays);
+			break;
+		case IMSG_CFG_LISTEN:
+			if (fe->running || imsg_get_data(&imsg, &cl,
+			    sizeof(cl)) == -1)
+				fatalx("bad IMSG_CFG_LISTEN");
+			if ((la = calloc(1, sizeof(*la))) == NULL)
+				fatal(NULL);
+			cl.host[sizeof(cl.host) - 1] = '\0';
+			strlcpy(la->host, cl.host, sizeof(la->host));
+			la->port = cl.port;
+			if ((la->fd = imsg_get_fd(&imsg)) == -1)
+				fatalx("IMSG_CFG_LISTEN without a socket");
+			TAILQ_INSERT_TAIL(&fe->listens, la, entry);
+			break;
+		case IMSG_CFG_CTLSOCK:
+			if (fe->running || fe->ctlfd != -1 ||
+			    (fe->ctlfd = imsg_get_fd(&imsg)) == -1)
+				fatalx("bad IMSG_CFG_CTLSOCK");
+			break;
+		case IMSG_CFG_DOMAIN:
+			str_list_add(&fe->domains, &imsg);
+			break;
+		case IMSG_CFG_RELAY:
+			str_list_add(&fe->relays, &imsg);
+			break;
+		case IMSG_CFG_PIDS:
+			if (imsg_get_data(&imsg, &fe->pids,
+			    sizeof(fe->pids)) == -1)
+				fatalx("bad IMSG_CFG_PIDS");
+			break;
+		case IMSG_CFG_DONE:
+			frontend_configure();
+			break;
+		case IMSG_SIGNER_READY:
+			if (len == 0 || len > sizeof(fe->rotation_key) ||
+			    imsg_get_data(&imsg, fe->rotation_key,
+			    len) == -1 || fe->rotation_key[len - 1] != '\0')
+				fatalx("bad IMSG_SIGNER_READY");
+			break;
+		case IMSG_RELOAD_RESULT:
+			if (len == 0 || len > sizeof(msg) ||
+			    imsg_get_data(&imsg, msg, len) == -1 ||
+			    msg[len - 1] != '\0')
+				fatalx("bad IMSG_RELOAD_RESULT");
+			control_reload_done(imsg_get_id(&imsg), msg);
+			break;
+		default:
+			fatalx("unexpected imsg %u from parent",
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+}
+
+static void
+frontend_dispatch_signer(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+	struct imsg	 imsg;
+	ssize_t		 n;
+
+	if (imsgev_handle_io(iev, event) == -1) {
+		log_warnx("lost connection to signerd");
+		event_loopexit(NULL);
+		return;
+	}
+	for (;;) {
+		if ((n = imsg_get(&iev->ibuf, &imsg)) == -1)
+			fatal("imsg_get from signerd");
+		if (n == 0)
+			break;
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_SIGN_RESULT:
+		case IMSG_SIGN_ERROR:
+			/* No requests are sent yet: see the signing issues. */
+			log_debug("signerd answer %u for request %u",
+			    imsg_get_type(&imsg), imsg_get_id(&imsg));
+			break;
+		default:
+			fatalx("unexpected imsg %u from signerd",
+			    imsg_get_type(&imsg));
+		}
+		imsg_free(&imsg);
+	}
+}

@@ -1,0 +1,134 @@
+/*
+ * pdsd: the parent and the frontend.
+ */
+#ifndef PDSD_H
+#define PDSD_H
+
+#include <sys/types.h>
+#include <sys/queue.h>
+#include <sys/socket.h>
+
+#include <limits.h>
+#include <netdb.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "pds_imsg.h"
+
+#define PDSD_CONF_FILE		"/etc/pdsd.conf"
+#define PDSD_USER_MAX		32
+#define PDSD_HOST_MAX		253
+#define PDSD_URL_MAX		512
+#define PDSD_DEFAULT_PORT	2583
+#define PDSD_DEFAULT_DIR	"./var"
+#define PDSD_DEFAULT_KEYDIR	"./var/keys"
+#define PDSD_DEFAULT_SOCK	"./var/pdsd.sock"
+#define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
+#define PDSD_DB_FILE		"pdsd.db"
+
+/* fds a re-executed child finds at start: parent channel and its peer. */
+#define PDSD_PARENT_FD		3
+#define PDSD_PEER_FD		4
+
+enum registration {
+	REG_OPEN,
+	REG_INVITE,
+	REG_CLOSED,
+};
+
+struct listen_addr {
+	TAILQ_ENTRY(listen_addr)	 entry;
+	struct sockaddr_storage		 ss;
+	socklen_t			 sslen;
+	char				 host[NI_MAXHOST];	/* as written */
+	in_port_t			 port;			/* host order */
+	int				 fd;
+};
+TAILQ_HEAD(listen_list, listen_addr);
+
+struct conf_str {
+	TAILQ_ENTRY(conf_str)		 entry;
+	char				 str[PDSD_URL_MAX];
+};
+TAILQ_HEAD(conf_str_list, conf_str);
+
+struct pdsd_conf {
+	char			 hostname[PDSD_HOST_MAX + 1];
+	char			 datadir[PATH_MAX];
+	char			 keydir[PATH_MAX];
+	char			 ctlsock[PATH_MAX];
+	char			 user[PDSD_USER_MAX + 1];	/* "" = none */
+	char			 signer_user[PDSD_USER_MAX + 1];
+	enum registration	 registration;
+	char			 plc[PDSD_URL_MAX];		/* "" = none */
+	struct listen_list	 listens;
+	struct conf_str_list	 domains;	/* handle domains, ".x.y" */
+	struct conf_str_list	 relays;
+	int			 ctlfd;		/* parent: bound socket */
+};
+
+struct sqlite3;
+struct http_server;
+struct event_base;
+
+/* The frontend's world, as received from the parent. */
+struct frontend {
+	struct event_base	*base;
+	struct cfg_main		 cfg;
+	struct conf_str_list	 domains;
+	struct conf_str_list	 relays;
+	struct cfg_pids		 pids;
+	char			 rotation_key[128];
+	char			 dbpath[PATH_MAX];
+	struct sqlite3		*db;
+	int			 running;	/* initial config done */
+	struct http_server	*http;
+	struct listen_list	 listens;	/* fds passed by the parent */
+	int			 ctlfd;
+};
+extern struct frontend	*fe;
+
+/* frontend.c */
+__attribute__((__noreturn__)) void frontend_main(int, int);
+void		 frontend_to_parent(uint32_t, uint32_t, const void *, size_t);
+
+/* control.c */
+int		 control_listen(int);
+void		 control_reload_done(uint32_t, const char *);
+void		 control_cleanup(void);
+
+/* xrpc.c */
+int		 xrpc_start(void);
+
+/* db.c */
+struct sqlite3	*db_open(const char *, char *, size_t);
+int		 db_migrate(struct sqlite3 *, char *, size_t);
+void		 db_close(struct sqlite3 *);
+int64_t		 db_count(struct sqlite3 *, const char *);
+int64_t		 db_size(const char *);
+int		 db_ping(struct sqlite3 *);
+
+/* parse.y */
+struct pdsd_conf	*parse_config(const char *);
+int			 cmdline_symset(char *);
+
+/* config.c */
+struct pdsd_conf	*config_new(void);
+void			 config_defaults(struct pdsd_conf *);
+void			 config_free(struct pdsd_conf *);
+void			 print_config(FILE *, const struct pdsd_conf *);
+const char		*registration_name(enum registration);
+int			 config_add_listen(struct pdsd_conf *, const char *,
+			    in_port_t, const char **);
+int			 config_add_str(struct conf_str_list *, const char *);
+
+/* sql_embed.c (generated from sql/) */
+struct migration {
+	int		 version;
+	const char	*name;
+	const char	*sql;
+};
+extern const struct migration	migrations[];
+extern const size_t		nmigrations;
+
+#endif
