@@ -88,3 +88,18 @@ imsgev_handle_io(struct imsgev *iev, short event)
 	imsgev_add(iev);	/* the event is not persistent */
 	return 0;
 }
+
+/*
+ * The whole payload as one string: 1 to len bytes, NUL-terminated, no
+ * NUL before the end.  0, or -1 for a malformed message.
+ */
+int
+imsg_get_string(struct imsg *imsg, char *buf, size_t len)
+{
+	size_t	 n = imsg_get_len(imsg);
+
+	if (n == 0 || n > len || imsg_get_data(imsg, buf, n) == -1 ||
+	    buf[n - 1] != '\0' || strlen(buf) != n - 1)
+		return -1;
+	return 0;
+}

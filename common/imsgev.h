@@ -24,5 +24,6 @@ void	imsgev_clear(struct imsgev *);
 int	imsgev_compose(struct imsgev *, uint32_t, uint32_t, pid_t, int,
 	    const void *, size_t);
 int	imsgev_handle_io(struct imsgev *, short);
+int	imsg_get_string(struct imsg *, char *, size_t);
 
 #endif

@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imsg.h"
+#include "imsgev.h"
 #include "pds_imsg.h"
 #include "pdsctl.h"
 
@@ -28,13 +28,11 @@ cmd_status(int argc, char **argv)
 	struct ctl_status	 st;
 	struct imsg		 imsg;
 	char			 buf[1100];
-	size_t			 len;
 	int			 done = 0, got = 0;
 
 	ctl_send(IMSG_CTL_STATUS, NULL, 0);
 	while (!done) {
 		ctl_next(&imsg);
-		len = imsg_get_len(&imsg);
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_STATUS_REPLY:
 			if (imsg_get_data(&imsg, &st, sizeof(st)) == -1)
@@ -56,10 +54,8 @@ cmd_status(int argc, char **argv)
 			got = 1;
 			break;
 		case IMSG_CTL_STATUS_LISTEN:
-			if (len == 0 || len > sizeof(buf) ||
-			    imsg_get_data(&imsg, buf, len) == -1)
+			if (imsg_get_string(&imsg, buf, sizeof(buf)) == -1)
 				errx(1, "bad status from pdsd");
-			buf[len - 1] = '\0';
 			printf("listen: %s\n", buf);
 			break;
 		case IMSG_CTL_END:

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "imsg.h"
+#include "imsgev.h"
 #include "pds_imsg.h"
 #include "pdsctl.h"
 
@@ -104,16 +104,14 @@ ctl_wait_ok(void)
 {
 	struct imsg	 imsg;
 	char		 msg[512];
-	size_t		 len;
 	int		 type;
 
 	ctl_next(&imsg);
 	type = imsg_get_type(&imsg);
-	len = imsg_get_len(&imsg);
-	msg[0] = '\0';
-	if (len > 0 && len <= sizeof(msg) &&
-	    imsg_get_data(&imsg, msg, len) == 0)
-		msg[len - 1] = '\0';
+	if (imsg_get_len(&imsg) == 0)
+		msg[0] = '\0';
+	else if (imsg_get_string(&imsg, msg, sizeof(msg)) == -1)
+		errx(1, "bad answer from pdsd");
 	imsg_free(&imsg);
 	switch (type) {
 	case IMSG_CTL_OK:

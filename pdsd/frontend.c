@@ -115,13 +115,10 @@ static void
 str_list_add(struct conf_str_list *l, struct imsg *imsg)
 {
 	struct conf_str	*cs;
-	size_t		 len = imsg_get_len(imsg);
 
 	if ((cs = calloc(1, sizeof(*cs))) == NULL)
 		fatal(NULL);
-	if (len == 0 || len > sizeof(cs->str) ||
-	    imsg_get_data(imsg, cs->str, len) == -1 ||
-	    cs->str[len - 1] != '\0')
+	if (imsg_get_string(imsg, cs->str, sizeof(cs->str)) == -1)
 		fatalx("bad string in imsg %u", imsg_get_type(imsg));
 	TAILQ_INSERT_TAIL(l, cs, entry);
 }
@@ -182,7 +179,6 @@ frontend_dispatch_parent(int fd, short event, void *arg)
 	struct listen_addr	*la;
 	char			 msg[256];
 	ssize_t			 n;
-	size_t			 len;
 
 	if (imsgev_handle_io(iev, event) == -1) {
 		/* The parent is gone: so are we. */
@@ -194,7 +190,6 @@ frontend_dispatch_parent(int fd, short event, void *arg)
 			fatal("imsg_get from parent");
 		if (n == 0)
 			break;
-		len = imsg_get_len(&imsg);
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CFG_START:
 			if (imsg_get_data(&imsg, &fe->cfg,
@@ -240,15 +235,12 @@ frontend_dispatch_parent(int fd, short event, void *arg)
 			frontend_configure();
 			break;
 		case IMSG_SIGNER_READY:
-			if (len == 0 || len > sizeof(fe->rotation_key) ||
-			    imsg_get_data(&imsg, fe->rotation_key,
-			    len) == -1 || fe->rotation_key[len - 1] != '\0')
+			if (imsg_get_string(&imsg, fe->rotation_key,
+			    sizeof(fe->rotation_key)) == -1)
 				fatalx("bad IMSG_SIGNER_READY");
 			break;
 		case IMSG_RELOAD_RESULT:
-			if (len == 0 || len > sizeof(msg) ||
-			    imsg_get_data(&imsg, msg, len) == -1 ||
-			    msg[len - 1] != '\0')
+			if (imsg_get_string(&imsg, msg, sizeof(msg)) == -1)
 				fatalx("bad IMSG_RELOAD_RESULT");
 			control_reload_done(imsg_get_id(&imsg), msg);
 			break;

@@ -590,10 +590,8 @@ parent_dispatch(int fd, short event, void *arg)
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_SIGNER_READY:
 			if (c != &children[CHILD_SIGNERD] ||
-			    imsg_get_len(&imsg) >= sizeof(rotation_key) ||
-			    imsg_get_data(&imsg, rotation_key,
-			    imsg_get_len(&imsg)) == -1 ||
-			    rotation_key[imsg_get_len(&imsg) - 1] != '\0')
+			    imsg_get_string(&imsg, rotation_key,
+			    sizeof(rotation_key)) == -1)
 				fatalx("bad IMSG_SIGNER_READY");
 			log_info("signerd ready, rotation key %s",
 			    rotation_key);

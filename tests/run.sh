@@ -62,6 +62,9 @@ suite "man: mandoc -Tlint" manlint
 
 for b in "$@"; do
 	tag=$([ "$b" = . ] && echo plain || echo "$b")
+	PDSD_SIGNERD=$top/$b/signerd/signerd
+	PDSD_BUILD=$tag
+	export PDSD_SIGNERD PDSD_BUILD
 	for t in "$b"/obj/tests/unit/test_*; do
 		[ -x "$t" ] || continue
 		suite "[$tag] unit/$(basename "$t")" "$t"

@@ -17,6 +17,7 @@
 #include "dm.h"
 #include "dmjson.h"
 #include "encoding.h"
+#include "interop.h"
 
 #define D32 "9dfefe61dd76ea3dcae5023880b08379d57adf20482d6fdbe2759289f647677b"
 
@@ -365,28 +366,6 @@ test_cbor_record_example(void **state)
 	dm_free(m);
 }
 
-static const char *
-interop_dir(void)
-{
-	const char	*d = getenv("PDS_INTEROP");
-
-	return d != NULL ? d : "../shared/interop";
-}
-
-static struct json_object *
-load_fixture(const char *name)
-{
-	char			 path[1024];
-	struct json_object	*j;
-
-	snprintf(path, sizeof(path), "%s/data-model/%s", interop_dir(), name);
-	j = json_object_from_file(path);
-	if (j == NULL)
-		fail_msg("cannot load fixture %s", path);
-	assert_true(json_object_is_type(j, json_type_array));
-	return j;
-}
-
 static void
 test_cbor_fixtures(void **state)
 {
@@ -399,7 +378,7 @@ test_cbor_fixtures(void **state)
 	size_t			 i;
 	int			 n;
 
-	all = load_fixture("data-model-fixtures.json");
+	all = interop_json_array("data-model", "data-model-fixtures.json");
 	assert_int_equal(json_object_array_length(all), 3);
 	for (i = 0; i < json_object_array_length(all); i++) {
 		c = json_object_array_get_idx(all, i);
@@ -457,7 +436,7 @@ test_cbor_fixture_key_order(void **state)
 	size_t			 i;
 	int			 n;
 
-	all = load_fixture("data-model-fixtures.json");
+	all = interop_json_array("data-model", "data-model-fixtures.json");
 	c = json_object_array_get_idx(all, 0);
 	b64 = json_object_get_string(json_object_object_get(c,
 	    "cbor_base64"));

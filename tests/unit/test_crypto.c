@@ -18,6 +18,7 @@
 
 #include "crypto.h"
 #include "didkey.h"
+#include "interop.h"
 
 static const uint8_t k256_n[32] = {
 	0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff,
@@ -31,22 +32,6 @@ static const uint8_t p256_n[32] = {
 	0xbc, 0xe6, 0xfa, 0xad, 0xa7, 0x17, 0x9e, 0x84,
 	0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 };
-
-static json_object *
-load_json(const char *name)
-{
-	const char *dir;
-	char path[1024];
-	json_object *o;
-
-	if ((dir = getenv("PDS_INTEROP")) == NULL)
-		dir = "../shared/interop";
-	snprintf(path, sizeof(path), "%s/crypto/%s", dir, name);
-	if ((o = json_object_from_file(path)) == NULL)
-		fail_msg("missing or bad fixture %s", path);
-	assert_true(json_object_is_type(o, json_type_array));
-	return o;
-}
 
 static const char *
 jstr(json_object *o, const char *key)
@@ -165,7 +150,7 @@ test_signature_fixtures(void **state)
 	json_object *arr;
 	size_t i, n;
 
-	arr = load_json("signature-fixtures.json");
+	arr = interop_json_array("crypto", "signature-fixtures.json");
 	n = json_object_array_length(arr);
 	assert_int_equal(n, 6);
 	for (i = 0; i < n; i++)

@@ -17,22 +17,7 @@
 #include "base58.h"
 #include "crypto.h"
 #include "didkey.h"
-
-static json_object *
-load_json(const char *name)
-{
-	const char *dir;
-	char path[1024];
-	json_object *o;
-
-	if ((dir = getenv("PDS_INTEROP")) == NULL)
-		dir = "../shared/interop";
-	snprintf(path, sizeof(path), "%s/crypto/%s", dir, name);
-	if ((o = json_object_from_file(path)) == NULL)
-		fail_msg("missing or bad fixture %s", path);
-	assert_true(json_object_is_type(o, json_type_array));
-	return o;
-}
+#include "interop.h"
 
 static const char *
 jstr(json_object *o, const char *key)
@@ -78,7 +63,7 @@ test_w3c_k256(void **state)
 	const char *hex;
 	size_t i, n;
 
-	arr = load_json("w3c_didkey_K256.json");
+	arr = interop_json_array("crypto", "w3c_didkey_K256.json");
 	n = json_object_array_length(arr);
 	assert_int_equal(n, 5);
 	for (i = 0; i < n; i++) {
@@ -99,7 +84,7 @@ test_w3c_p256(void **state)
 	const char *b58;
 	size_t i, n;
 
-	arr = load_json("w3c_didkey_P256.json");
+	arr = interop_json_array("crypto", "w3c_didkey_P256.json");
 	n = json_object_array_length(arr);
 	assert_int_equal(n, 1);
 	for (i = 0; i < n; i++) {

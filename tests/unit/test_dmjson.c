@@ -17,28 +17,7 @@
 #include "dm.h"
 #include "dmjson.h"
 #include "encoding.h"
-
-static const char *
-interop_dir(void)
-{
-	const char	*d = getenv("PDS_INTEROP");
-
-	return d != NULL ? d : "../shared/interop";
-}
-
-static struct json_object *
-load_fixture(const char *name)
-{
-	char			 path[1024];
-	struct json_object	*j;
-
-	snprintf(path, sizeof(path), "%s/data-model/%s", interop_dir(), name);
-	j = json_object_from_file(path);
-	if (j == NULL)
-		fail_msg("cannot load fixture %s", path);
-	assert_true(json_object_is_type(j, json_type_array));
-	return j;
-}
+#include "interop.h"
 
 static void
 test_json_fixtures(void **state)
@@ -52,7 +31,7 @@ test_json_fixtures(void **state)
 	size_t			 i;
 	int			 n;
 
-	all = load_fixture("data-model-fixtures.json");
+	all = interop_json_array("data-model", "data-model-fixtures.json");
 	assert_int_equal(json_object_array_length(all), 3);
 	for (i = 0; i < json_object_array_length(all); i++) {
 		c = json_object_array_get_idx(all, i);
@@ -93,7 +72,7 @@ run_list(const char *name, int expect)
 	size_t			 i;
 	int			 rc, bad = 0;
 
-	all = load_fixture(name);
+	all = interop_json_array("data-model", name);
 	assert_true(json_object_array_length(all) > 0);
 	for (i = 0; i < json_object_array_length(all); i++) {
 		c = json_object_array_get_idx(all, i);

@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "syntax.h"
+#include "interop.h"
 
 typedef bool (*validator)(const char *, size_t);
 
@@ -53,21 +54,6 @@ static const struct fixture fixtures[] = {
 };
 #define NFIXTURES	(sizeof(fixtures) / sizeof(fixtures[0]))
 
-static FILE *
-open_fixture(const char *name)
-{
-	const char *dir;
-	char path[1024];
-	FILE *f;
-
-	if ((dir = getenv("PDS_INTEROP")) == NULL)
-		dir = "../shared/interop";
-	snprintf(path, sizeof(path), "%s/syntax/%s", dir, name);
-	if ((f = fopen(path, "r")) == NULL)
-		fail_msg("missing fixture %s", path);
-	return f;
-}
-
 static int
 run_fixture(const struct fixture *fx)
 {
@@ -77,7 +63,7 @@ run_fixture(const struct fixture *fx)
 	ssize_t n;
 	int cases = 0, bad = 0;
 
-	f = open_fixture(fx->file);
+	f = interop_open("syntax", fx->file);
 	while ((n = getline(&line, &cap, f)) != -1) {
 		lineno++;
 		if (n > 0 && line[n - 1] == '\n')
