@@ -1067,7 +1067,7 @@ int
 http_reply_json_error(struct http_request *req, int status,
     const char *name, const char *msg)
 {
-	if (http_response_start(req, status, "application/json") == -1)
+	if (http_response_start(req, status, "application/json; charset=utf-8") == -1)
 		return -1;
 	evbuffer_add_printf(req->out, "{\"error\":");
 	http_json_escape(req->out, name);
