@@ -1177,7 +1177,7 @@ test_e2e_errors(void **state)
 		assert_non_null(strstr(r.head, "\r\nConnection: close\r\n"));
 		assert_non_null(strstr(r.head, "\r\nX-Hook: 1\r\n"));
 		assert_non_null(strstr(r.head,
-		    "\r\nContent-Type: application/json\r\n"));
+		    "\r\nContent-Type: application/json; charset=utf-8\r\n"));
 		check_json_error(&r, t[i].name, NULL);
 		assert_int_equal(client_eof(e, c, 2000), 1);
 		client_free(c);
