@@ -13,6 +13,12 @@
 #include "log.h"
 #include "pdsd.h"
 
+#define DB_MAX_STMTS	256
+
+/* Prepared statements kept for the life of the connection. */
+static sqlite3_stmt	**stmt_cache[DB_MAX_STMTS];
+static size_t		  nstmt_cache;
+
 static int	db_exec(sqlite3 *, const char *, char *, size_t);
 static int	db_user_version(sqlite3 *, int *);
 
@@ -116,8 +122,90 @@ db_open(const char *path, char *err, size_t errlen)
 void
 db_close(sqlite3 *db)
 {
+	size_t	 i;
+
+	for (i = 0; i < nstmt_cache; i++) {
+		sqlite3_finalize(*stmt_cache[i]);
+		*stmt_cache[i] = NULL;
+	}
+	nstmt_cache = 0;
 	if (db != NULL)
 		sqlite3_close(db);
+}
+
+/*
+ * A statement prepared once and kept in *cache (a static at the call
+ * site), reset and unbound for its next use.  NULL on error, logged.
+ */
+sqlite3_stmt *
+db_stmt(sqlite3 *db, sqlite3_stmt **cache, const char *sql)
+{
+	if (*cache == NULL) {
+		if (nstmt_cache == DB_MAX_STMTS)
+			fatalx("db_stmt: too many cached statements");
+		if (sqlite3_prepare_v3(db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+		    cache, NULL) != SQLITE_OK) {
+			log_warnx("prepare: %s: %s", sqlite3_errmsg(db), sql);
+			*cache = NULL;
+			return NULL;
+		}
+		stmt_cache[nstmt_cache++] = cache;
+	}
+	sqlite3_reset(*cache);
+	sqlite3_clear_bindings(*cache);
+	return *cache;
+}
+
+/* Run a statement that returns no rows; 0 or -1 (logged). */
+int
+db_step_done(sqlite3 *db, sqlite3_stmt *st)
+{
+	int	 rc;
+
+	if (st == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("sqlite: %s", sqlite3_errmsg(db));
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_begin(sqlite3 *db)
+{
+	char	 err[256];
+
+	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) == -1) {
+		log_warnx("begin: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+int
+db_commit(sqlite3 *db)
+{
+	char	 err[256];
+
+	if (db_exec(db, "COMMIT", err, sizeof(err)) == -1) {
+		log_warnx("commit: %s", err);
+		(void)db_exec(db, "ROLLBACK", err, sizeof(err));
+		return -1;
+	}
+	return 0;
+}
+
+void
+db_rollback(sqlite3 *db)
+{
+	char	 err[256];
+
+	if (sqlite3_get_autocommit(db) == 0 &&
+	    db_exec(db, "ROLLBACK", err, sizeof(err)) == -1)
+		log_warnx("rollback: %s", err);
 }
 
 /* -1 on error. */

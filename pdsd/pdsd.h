@@ -68,6 +68,7 @@ struct pdsd_conf {
 };
 
 struct sqlite3;
+struct sqlite3_stmt;
 struct http_server;
 struct event_base;
 
@@ -107,6 +108,12 @@ void		 db_close(struct sqlite3 *);
 int64_t		 db_count(struct sqlite3 *, const char *);
 int64_t		 db_size(const char *);
 int		 db_ping(struct sqlite3 *);
+struct sqlite3_stmt *db_stmt(struct sqlite3 *, struct sqlite3_stmt **,
+		    const char *);
+int		 db_step_done(struct sqlite3 *, struct sqlite3_stmt *);
+int		 db_begin(struct sqlite3 *);
+int		 db_commit(struct sqlite3 *);
+void		 db_rollback(struct sqlite3 *);
 
 /* parse.y */
 struct pdsd_conf	*parse_config(const char *);
