@@ -592,7 +592,7 @@ conn_head(struct http_conn *c)
 		return conn_after_cb(c);
 	if (req->bmode == BODY_MEM && h->content_length >= 0 &&
 	    (uint64_t)h->content_length > req->body_max) {
-		conn_fail(c, 413, "request body too large");
+		conn_fail(c, 413, "request entity too large");
 		return 0;
 	}
 	if (req->bmode != BODY_NONE) {
@@ -612,7 +612,7 @@ conn_data(struct http_conn *c, const char *data, size_t len)
 
 	if (req->bmode == BODY_MEM) {
 		if (len > req->body_max - evbuffer_get_length(req->body)) {
-			conn_fail(c, 413, "request body too large");
+			conn_fail(c, 413, "request entity too large");
 			return 0;
 		}
 		if (evbuffer_add(req->body, data, len) == -1) {
@@ -737,7 +737,7 @@ error_name(int status)
 	case 408:
 		return "RequestTimeout";
 	case 413:
-		return "PayloadTooLarge";
+		return "PayloadTooLargeError";
 	case 414:
 		return "URITooLong";
 	case 417:

@@ -1,38 +1,40 @@
 /*
  * Routing of HTTP requests: the few plain paths, then /xrpc/<nsid> by
- * method table.  Later issues add their methods to xrpc_methods[].
+ * the method tables of the namespace files; and the helpers that shape
+ * XRPC answers.
  */
 #include <sys/types.h>
 
 #include <event.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+
+#include <json.h>
 
 #include "http.h"
 #include "log.h"
 #include "pdsd.h"
+#include "xrpc.h"
 
 #define XRPC_PREFIX	"/xrpc/"
-
-enum xrpc_kind {
-	XRPC_QUERY,		/* GET */
-	XRPC_PROCEDURE,		/* POST */
-};
-
-struct xrpc_method {
-	const char	*nsid;
-	enum xrpc_kind	 kind;
-	void		(*fn)(struct http_request *);
-};
+#define JSON_TYPE	"application/json; charset=utf-8"
 
 static void	xrpc_request(struct http_request *, void *);
 static void	xrpc_health(struct http_request *);
 static void	serve_banner(struct http_request *);
 static void	serve_robots(struct http_request *);
 
-static const struct xrpc_method xrpc_methods[] = {
+static const struct xrpc_method xrpc_core_methods[] = {
 	{ "_health",	XRPC_QUERY,	xrpc_health },
+	{ NULL,		0,		NULL },
+};
+
+static const struct xrpc_method *xrpc_tables[] = {
+	xrpc_core_methods,
+	xrpc_server_methods,
 };
 
 int
@@ -69,11 +71,11 @@ xrpc_health(struct http_request *req)
 			    "\"error\":\"Service Unavailable\"}";
 
 	if (db_ping(fe->db) == -1) {
-		http_reply(req, 503, "application/json; charset=utf-8", bad,
+		http_reply(req, 503, JSON_TYPE, bad,
 		    strlen(bad));
 		return;
 	}
-	http_reply(req, 200, "application/json; charset=utf-8", ok,
+	http_reply(req, 200, JSON_TYPE, ok,
 	    strlen(ok));
 }
 
@@ -98,12 +100,130 @@ serve_robots(struct http_request *req)
 static const struct xrpc_method *
 xrpc_lookup(const char *nsid)
 {
-	size_t	 i;
+	const struct xrpc_method	*m;
+	size_t				 i;
 
-	for (i = 0; i < sizeof(xrpc_methods) / sizeof(xrpc_methods[0]); i++)
-		if (strcmp(xrpc_methods[i].nsid, nsid) == 0)
-			return &xrpc_methods[i];
+	for (i = 0; i < sizeof(xrpc_tables) / sizeof(xrpc_tables[0]); i++)
+		for (m = xrpc_tables[i]; m->nsid != NULL; m++)
+			if (strcmp(m->nsid, nsid) == 0)
+				return m;
 	return NULL;
+}
+
+void
+xrpc_reply_json(struct http_request *req, int status, struct json_object *o)
+{
+	const char	*s;
+	size_t		 len;
+
+	s = json_object_to_json_string_length(o, JSON_C_TO_STRING_PLAIN |
+	    JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+	if (s == NULL)
+		http_reply_json_error(req, 500, "InternalServerError",
+		    "Internal Server Error");
+	else
+		http_reply(req, status, JSON_TYPE, s, len);
+	json_object_put(o);
+}
+
+void
+xrpc_error(struct http_request *req, int status, const char *error,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+	char	 msg[1024];
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	http_reply_json_error(req, status, error, msg);
+}
+
+static void
+xrpc_json_body(struct http_request *req, const uint8_t *body, size_t len)
+{
+	void			(*cb)(struct http_request *,
+				    struct json_object *);
+	struct json_tokener	*tok;
+	struct json_object	*o;
+
+	cb = (void (*)(struct http_request *, struct json_object *))
+	    http_request_data(req);
+	if ((tok = json_tokener_new_ex(64)) == NULL) {
+		xrpc_error(req, 500, "InternalServerError",
+		    "Internal Server Error");
+		return;
+	}
+	json_tokener_set_flags(tok, JSON_TOKENER_STRICT |
+	    JSON_TOKENER_VALIDATE_UTF8);
+	o = json_tokener_parse_ex(tok, (const char *)body, (int)len);
+	if (o == NULL || json_tokener_get_error(tok) != json_tokener_success ||
+	    json_tokener_get_parse_end(tok) != len) {
+		xrpc_error(req, 400, "SyntaxError", "Invalid JSON at position "
+		    "%zu: %s", json_tokener_get_parse_end(tok),
+		    json_tokener_error_desc(json_tokener_get_error(tok)));
+		json_object_put(o);
+		json_tokener_free(tok);
+		return;
+	}
+	json_tokener_free(tok);
+	if (!json_object_is_type(o, json_type_object)) {
+		xrpc_error(req, 400, "InvalidRequest",
+		    "Request body must be a JSON object");
+		json_object_put(o);
+		return;
+	}
+	cb(req, o);
+}
+
+void
+xrpc_read_json(struct http_request *req, size_t max,
+    void (*cb)(struct http_request *, struct json_object *))
+{
+	const char	*ct = http_request_header(req, "Content-Type");
+	size_t		 n;
+
+	if (ct == NULL || http_request_content_length(req) == 0) {
+		xrpc_error(req, 400, "InvalidRequest",
+		    "Request encoding (Content-Type) required but not "
+		    "provided");
+		return;
+	}
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n != strlen("application/json") ||
+	    strncasecmp(ct, "application/json", n) != 0) {
+		xrpc_error(req, 400, "InvalidRequest",
+		    "Wrong request encoding (Content-Type): %.*s", (int)n, ct);
+		return;
+	}
+	http_request_set_data(req, (void *)cb);
+	http_request_body_max(req, max, xrpc_json_body);
+}
+
+int
+xrpc_param(struct http_request *req, const char *name, const char *nsid,
+    char *buf, size_t len)
+{
+	int	 r;
+
+	r = http_query_get(http_request_query(req), name, buf, len);
+	if (r == -1)
+		xrpc_error(req, 400, "InvalidRequest", "Invalid %s params: "
+		    "malformed or too long \"%s\"", nsid, name);
+	return r;
+}
+
+const char *
+xrpc_json_str(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		return NULL;
+	return json_object_get_string(v);
 }
 
 static void

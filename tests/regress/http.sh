@@ -35,6 +35,9 @@ expect "unknown XRPC method" 400 \
 expect "POST to a query" 400 \
     '{"error":"InvalidRequest","message":"Incorrect HTTP method (POST) expected GET"}' \
     -X POST -H 'content-type: application/json' -d '{}' "$URL/xrpc/_health"
+expect "describeServer" 200 \
+    '{"did":"did:web:localhost","availableUserDomains":[".test"],"inviteCodeRequired":false,' \
+    "$URL/xrpc/com.atproto.server.describeServer"
 expect "unknown path" 404 '{"error":"NotFound"' "$URL/no/such/thing"
 ct=$(curl -sS -o /dev/null -w '%{content_type}' "$URL/xrpc/com.example.x")
 [ "$ct" = "application/json; charset=utf-8" ] && ok "errors are application/json; charset=utf-8" ||

@@ -1111,7 +1111,7 @@ test_e2e_too_large(void **state)
 	assert_int_equal(client_response(e, c, &r, 0, 2000), 1);
 	assert_int_equal(r.status, 413);
 	assert_non_null(strstr(r.head, "\r\nConnection: close\r\n"));
-	check_json_error(&r, "PayloadTooLarge", NULL);
+	check_json_error(&r, "PayloadTooLargeError", NULL);
 	assert_int_equal(client_eof(e, c, 2000), 1);
 	client_free(c);
 

@@ -1,0 +1,52 @@
+/*
+ * The XRPC layer: each namespace file (xrpc_server.c, xrpc_repo.c, ...)
+ * exports one method table, terminated by a NULL nsid, that xrpc.c
+ * routes to.  Helpers here shape every answer the way the reference PDS
+ * does.
+ */
+#ifndef PDSD_XRPC_H
+#define PDSD_XRPC_H
+
+#include <stddef.h>
+
+struct http_request;
+struct json_object;
+
+/* Body limits, the reference's. */
+#define XRPC_JSON_MAX		(150 * 1024)
+#define XRPC_WRITE_MAX		1000000	/* createRecord, putRecord, ... */
+
+enum xrpc_kind {
+	XRPC_QUERY,		/* GET */
+	XRPC_PROCEDURE,		/* POST */
+};
+
+struct xrpc_method {
+	const char	*nsid;
+	enum xrpc_kind	 kind;
+	void		(*fn)(struct http_request *);
+};
+
+extern const struct xrpc_method	xrpc_server_methods[];
+
+/* xrpc.c */
+void	xrpc_reply_json(struct http_request *, int, struct json_object *);
+void	xrpc_error(struct http_request *, int, const char *, const char *,
+	    ...) __attribute__((__format__ (printf, 4, 5)));
+/*
+ * Read a JSON object body (at most max bytes) and call cb with it; cb
+ * owns the object (json_object_put).  A wrong Content-Type, bad JSON or
+ * a non-object answers the client itself, as the reference does.
+ */
+void	xrpc_read_json(struct http_request *, size_t,
+	    void (*)(struct http_request *, struct json_object *));
+/*
+ * Query parameter name as a string: 1 present, 0 absent; a malformed
+ * one is answered 400 and gives -1 (the handler just returns).
+ */
+int	xrpc_param(struct http_request *, const char *, const char *, char *,
+	    size_t);
+/* JSON object field as a string, or NULL if absent or not a string. */
+const char *xrpc_json_str(struct json_object *, const char *);
+
+#endif
