@@ -252,6 +252,30 @@ rstore_get_record(sqlite3 *db, const char *did, const char *collection,
 	return rv;
 }
 
+/* 1 if a record of the repository has this CID, 0 if none, -1 error. */
+int
+rstore_cid_referenced(sqlite3 *db, const char *did, const struct cid *cid)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	int			 rc, rv = -1;
+
+	st = db_stmt(db, &cache,
+	    "SELECT 1 FROM record WHERE did = ? AND cid = ? LIMIT 1");
+	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
+	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 2, cid) == -1)
+		return -1;
+	rc = sqlite3_step(st);
+	if (rc == SQLITE_ROW)
+		rv = 1;
+	else if (rc == SQLITE_DONE)
+		rv = 0;
+	else
+		log_warnx("record cid: %s", sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return rv;
+}
+
 /*
  * Every block of a repository, in the order of their text CIDs (the
  * reference's export order), to cb; a non-zero return stops the walk and

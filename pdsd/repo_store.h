@@ -38,6 +38,8 @@ int	rstore_del_record(struct sqlite3 *, const char *, const char *,
 	    const char *);
 int	rstore_get_record(struct sqlite3 *, const char *, const char *,
 	    const char *, struct cid *);
+int	rstore_cid_referenced(struct sqlite3 *, const char *,
+	    const struct cid *);
 int	rstore_foreach_block(struct sqlite3 *, const char *,
 	    int (*)(void *, const struct cid *, const uint8_t *, size_t),
 	    void *);

@@ -28,3 +28,6 @@ CREATE TABLE record (
 	indexed_at	TEXT NOT NULL,
 	PRIMARY KEY (did, collection, rkey)
 ) WITHOUT ROWID;
+
+-- A record block is dropped only when no record points at it.
+CREATE INDEX record_cid ON record (did, cid);
