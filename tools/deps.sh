@@ -39,15 +39,30 @@ filter_node() {
 	done
 }
 
+# The npm clients the regress tests use, pinned by tests/node's lock.
+npm_clients() {
+	dir=$(dirname "$0")/../tests/node
+	if [ "$1" = check ] && [ -f "$dir/node_modules/.package-lock.json" ] &&
+	    [ ! "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+		return 0
+	fi
+	echo "deps: installing the test clients (npm ci in tests/node)"
+	(cd "$dir" && npm ci --no-audit --no-fund --loglevel=error >/dev/null) ||
+	    { echo "deps: npm ci failed" >&2; exit 1; }
+}
+
 case ${1:-check} in
 check)
 	m=$(filter_node $(missing))
-	[ -z "$m" ] && exit 0
-	echo "deps: installing missing packages:" $m
-	install $m
+	if [ -n "$m" ]; then
+		echo "deps: installing missing packages:" $m
+		install $m
+	fi
+	npm_clients check
 	;;
 install)
 	install $(filter_node $PKGS)
+	npm_clients install
 	;;
 *)
 	echo "usage: deps.sh check|install" >&2
