@@ -130,7 +130,7 @@ $(OBJ)/tests/fuzz/%: tests/fuzz/%.c $(LIBPDSD) $(LIBCOMMON)
 	    -o $@ $< $(LIBPDSD) $(LIBCOMMON) $(LDLIBS)
 
 bench: all
-	@sh tests/bench/run.sh
+	@sh tests/bench/run.sh $(O)
 
 deps:
 	@sh tools/deps.sh install

@@ -42,15 +42,15 @@ enum imsg_type {
 	IMSG_RELOAD_RESULT,	/* int: 0 ok, -1 failed; then text */
 
 	/*
-	 * frontend <-> signerd, request id in peerid.  The payloads are
-	 * defined by the issues that add them; signerd answers each with
-	 * IMSG_SIGN_RESULT or IMSG_SIGN_ERROR.
+	 * frontend <-> signerd, request id in peerid.  The payloads and
+	 * their encoders/decoders are in signer_proto.h; signerd answers
+	 * each request with IMSG_SIGN_RESULT or IMSG_SIGN_ERROR.
 	 */
-	IMSG_SIGN_KEY_CREATE,	/* new k256 account key -> did:key */
-	IMSG_SIGN_COMMIT,	/* DAG-CBOR unsigned commit -> signature */
-	IMSG_SIGN_PLC_OP,	/* DAG-CBOR unsigned PLC op -> signature */
-	IMSG_SIGN_JWT,		/* service JWT header.payload -> signature */
-	IMSG_SIGN_RESULT,
+	IMSG_SIGN_KEY_CREATE,	/* empty -> NUL-terminated did:key */
+	IMSG_SIGN_COMMIT,	/* DAG-CBOR unsigned commit -> 64-byte sig */
+	IMSG_SIGN_PLC_OP,	/* DAG-CBOR unsigned PLC op -> sig [+ DID] */
+	IMSG_SIGN_JWT,		/* did NUL header.payload -> 64-byte sig */
+	IMSG_SIGN_RESULT,	/* the reply to the request of that id */
 	IMSG_SIGN_ERROR,	/* NUL-terminated reason */
 };
 

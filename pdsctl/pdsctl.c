@@ -22,6 +22,10 @@
 #define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
 
 static const struct cmd cmds[] = {
+	{ "cbor2json",	"",		0, 0, 0, cmd_cbor2json },
+	{ "inspect",	"[--verify] [--key did:key | --did-doc file] file.car",
+	    1, 4, 0, cmd_inspect },
+	{ "json2cbor",	"",		0, 0, 0, cmd_json2cbor },
 	{ "log",	"verbose | brief", 1, 1, 1, cmd_log },
 	{ "reload",	"",		0, 0, 1, cmd_reload },
 	{ "status",	"",		0, 0, 1, cmd_status },
@@ -134,7 +138,8 @@ main(int argc, char *argv[])
 	size_t			 i;
 	int			 ch;
 
-	while ((ch = getopt(argc, argv, "s:")) != -1) {
+	/* "+": stop at the command; its options (inspect's) are its own. */
+	while ((ch = getopt(argc, argv, "+s:")) != -1) {
 		switch (ch) {
 		case 's':
 			sockpath = optarg;

@@ -24,6 +24,11 @@ int	ctl_wait_ok(void);
 struct imsg;
 int	ctl_next(struct imsg *);
 
+/* ctl_car.c: offline, no daemon */
+int	cmd_cbor2json(int, char **);
+int	cmd_json2cbor(int, char **);
+int	cmd_inspect(int, char **);
+
 /* ctl_daemon.c */
 int	cmd_status(int, char **);
 int	cmd_reload(int, char **);

@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 #include "pdsd.h"
@@ -240,6 +241,23 @@ db_size(const char *path)
 	if (stat(wal, &sb) == 0)
 		n += sb.st_size;
 	return n;
+}
+
+/* Now as RFC 3339 in UTC with milliseconds, as the reference stores it. */
+void
+db_now(char *buf, size_t len)
+{
+	struct timespec	 ts;
+	struct tm	 tm;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	if (len < 25 || strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0) {
+		if (len > 0)
+			buf[0] = '\0';
+		return;
+	}
+	snprintf(buf + 19, len - 19, ".%03dZ", (int)(ts.tv_nsec / 1000000));
 }
 
 /* A cheap liveness check for _health. */

@@ -72,6 +72,7 @@ frontend_main(int debug, int verbose)
 		fatal("imsgev_init");
 	imsgbuf_set_maxsize(&iev_parent.ibuf, PDS_IMSG_MAXSIZE);
 	imsgbuf_set_maxsize(&iev_signer.ibuf, PDS_IMSG_MAXSIZE);
+	signer_init(&iev_signer);
 
 	event_dispatch();
 	control_cleanup();
@@ -261,6 +262,7 @@ frontend_dispatch_signer(int fd, short event, void *arg)
 
 	if (imsgev_handle_io(iev, event) == -1) {
 		log_warnx("lost connection to signerd");
+		signer_lost();
 		event_loopexit(NULL);
 		return;
 	}
@@ -272,9 +274,7 @@ frontend_dispatch_signer(int fd, short event, void *arg)
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_SIGN_RESULT:
 		case IMSG_SIGN_ERROR:
-			/* No requests are sent yet: see the signing issues. */
-			log_debug("signerd answer %u for request %u",
-			    imsg_get_type(&imsg), imsg_get_id(&imsg));
+			signer_dispatch(&imsg);
 			break;
 		default:
 			fatalx("unexpected imsg %u from signerd",

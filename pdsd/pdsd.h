@@ -93,6 +93,49 @@ extern struct frontend	*fe;
 __attribute__((__noreturn__)) void frontend_main(int, int);
 void		 frontend_to_parent(uint32_t, uint32_t, const void *, size_t);
 
+/* signer.c */
+struct imsg;
+struct imsgev;
+/*
+ * Answers from signerd.  ok is 1 with the reply, 0 with a reason in
+ * errmsg.  The typed forms give the did:key, the 64-byte signature and,
+ * for a genesis PLC operation, the DID ("" otherwise); NULL on failure.
+ */
+typedef void	(*signer_cb)(void *, int, const uint8_t *, size_t,
+		    const char *);
+typedef void	(*signer_key_cb)(void *, const char *, const char *);
+typedef void	(*signer_sig_cb)(void *, const uint8_t *, const char *);
+typedef void	(*signer_plc_cb)(void *, const uint8_t *, const char *,
+		    const char *);
+int		 signer_init(struct imsgev *);
+int		 signer_request(uint32_t, const void *, size_t, signer_cb,
+		    void *);
+int		 signer_key_create(signer_key_cb, void *);
+int		 signer_sign_commit(const uint8_t *, size_t, signer_sig_cb,
+		    void *);
+int		 signer_sign_plc_op(const uint8_t *, size_t, signer_plc_cb,
+		    void *);
+int		 signer_sign_jwt(const char *, const char *, signer_sig_cb,
+		    void *);
+void		 signer_dispatch(struct imsg *);
+void		 signer_lost(void);
+size_t		 signer_pending(void);
+
+/* identity.c */
+struct http_request;
+struct json_object;
+const char	*identity_endpoint(void);
+void		 identity_now(char *, size_t);
+int		 identity_sign_op(const uint8_t *, size_t, const uint8_t *,
+		    uint8_t **, size_t *);
+int		 identity_store_op(const char *, const uint8_t *, size_t);
+struct json_object *identity_did_doc(const char *);
+void		 identity_well_known_did(struct http_request *);
+void		 identity_well_known_doc(struct http_request *);
+
+/* account.c */
+void		 account_create(struct http_request *);
+
 /* control.c */
 int		 control_listen(int);
 void		 control_reload_done(uint32_t, const char *);
@@ -114,6 +157,7 @@ int		 db_step_done(struct sqlite3 *, struct sqlite3_stmt *);
 int		 db_begin(struct sqlite3 *);
 int		 db_commit(struct sqlite3 *);
 void		 db_rollback(struct sqlite3 *);
+void		 db_now(char *, size_t);
 
 /* parse.y */
 struct pdsd_conf	*parse_config(const char *);

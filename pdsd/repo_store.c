@@ -21,20 +21,6 @@
 static int	rs_bs_get(void *, const struct cid *, uint8_t **, size_t *);
 static int	rs_bs_put(void *, const struct cid *, const uint8_t *, size_t);
 
-static void
-now_rfc3339(char *buf, size_t len)
-{
-	struct timespec	 ts;
-	struct tm	 tm;
-
-	clock_gettime(CLOCK_REALTIME, &ts);
-	gmtime_r(&ts.tv_sec, &tm);
-	if (strftime(buf, len, "%Y-%m-%dT%H:%M:%S", &tm) == 0 ||
-	    snprintf(buf + 19, len - 19, ".%03dZ",
-	    (int)(ts.tv_nsec / 1000000)) >= (int)(len - 19))
-		buf[0] = '\0';
-}
-
 static int
 bind_cid(sqlite3_stmt *st, int i, const struct cid *c)
 {
@@ -164,7 +150,7 @@ rstore_set_root(sqlite3 *db, const char *did, const struct repo_root *root)
 	sqlite3_stmt		*st;
 	char			 now[32];
 
-	now_rfc3339(now, sizeof(now));
+	db_now(now, sizeof(now));
 	st = db_stmt(db, &cache, "INSERT INTO repo_root "
 	    "(did, commit_cid, data_cid, rev, updated_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (did) DO UPDATE SET "
@@ -188,7 +174,7 @@ rstore_put_record(sqlite3 *db, const char *did, const char *collection,
 	sqlite3_stmt		*st;
 	char			 now[32];
 
-	now_rfc3339(now, sizeof(now));
+	db_now(now, sizeof(now));
 	st = db_stmt(db, &cache, "INSERT INTO record "
 	    "(did, collection, rkey, cid, rev, indexed_at) "
 	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6) "

@@ -20,6 +20,7 @@
 
 #include <sodium.h>
 
+#include "cid.h"
 #include "crypto.h"
 #include "imsgev.h"
 #include "log.h"
@@ -52,7 +53,6 @@ main(int argc, char *argv[])
 	struct event	 ev_sigint, ev_sigterm, ev_sighup;
 	const char	*keydir = NULL, *user = NULL;
 	int		 ch, debug = 0, verbose = 0;
-	char		 path[PATH_MAX];
 
 	while ((ch = getopt(argc, argv, "dK:u:v")) != -1) {
 		switch (ch) {
@@ -81,16 +81,20 @@ main(int argc, char *argv[])
 		fatalx("must be started by pdsd");
 	if (sodium_init() == -1 || crypto_init() == -1)
 		fatalx("crypto init failed");
+	cid_init();	/* OpenSSL reads its configuration: before the sandbox */
 	if (user != NULL && geteuid() != 0)
 		fatalx("need root privileges to become %s", user);
 
 	if (keystore_open(keydir, user) == -1)
 		fatalx("cannot use key directory %s", keydir);
-	snprintf(path, sizeof(path), "%s/%s", keydir, SIGNERD_ROTATION_KEY);
-	if (keystore_load_or_create(path, &rotation) == -1)
-		fatalx("cannot load the rotation key");
-
+	/* Keys are read and made as the signer user, through the dir fd. */
 	drop_privileges(keydir, user);
+	if (keystore_load_or_create(SIGNERD_ROTATION_KEY, &rotation) == -1)
+		fatalx("cannot load the rotation key");
+	keystore_load_all();
+	state_load_all();
+	sign_init(&rotation);
+
 	setproctitle("signer");
 	event_init();	/* its epoll set and getenv checks, before seccomp */
 	sandbox_signerd(user != NULL ? "/" : keydir);
@@ -158,6 +162,8 @@ __dead static void
 signerd_shutdown(int failed)
 {
 	key_free(&rotation);
+	state_free_all();
+	keystore_free_all();
 	log_debug("exiting");
 	exit(failed);
 }
@@ -191,11 +197,24 @@ dispatch_parent(int fd, short event, void *arg)
 	}
 }
 
-static void
-sign_error(uint32_t id, const char *reason)
+void
+signerd_reply(uint32_t id, const void *data, size_t len)
 {
-	imsgev_compose(&iev_frontend, IMSG_SIGN_ERROR, id, 0, -1, reason,
-	    strlen(reason) + 1);
+	if (imsgev_compose(&iev_frontend, IMSG_SIGN_RESULT, id, 0, -1, data,
+	    len) == -1)
+		fatal("imsgev_compose");
+}
+
+void
+signerd_refuse(uint32_t id, const char *reason)
+{
+	char	 buf[SIGNER_ERR_MAX + 1];
+
+	log_debug("request %u refused: %s", id, reason);
+	strlcpy(buf, reason, sizeof(buf));
+	if (imsgev_compose(&iev_frontend, IMSG_SIGN_ERROR, id, 0, -1, buf,
+	    strlen(buf) + 1) == -1)
+		fatal("imsgev_compose");
 }
 
 /*
@@ -220,19 +239,8 @@ dispatch_frontend(int fd, short event, void *arg)
 		}
 		if (n == 0)
 			break;
-		switch (imsg_get_type(&imsg)) {
-		case IMSG_SIGN_KEY_CREATE:
-		case IMSG_SIGN_COMMIT:
-		case IMSG_SIGN_PLC_OP:
-		case IMSG_SIGN_JWT:
-			sign_error(imsg_get_id(&imsg), "not implemented");
-			break;
-		default:
-			log_warnx("unexpected imsg %u from frontend",
-			    imsg_get_type(&imsg));
-			sign_error(imsg_get_id(&imsg), "unknown request");
-			break;
-		}
+		sign_dispatch(imsg_get_type(&imsg), imsg_get_id(&imsg),
+		    imsg.data, imsg_get_len(&imsg));
 		imsg_free(&imsg);
 	}
 }

@@ -1,0 +1,460 @@
+/*
+ * The write path.  A write reads the current root, applies its
+ * operations to an MST transaction whose new blocks stay in memory,
+ * asks signerd to sign the new commit, and only then stores everything
+ * in one SQLite transaction: blocks, record rows and the new root.
+ * Nothing is written before the signature arrives, so a failure leaves
+ * the repository as it was.  Writes to one repository are serialized;
+ * writes to different ones only share the signer and the database.
+ */
+#include <sys/types.h>
+#include <sys/queue.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <sqlite3.h>
+
+#include "blockstore.h"
+#include "cbor.h"
+#include "cid.h"
+#include "commit.h"
+#include "dm.h"
+#include "log.h"
+#include "mst.h"
+#include "pdsd.h"
+#include "repo.h"
+#include "tid.h"
+
+struct repo_cid_list {
+	struct cid	*v;
+	size_t		 n;
+	size_t		 cap;
+};
+
+/* Writes in flight or waiting, in submission order. */
+static TAILQ_HEAD(, repo_write)	 writes = TAILQ_HEAD_INITIALIZER(writes);
+static size_t			 nwrites;
+
+static void	write_start(struct repo_write *);
+static void	write_finish(struct repo_write *, int, const char *,
+		    const char *);
+static void	write_signed(void *, const uint8_t *, const char *);
+
+struct repo_write *
+repo_write_new(const char *did, size_t nops)
+{
+	struct repo_write	*w;
+
+	if ((w = calloc(1, sizeof(*w))) == NULL)
+		return NULL;
+	if (strlcpy(w->did, did, sizeof(w->did)) >= sizeof(w->did) ||
+	    (nops > 0 && (w->ops = calloc(nops, sizeof(*w->ops))) == NULL) ||
+	    (w->removed = calloc(1, sizeof(*w->removed))) == NULL) {
+		free(w->ops);
+		free(w);
+		return NULL;
+	}
+	w->nops = nops;
+	return w;
+}
+
+static void
+write_release(struct repo_write *w)
+{
+	mst_tx_free(w->tx);
+	w->tx = NULL;
+	memstore_free(w->overlay);
+	w->overlay = NULL;
+	free(w->unsigned_commit);
+	w->unsigned_commit = NULL;
+}
+
+void
+repo_write_free(struct repo_write *w)
+{
+	size_t	 i;
+
+	if (w == NULL)
+		return;
+	write_release(w);
+	for (i = 0; i < w->nops; i++)
+		dm_free(w->ops[i].record);
+	free(w->ops);
+	if (w->removed != NULL)
+		free(w->removed->v);
+	free(w->removed);
+	memstore_free(w->blocks);
+	free(w);
+}
+
+size_t
+repo_writes_pending(void)
+{
+	return nwrites;
+}
+
+static int
+busy(const char *did, const struct repo_write *until)
+{
+	struct repo_write	*w;
+
+	TAILQ_FOREACH(w, &writes, entry) {
+		if (w == until)
+			break;
+		if (strcmp(w->did, did) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+void
+repo_write_submit(struct repo_write *w)
+{
+	TAILQ_INSERT_TAIL(&writes, w, entry);
+	nwrites++;
+	if (!busy(w->did, w))
+		write_start(w);
+}
+
+static int
+cid_list_add(struct repo_cid_list *l, const struct cid *c)
+{
+	struct cid	*v;
+	size_t		 cap;
+
+	if (l->n == l->cap) {
+		cap = l->cap ? l->cap * 2 : 16;
+		if ((v = reallocarray(l->v, cap, sizeof(*v))) == NULL)
+			return -1;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = *c;
+	return 0;
+}
+
+/* The MST reads the database and our uncommitted nodes, writes memory. */
+static int
+layered_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
+{
+	struct repo_write	*w = arg;
+	const uint8_t		*p;
+
+	if (memstore_peek(w->overlay, c, &p, len) == 0) {
+		if ((*data = malloc(*len ? *len : 1)) == NULL)
+			return -1;
+		memcpy(*data, p, *len);
+		return 0;
+	}
+	return blockstore_get(&w->base, c, data, len);
+}
+
+static int
+layered_put(void *arg, const struct cid *c, const uint8_t *data, size_t len)
+{
+	struct repo_write	*w = arg;
+
+	return memstore_put(w->overlay, c, data, len);
+}
+
+static int
+collect_block(void *arg, enum mst_block_kind kind, const struct cid *c,
+    const uint8_t *data, size_t len)
+{
+	struct repo_write	*w = arg;
+
+	if (kind == MST_BLOCK_NEW)
+		return memstore_put(w->blocks, c, data, len);
+	return cid_list_add(w->removed, c);
+}
+
+/* A rev newer than the head's, even if our clock is behind it. */
+static void
+next_rev(const char *prev, char rev[TID_BUFSZ])
+{
+	uint64_t	 p, v;
+
+	v = tid_next_value();
+	if (prev != NULL && tid_parse(prev, strlen(prev), &p) == 0 && v <= p)
+		v = p + 1;
+	tid_encode(v, rev);
+}
+
+static int
+key_of(const struct repo_op *op, char *key, size_t len)
+{
+	return snprintf(key, len, "%s/%s", op->collection, op->rkey) <
+	    (int)len ? 0 : -1;
+}
+
+static int
+swap_ok(const struct repo_op *op, int found, const struct cid *cur)
+{
+	if (!op->has_swap)
+		return 1;
+	if (op->swap_null)
+		return !found;
+	return found && cid_equal(cur, &op->swap);
+}
+
+/* Apply one operation to the transaction; on error fill status/name/msg. */
+static int
+apply_op(struct repo_write *w, struct repo_op *op, int *status,
+    const char **name, char *msg, size_t msglen)
+{
+	struct dm_buf	 b = { NULL, 0, 0 };
+	struct cid	 cur;
+	char		 key[NSID_MAX + RKEY_MAX + 2], cs[CID_STRSZ];
+	int		 found;
+
+	if (key_of(op, key, sizeof(key)) == -1 ||
+	    !mst_key_valid(key, strlen(key))) {
+		*status = 400;
+		*name = "InvalidRequest";
+		snprintf(msg, msglen, "Invalid record key: %s", key);
+		return -1;
+	}
+	if ((found = mst_tx_get(w->tx, key, strlen(key), &cur)) == -1)
+		goto internal;
+	if (!swap_ok(op, found == 0, &cur)) {
+		*status = 400;
+		*name = "InvalidSwap";
+		if (found == 0 && cid_to_str(&cur, cs, sizeof(cs)) > 0)
+			snprintf(msg, msglen, "Record was at %s", cs);
+		else
+			snprintf(msg, msglen, "Record was at null");
+		return -1;
+	}
+	op->has_prev = found == 0;
+	if (found == 0)
+		op->prev = cur;
+	switch (op->action) {
+	case REPO_CREATE:
+		if (found == 0) {
+			*status = 400;
+			*name = "InvalidRequest";
+			snprintf(msg, msglen, "Record already exists: %s", key);
+			return -1;
+		}
+		/* FALLTHROUGH */
+	case REPO_UPDATE:
+		if (dm_cbor_encode(op->record, &b) == -1)
+			goto internal;
+		cid_of_bytes(&op->cid, CID_CODEC_DAGCBOR, b.p, b.len);
+		if (memstore_put(w->blocks, &op->cid, b.p, b.len) == -1 ||
+		    mst_tx_put(w->tx, key, strlen(key), &op->cid) == -1) {
+			dm_buf_free(&b);
+			goto internal;
+		}
+		dm_buf_free(&b);
+		break;
+	case REPO_DELETE:
+		if (found != 0) {
+			*status = 400;
+			*name = "InvalidRequest";
+			snprintf(msg, msglen, "Could not find record: %s", key);
+			return -1;
+		}
+		if (mst_tx_del(w->tx, key, strlen(key)) == -1)
+			goto internal;
+		break;
+	}
+	if (found == 0 && cid_list_add(w->removed, &cur) == -1)
+		goto internal;
+	return 0;
+internal:
+	*status = 500;
+	*name = "InternalServerError";
+	snprintf(msg, msglen, "Internal Server Error");
+	return -1;
+}
+
+static void
+write_start(struct repo_write *w)
+{
+	const char	*name = "InternalServerError";
+	char		 msg[512], rev[TID_BUFSZ];
+	int		 r, status = 500;
+	size_t		 i;
+
+	snprintf(msg, sizeof(msg), "Internal Server Error");
+	if ((r = rstore_get_root(fe->db, w->did, &w->old_root)) == -1)
+		goto fail;
+	w->has_old = r == 0;
+	if (!w->has_old && !w->init) {
+		status = 400;
+		name = "RepoNotFound";
+		snprintf(msg, sizeof(msg), "Could not find repo: %.256s", w->did);
+		goto fail;
+	}
+	if (w->has_old && w->init) {
+		status = 400;
+		name = "InvalidRequest";
+		snprintf(msg, sizeof(msg), "Repo already exists: %.256s", w->did);
+		goto fail;
+	}
+	if (w->has_swap_commit && (!w->has_old ||
+	    !cid_equal(&w->swap_commit, &w->old_root.commit))) {
+		status = 400;
+		name = "InvalidSwap";
+		snprintf(msg, sizeof(msg), "Commit was at %s",
+		    w->has_old ? cid_fmt(&w->old_root.commit) : "null");
+		goto fail;
+	}
+	w->rb.db = fe->db;
+	w->rb.did = w->did;
+	w->rb.rev = "";
+	rstore_blockstore(&w->rb, &w->base);
+	w->layered.get = layered_get;
+	w->layered.put = layered_put;
+	w->layered.arg = w;
+	if ((w->overlay = memstore_new()) == NULL ||
+	    (w->blocks = memstore_new()) == NULL ||
+	    (w->tx = mst_tx_open(&w->layered, w->has_old ?
+	    &w->old_root.data : NULL)) == NULL)
+		goto fail;
+	for (i = 0; i < w->nops; i++)
+		if (apply_op(w, &w->ops[i], &status, &name, msg,
+		    sizeof(msg)) == -1)
+			goto fail;
+	if (mst_tx_commit(w->tx, &w->new_root.data, collect_block, w) == -1)
+		goto fail;
+	next_rev(w->has_old ? w->old_root.rev : NULL, rev);
+	strlcpy(w->new_root.rev, rev, sizeof(w->new_root.rev));
+	if (commit_unsigned_encode(w->did, &w->new_root.data, rev,
+	    &w->unsigned_commit, &w->unsigned_len) == -1)
+		goto fail;
+	if (signer_sign_commit(w->unsigned_commit, w->unsigned_len,
+	    write_signed, w) == -1) {
+		status = 503;
+		snprintf(msg, sizeof(msg), "Signer unavailable");
+		goto fail;
+	}
+	return;
+fail:
+	write_finish(w, status, name, msg);
+}
+
+/*
+ * A record block may be shared by records with equal content: drop it
+ * only when no record points at it any more.
+ */
+static int
+drop_unused(struct repo_write *w)
+{
+	size_t	 i;
+	int	 r;
+
+	for (i = 0; i < w->removed->n; i++) {
+		if (memstore_has(w->blocks, &w->removed->v[i]))
+			continue;	/* written again by this commit */
+		if ((r = rstore_cid_referenced(fe->db, w->did,
+		    &w->removed->v[i])) == -1)
+			return -1;
+		if (r == 0 && rstore_del_block(fe->db, w->did,
+		    &w->removed->v[i]) == -1)
+			return -1;
+	}
+	return 0;
+}
+
+static int
+store_block(void *arg, const struct cid *c, const uint8_t *d, size_t len)
+{
+	struct repo_write	*w = arg;
+
+	return rstore_put_block(fe->db, w->did, w->new_root.rev, c, d, len);
+}
+
+/* Everything of the commit, in one transaction. */
+static int
+write_store(struct repo_write *w)
+{
+	struct repo_op	*op;
+	size_t		 i;
+
+	if (db_begin(fe->db) == -1)
+		return -1;
+	if (memstore_foreach(w->blocks, store_block, w) != 0)
+		goto fail;
+	for (i = 0; i < w->nops; i++) {
+		op = &w->ops[i];
+		if (op->action == REPO_DELETE) {
+			if (rstore_del_record(fe->db, w->did, op->collection,
+			    op->rkey) == -1)
+				goto fail;
+		} else if (rstore_put_record(fe->db, w->did, op->collection,
+		    op->rkey, &op->cid, w->new_root.rev) == -1)
+			goto fail;
+	}
+	if (drop_unused(w) == -1 ||
+	    rstore_set_root(fe->db, w->did, &w->new_root) == -1 ||
+	    (w->in_tx != NULL && w->in_tx(w) == -1))
+		goto fail;
+	return db_commit(fe->db);
+fail:
+	db_rollback(fe->db);
+	return -1;
+}
+
+static void
+write_signed(void *arg, const uint8_t *sig, const char *err)
+{
+	struct repo_write	*w = arg;
+	uint8_t			*signed_commit = NULL;
+	size_t			 len;
+
+	if (sig == NULL) {
+		log_warnx("commit for %s not signed: %s", w->did, err);
+		write_finish(w, 500, "InternalServerError",
+		    "Internal Server Error");
+		return;
+	}
+	if (commit_signed_encode(w->unsigned_commit, w->unsigned_len, sig,
+	    &signed_commit, &len) == -1) {
+		write_finish(w, 500, "InternalServerError",
+		    "Internal Server Error");
+		return;
+	}
+	cid_of_bytes(&w->new_root.commit, CID_CODEC_DAGCBOR, signed_commit,
+	    len);
+	if (memstore_put(w->blocks, &w->new_root.commit, signed_commit,
+	    len) == -1 || write_store(w) == -1) {
+		free(signed_commit);
+		if (w->fail_status != 0)
+			write_finish(w, w->fail_status, w->fail_name,
+			    w->fail_msg);
+		else
+			write_finish(w, 500, "InternalServerError",
+			    "Internal Server Error");
+		return;
+	}
+	free(signed_commit);
+	log_debug("%s: commit %s rev %s", w->did, cid_fmt(&w->new_root.commit),
+	    w->new_root.rev);
+	write_finish(w, 0, NULL, NULL);
+}
+
+/*
+ * Start the next write waiting on this repository, then tell the
+ * caller, who may submit another: it queues behind the one started.
+ */
+static void
+write_finish(struct repo_write *w, int status, const char *name,
+    const char *msg)
+{
+	struct repo_write	*next;
+
+	for (next = TAILQ_NEXT(w, entry); next != NULL;
+	    next = TAILQ_NEXT(next, entry))
+		if (strcmp(next->did, w->did) == 0)
+			break;
+	TAILQ_REMOVE(&writes, w, entry);
+	nwrites--;
+	write_release(w);
+	if (next != NULL)
+		write_start(next);
+	w->done(w, status, name, msg);
+}

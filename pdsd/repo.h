@@ -1,0 +1,94 @@
+/*
+ * The one write path for repositories (repo.c): XRPC writes,
+ * applyWrites, account creation and import all go through it.
+ */
+#ifndef PDSD_REPO_H
+#define PDSD_REPO_H
+
+#include <sys/queue.h>
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "cid.h"
+#include "repo_store.h"
+#include "syntax.h"
+
+#define REPO_MAX_OPS	200	/* applyWrites, as the reference */
+
+struct dm;
+struct memstore;
+
+enum repo_action {
+	REPO_CREATE,
+	REPO_UPDATE,		/* create if absent, as putRecord does */
+	REPO_DELETE,
+};
+
+struct repo_op {
+	enum repo_action	 action;
+	char			 collection[NSID_MAX + 1];
+	char			 rkey[RKEY_MAX + 1];
+	struct dm		*record;	/* owned; create and update */
+	int			 has_swap;	/* swapRecord given */
+	int			 swap_null;	/* ... as null: must not exist */
+	struct cid		 swap;
+	/* results */
+	struct cid		 cid;		/* the record written */
+	int			 has_prev;
+	struct cid		 prev;		/* the record replaced */
+};
+
+struct repo_write;
+/*
+ * status 0 on success; otherwise the HTTP status, the XRPC error name
+ * and a message for the client.  The write is the caller's to free
+ * (repo_write_free) after the callback.
+ */
+typedef void	(*repo_done_cb)(struct repo_write *, int, const char *,
+		    const char *);
+
+struct repo_write {
+	TAILQ_ENTRY(repo_write)	 entry;
+	char			 did[DID_MAX + 1];
+	struct repo_op		*ops;
+	size_t			 nops;
+	int			 init;		/* a new, empty repository */
+	int			 has_swap_commit;
+	struct cid		 swap_commit;
+	repo_done_cb		 done;
+	void			*arg;
+	/*
+	 * Called inside the transaction that stores the commit, for rows
+	 * that must land with it (a new account).  -1 fails the write with
+	 * fail_status, fail_name and fail_msg, or a 500 if those are unset.
+	 */
+	int			(*in_tx)(struct repo_write *);
+	int			 fail_status;
+	const char		*fail_name;
+	char			 fail_msg[256];
+
+	/* results */
+	int			 has_old;
+	struct repo_root	 old_root;
+	struct repo_root	 new_root;
+	struct memstore		*blocks;	/* commit, new nodes, records */
+
+	/* private */
+	struct mst_tx		*tx;
+	struct memstore		*overlay;
+	struct repo_cid_list	*removed;
+	struct rstore_bs	 rb;
+	struct blockstore	 base;
+	struct blockstore	 layered;
+	uint8_t			*unsigned_commit;
+	size_t			 unsigned_len;
+};
+
+struct repo_write *repo_write_new(const char *, size_t);
+void	repo_write_free(struct repo_write *);
+/* Queues the write behind any other for the same repository. */
+void	repo_write_submit(struct repo_write *);
+size_t	repo_writes_pending(void);
+
+#endif
