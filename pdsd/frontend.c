@@ -21,6 +21,7 @@
 
 #include <sqlite3.h>
 
+#include "auth.h"
 #include "imsgev.h"
 #include "log.h"
 #include "pds_imsg.h"
@@ -163,6 +164,10 @@ frontend_configure(void)
 		fatalx("data directory path too long");
 	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL)
 		fatalx("database: %s", err);
+	if (pwhash_init(fe->base) == -1)
+		fatalx("cannot start the password hashing threads");
+	if (auth_init(fe->cfg.user[0] != '\0' ? "/" : fe->cfg.datadir) == -1)
+		fatalx("cannot load or create the session key");
 	if (control_listen(fe->ctlfd) == -1)
 		fatalx("control socket");
 	if (xrpc_start() == -1)

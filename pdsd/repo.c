@@ -86,6 +86,7 @@ repo_write_free(struct repo_write *w)
 		free(w->removed->v);
 	free(w->removed);
 	memstore_free(w->blocks);
+	memstore_free(w->proof);
 	free(w);
 }
 
@@ -319,7 +320,9 @@ write_start(struct repo_write *w)
 		if (apply_op(w, &w->ops[i], &status, &name, msg,
 		    sizeof(msg)) == -1)
 			goto fail;
-	if (mst_tx_commit(w->tx, &w->new_root.data, collect_block, w) == -1)
+	if (mst_tx_commit(w->tx, &w->new_root.data, collect_block, w) == -1 ||
+	    (w->proof = memstore_new()) == NULL ||
+	    mst_tx_proof(w->tx, w->proof) == -1)
 		goto fail;
 	next_rev(w->has_old ? w->old_root.rev : NULL, rev);
 	strlcpy(w->new_root.rev, rev, sizeof(w->new_root.rev));
@@ -373,7 +376,8 @@ static int
 write_store(struct repo_write *w)
 {
 	struct repo_op	*op;
-	size_t		 i;
+	const uint8_t	*p;
+	size_t		 i, len;
 
 	if (db_begin(fe->db) == -1)
 		return -1;
@@ -391,11 +395,25 @@ write_store(struct repo_write *w)
 	}
 	if (drop_unused(w) == -1 ||
 	    rstore_set_root(fe->db, w->did, &w->new_root) == -1 ||
-	    (w->in_tx != NULL && w->in_tx(w) == -1))
+	    (w->in_tx != NULL && w->in_tx(w) == -1) ||
+	    events_commit(fe->db, w) == -1)
 		goto fail;
-	return db_commit(fe->db);
+	if (w->init) {
+		/* A new repo: its state, after the first commit. */
+		if (memstore_peek(w->blocks, &w->new_root.commit, &p,
+		    &len) != 0 || events_sync(fe->db, w->did,
+		    &w->new_root.commit, p, len, w->new_root.rev) == -1)
+			goto fail;
+	}
+	if (db_commit(fe->db) == -1) {
+		events_forget_seq();
+		return -1;
+	}
+	events_notify();
+	return 0;
 fail:
 	db_rollback(fe->db);
+	events_forget_seq();
 	return -1;
 }
 

@@ -73,6 +73,7 @@ struct repo_write {
 	struct repo_root	 old_root;
 	struct repo_root	 new_root;
 	struct memstore		*blocks;	/* commit, new nodes, records */
+	struct memstore		*proof;		/* sync 1.1 covering proofs */
 
 	/* private */
 	struct mst_tx		*tx;
@@ -90,5 +91,18 @@ void	repo_write_free(struct repo_write *);
 /* Queues the write behind any other for the same repository. */
 void	repo_write_submit(struct repo_write *);
 size_t	repo_writes_pending(void);
+
+/* events.c: the event log, written inside a change's transaction. */
+struct sqlite3;
+int	events_commit(struct sqlite3 *, struct repo_write *);
+int	events_sync(struct sqlite3 *, const char *, const struct cid *,
+	    const uint8_t *, size_t, const char *);
+int	events_identity(struct sqlite3 *, const char *, const char *);
+int	events_account(struct sqlite3 *, const char *, const char *);
+int64_t	events_last_seq(struct sqlite3 *);
+void	events_forget_seq(void);
+/* After a commit: wake the firehose (a no-op until it is listening). */
+void	events_notify(void);
+void	events_set_notify(void (*)(void));
 
 #endif

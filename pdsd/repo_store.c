@@ -44,6 +44,19 @@ column_cid(sqlite3_stmt *st, int i, struct cid *c)
 	return 0;
 }
 
+/* Columns i .. i + 2: commit CID, data CID, rev. */
+static int
+column_root(sqlite3_stmt *st, int i, struct repo_root *root)
+{
+	const char	*rev = (const char *)sqlite3_column_text(st, i + 2);
+
+	if (column_cid(st, i, &root->commit) == -1 ||
+	    column_cid(st, i + 1, &root->data) == -1 || rev == NULL ||
+	    strlcpy(root->rev, rev, sizeof(root->rev)) >= sizeof(root->rev))
+		return -1;
+	return 0;
+}
+
 /* 0 found, 1 not found, -1 error. */
 int
 rstore_get_block(sqlite3 *db, const char *did, const struct cid *cid,
@@ -119,7 +132,6 @@ rstore_get_root(sqlite3 *db, const char *did, struct repo_root *root)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
-	const char		*rev;
 	int			 rc, rv = -1;
 
 	st = db_stmt(db, &cache, "SELECT commit_cid, data_cid, rev "
@@ -130,14 +142,9 @@ rstore_get_root(sqlite3 *db, const char *did, struct repo_root *root)
 	rc = sqlite3_step(st);
 	if (rc == SQLITE_DONE)
 		rv = 1;
-	else if (rc == SQLITE_ROW) {
-		rev = (const char *)sqlite3_column_text(st, 2);
-		if (column_cid(st, 0, &root->commit) == 0 &&
-		    column_cid(st, 1, &root->data) == 0 && rev != NULL &&
-		    strlcpy(root->rev, rev, sizeof(root->rev)) <
-		    sizeof(root->rev))
-			rv = 0;
-	} else
+	else if (rc == SQLITE_ROW)
+		rv = column_root(st, 0, root);
+	else
 		log_warnx("get root: %s", sqlite3_errmsg(db));
 	sqlite3_reset(st);
 	return rv;
@@ -325,4 +332,227 @@ rstore_blockstore(struct rstore_bs *rb, struct blockstore *bs)
 	bs->get = rs_bs_get;
 	bs->put = rs_bs_put;
 	bs->arg = rb;
+}
+
+/*
+ * Listings.
+ */
+
+/*
+ * Past the last valid record key either way: keys are printable ASCII,
+ * so "" sorts before every key and DEL after every key.
+ */
+#define RKEY_BEFORE	""
+#define RKEY_AFTER	"\x7f"
+
+int
+rstore_list_records(sqlite3 *db, const char *did, const char *collection,
+    const char *cursor, int reverse, int limit, rstore_record_fn cb,
+    void *arg)
+{
+	static sqlite3_stmt	*desc, *asc;
+	sqlite3_stmt		*st;
+	struct cid		 c;
+	int			 rc, r = 0;
+
+	if (reverse)
+		st = db_stmt(db, &asc, "SELECT r.rkey, r.cid, b.data "
+		    "FROM record r JOIN repo_block b "
+		    "ON b.did = r.did AND b.cid = r.cid "
+		    "WHERE r.did = ?1 AND r.collection = ?2 AND r.rkey > ?3 "
+		    "ORDER BY r.rkey ASC LIMIT ?4");
+	else
+		st = db_stmt(db, &desc, "SELECT r.rkey, r.cid, b.data "
+		    "FROM record r JOIN repo_block b "
+		    "ON b.did = r.did AND b.cid = r.cid "
+		    "WHERE r.did = ?1 AND r.collection = ?2 AND r.rkey < ?3 "
+		    "ORDER BY r.rkey DESC LIMIT ?4");
+	if (cursor == NULL)
+		cursor = reverse ? RKEY_BEFORE : RKEY_AFTER;
+	if (st == NULL ||
+	    sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_text(st, 2, collection, -1, SQLITE_STATIC) !=
+	    SQLITE_OK ||
+	    sqlite3_bind_text(st, 3, cursor, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 4, limit) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (column_cid(st, 1, &c) == -1) {
+			r = -1;
+			break;
+		}
+		if ((r = cb(arg, (const char *)sqlite3_column_text(st, 0), &c,
+		    sqlite3_column_blob(st, 2),
+		    (size_t)sqlite3_column_bytes(st, 2))) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		log_warnx("list records: %s", sqlite3_errmsg(db));
+		r = -1;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+int
+rstore_collections(sqlite3 *db, const char *did,
+    int (*cb)(void *, const char *), void *arg)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	int			 rc, r = 0;
+
+	st = db_stmt(db, &cache, "SELECT DISTINCT collection FROM record "
+	    "WHERE did = ? ORDER BY collection");
+	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
+	    SQLITE_STATIC) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if ((r = cb(arg, (const char *)sqlite3_column_text(st,
+		    0))) != 0)
+			break;
+	if (r == 0 && rc != SQLITE_DONE) {
+		log_warnx("collections: %s", sqlite3_errmsg(db));
+		r = -1;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/* The callback gets the DID, the account status and the root. */
+int
+rstore_list_repos(sqlite3 *db, const char *cursor, int limit,
+    rstore_repo_fn cb, void *arg)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	struct repo_root	 root;
+	int			 rc, r = 0;
+
+	st = db_stmt(db, &cache, "SELECT a.did, a.status, r.commit_cid, "
+	    "r.data_cid, r.rev FROM account a JOIN repo_root r "
+	    "ON r.did = a.did WHERE a.did > ?1 ORDER BY a.did LIMIT ?2");
+	if (st == NULL || sqlite3_bind_text(st, 1, cursor != NULL ? cursor :
+	    "", -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int(st, 2, limit) != SQLITE_OK)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (column_root(st, 2, &root) == -1) {
+			r = -1;
+			break;
+		}
+		if ((r = cb(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1), &root)) != 0)
+			break;
+	}
+	if (r == 0 && rc != SQLITE_DONE) {
+		log_warnx("list repos: %s", sqlite3_errmsg(db));
+		r = -1;
+	}
+	sqlite3_reset(st);
+	return r;
+}
+
+/*
+ * Exports.  WAL lets this connection keep reading the snapshot its
+ * transaction began with while the frontend's connection commits.
+ */
+struct rstore_export {
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+};
+
+void
+rstore_export_close(struct rstore_export *ex)
+{
+	if (ex == NULL)
+		return;
+	sqlite3_finalize(ex->st);
+	if (ex->db != NULL)
+		sqlite3_exec(ex->db, "ROLLBACK", NULL, NULL, NULL);
+	sqlite3_close(ex->db);
+	free(ex);
+}
+
+static int
+export_root(struct rstore_export *ex, const char *did,
+    struct repo_root *root)
+{
+	sqlite3_stmt	*st;
+	int		 rc, rv = -1;
+
+	if (sqlite3_prepare_v2(ex->db, "SELECT commit_cid, data_cid, rev "
+	    "FROM repo_root WHERE did = ?", -1, &st, NULL) != SQLITE_OK)
+		return -1;
+	if (sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) == SQLITE_OK) {
+		if ((rc = sqlite3_step(st)) == SQLITE_DONE)
+			rv = 1;
+		else if (rc == SQLITE_ROW)
+			rv = column_root(st, 0, root);
+	}
+	sqlite3_finalize(st);
+	return rv;
+}
+
+int
+rstore_export_open(const char *path, const char *did, const char *since,
+    struct repo_root *root, struct rstore_export **exp)
+{
+	struct rstore_export	*ex;
+	const char		*sql;
+	int			 r = -1;
+
+	*exp = NULL;
+	if ((ex = calloc(1, sizeof(*ex))) == NULL)
+		return -1;
+	if (sqlite3_open_v2(path, &ex->db, SQLITE_OPEN_READONLY |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK)
+		goto fail;
+	sqlite3_busy_timeout(ex->db, 5000);
+	if (sqlite3_exec(ex->db, "BEGIN", NULL, NULL, NULL) != SQLITE_OK ||
+	    (r = export_root(ex, did, root)) != 0)
+		goto fail;
+	r = -1;
+	sql = since == NULL ?
+	    "SELECT cid, data FROM repo_block WHERE did = ?1 ORDER BY cid" :
+	    "SELECT cid, data FROM repo_block WHERE did = ?1 AND rev > ?2 "
+	    "ORDER BY cid";
+	if (sqlite3_prepare_v2(ex->db, sql, -1, &ex->st, NULL) != SQLITE_OK ||
+	    sqlite3_bind_text(ex->st, 1, did, -1, SQLITE_TRANSIENT) !=
+	    SQLITE_OK || (since != NULL && sqlite3_bind_text(ex->st, 2, since,
+	    -1, SQLITE_TRANSIENT) != SQLITE_OK))
+		goto fail;
+	*exp = ex;
+	return 0;
+fail:
+	if (r == -1)
+		log_warnx("export %s: %s", did, ex->db != NULL ?
+		    sqlite3_errmsg(ex->db) : "out of memory");
+	rstore_export_close(ex);
+	return r;
+}
+
+int
+rstore_export_next(struct rstore_export *ex, size_t max,
+    int (*cb)(void *, const struct cid *, const uint8_t *, size_t),
+    void *arg)
+{
+	struct cid	 c;
+	size_t		 n = 0, len;
+	int		 rc;
+
+	do {
+		if ((rc = sqlite3_step(ex->st)) == SQLITE_DONE)
+			return 0;
+		if (rc != SQLITE_ROW) {
+			log_warnx("export: %s", sqlite3_errmsg(ex->db));
+			return -1;
+		}
+		len = (size_t)sqlite3_column_bytes(ex->st, 1);
+		if (column_cid(ex->st, 0, &c) == -1 || cb(arg, &c,
+		    sqlite3_column_blob(ex->st, 1), len) != 0)
+			return -1;
+		n += len;
+	} while (n < max);
+	return 1;
 }

@@ -45,4 +45,43 @@ int	rstore_foreach_block(struct sqlite3 *, const char *,
 	    void *);
 void	rstore_blockstore(struct rstore_bs *, struct blockstore *);
 
+/*
+ * Listings.  Callbacks return 0 to go on; a non-zero value stops the
+ * walk and is returned.  -1 on a database error.
+ */
+typedef int	(*rstore_record_fn)(void *, const char *, const struct cid *,
+		    const uint8_t *, size_t);
+typedef int	(*rstore_repo_fn)(void *, const char *, const char *,
+		    const struct repo_root *);
+/*
+ * At most limit records of a collection with their blocks, by record
+ * key: descending, or ascending if reverse; only keys after the cursor
+ * (NULL: from the start) in that order.
+ */
+int	rstore_list_records(struct sqlite3 *, const char *, const char *,
+	    const char *, int, int, rstore_record_fn, void *);
+/* The collections the repository has records in, in order. */
+int	rstore_collections(struct sqlite3 *, const char *,
+	    int (*)(void *, const char *), void *);
+/* At most limit hosted repositories after the cursor DID (or NULL). */
+int	rstore_list_repos(struct sqlite3 *, const char *, int,
+	    rstore_repo_fn, void *);
+
+/*
+ * An export: one repository's blocks read in steps from a snapshot
+ * that later writes do not disturb (a read transaction on a connection
+ * of its own).  since (NULL: all) keeps only blocks of later revs.
+ * open: 0 with the export and the root it belongs to, 1 no such
+ * repository, -1 error.  next: at least one block and about max bytes
+ * of them to cb; 1 if more remain, 0 at the end, -1 on error or when
+ * cb fails.
+ */
+struct rstore_export;
+int	rstore_export_open(const char *, const char *, const char *,
+	    struct repo_root *, struct rstore_export **);
+int	rstore_export_next(struct rstore_export *, size_t,
+	    int (*)(void *, const struct cid *, const uint8_t *, size_t),
+	    void *);
+void	rstore_export_close(struct rstore_export *);
+
 #endif

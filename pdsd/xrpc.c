@@ -35,6 +35,7 @@ static const struct xrpc_method xrpc_core_methods[] = {
 static const struct xrpc_method *xrpc_tables[] = {
 	xrpc_core_methods,
 	xrpc_server_methods,
+	xrpc_identity_methods,
 };
 
 int
@@ -273,6 +274,10 @@ xrpc_request(struct http_request *req, void *arg)
 		serve_banner(req);
 	else if (strcmp(path, "/robots.txt") == 0)
 		serve_robots(req);
+	else if (strcmp(path, "/.well-known/atproto-did") == 0)
+		identity_well_known_did(req);
+	else if (strcmp(path, "/.well-known/did.json") == 0)
+		identity_well_known_doc(req);
 	else
 		http_reply_json_error(req, 404, "NotFound", "Not Found");
 }

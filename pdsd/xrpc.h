@@ -28,6 +28,7 @@ struct xrpc_method {
 };
 
 extern const struct xrpc_method	xrpc_server_methods[];
+extern const struct xrpc_method	xrpc_identity_methods[];
 
 /* xrpc.c */
 void	xrpc_reply_json(struct http_request *, int, struct json_object *);
