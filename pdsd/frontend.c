@@ -25,6 +25,7 @@
 #include "imsgev.h"
 #include "log.h"
 #include "pds_imsg.h"
+#include "privdrop.h"
 #include "pdsd.h"
 
 static struct frontend	 frontend;
@@ -36,7 +37,6 @@ static void	frontend_sig(int, short, void *);
 static void	frontend_dispatch_parent(int, short, void *);
 static void	frontend_dispatch_signer(int, short, void *);
 static void	frontend_configure(void);
-static void	frontend_chroot(const char *);
 static void	str_list_clear(struct conf_str_list *);
 static void	str_list_add(struct conf_str_list *, struct imsg *);
 
@@ -125,27 +125,6 @@ str_list_add(struct conf_str_list *l, struct imsg *imsg)
 	TAILQ_INSERT_TAIL(l, cs, entry);
 }
 
-/*
- * The data directory becomes our root: the database and blobs are all
- * we may touch.  bgpd's order: chroot, chdir, groups, gid, uid.
- */
-static void
-frontend_chroot(const char *user)
-{
-	struct passwd	*pw;
-
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("unknown user %s", user);
-	if (chroot(fe->cfg.datadir) == -1)
-		fatal("chroot %s", fe->cfg.datadir);
-	if (chdir("/") == -1)
-		fatal("chdir /");
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", user);
-}
-
 static void
 frontend_configure(void)
 {
@@ -157,7 +136,8 @@ frontend_configure(void)
 	}
 	if (fe->cfg.user[0] != '\0') {
 		/* Resolve the user and open syslog before we lose /etc. */
-		frontend_chroot(fe->cfg.user);
+		/* The data directory becomes our root: the db and blobs. */
+		privdrop(fe->cfg.datadir, fe->cfg.user);
 		strlcpy(fe->dbpath, "/" PDSD_DB_FILE, sizeof(fe->dbpath));
 	} else if (snprintf(fe->dbpath, sizeof(fe->dbpath), "%s/%s",
 	    fe->cfg.datadir, PDSD_DB_FILE) >= (int)sizeof(fe->dbpath))

@@ -148,6 +148,23 @@ json_strings(const char *const *v, size_t n)
 	return a;
 }
 
+/* The "service" list of a DID document: this server as the PDS. */
+static struct json_object *
+pds_services(void)
+{
+	struct json_object	*svc, *a;
+
+	svc = json_object_new_object();
+	json_object_object_add(svc, "id", json_object_new_string("#atproto_pds"));
+	json_object_object_add(svc, "type",
+	    json_object_new_string("AtprotoPersonalDataServer"));
+	json_object_object_add(svc, "serviceEndpoint",
+	    json_object_new_string(identity_endpoint()));
+	a = json_object_new_array();
+	json_object_array_add(a, svc);
+	return a;
+}
+
 /*
  * The DID document of a hosted account, as the reference serves it, or
  * NULL.  The caller owns it.
@@ -160,7 +177,7 @@ identity_did_doc(const char *did)
 		"https://w3id.org/security/multikey/v1",
 		"https://w3id.org/security/suites/secp256k1-2019/v1",
 	};
-	struct json_object	*doc, *vm, *svc, *a;
+	struct json_object	*doc, *vm, *a;
 	char			 d[DID_MAX + 1], h[HANDLE_MAX + 1], k[128];
 	char			 id[DID_MAX + 16], aka[HANDLE_MAX + 8];
 	const char		*akav[1];
@@ -184,15 +201,7 @@ identity_did_doc(const char *did)
 	a = json_object_new_array();
 	json_object_array_add(a, vm);
 	json_object_object_add(doc, "verificationMethod", a);
-	svc = json_object_new_object();
-	json_object_object_add(svc, "id", json_object_new_string("#atproto_pds"));
-	json_object_object_add(svc, "type",
-	    json_object_new_string("AtprotoPersonalDataServer"));
-	json_object_object_add(svc, "serviceEndpoint",
-	    json_object_new_string(identity_endpoint()));
-	a = json_object_new_array();
-	json_object_array_add(a, svc);
-	json_object_object_add(doc, "service", a);
+	json_object_object_add(doc, "service", pds_services());
 	return doc;
 }
 
@@ -261,7 +270,7 @@ identity_well_known_did(struct http_request *req)
 void
 identity_well_known_doc(struct http_request *req)
 {
-	struct json_object	*doc, *svc, *a;
+	struct json_object	*doc, *a;
 	char			 did[8 + PDSD_HOST_MAX + 1];
 
 	snprintf(did, sizeof(did), "did:web:%s", fe->cfg.hostname);
@@ -271,14 +280,6 @@ identity_well_known_doc(struct http_request *req)
 	    json_object_new_string("https://www.w3.org/ns/did/v1"));
 	json_object_object_add(doc, "@context", a);
 	json_object_object_add(doc, "id", json_object_new_string(did));
-	svc = json_object_new_object();
-	json_object_object_add(svc, "id", json_object_new_string("#atproto_pds"));
-	json_object_object_add(svc, "type",
-	    json_object_new_string("AtprotoPersonalDataServer"));
-	json_object_object_add(svc, "serviceEndpoint",
-	    json_object_new_string(identity_endpoint()));
-	a = json_object_new_array();
-	json_object_array_add(a, svc);
-	json_object_object_add(doc, "service", a);
+	json_object_object_add(doc, "service", pds_services());
 	xrpc_reply_json(req, 200, doc);
 }

@@ -25,6 +25,7 @@
 #include "imsgev.h"
 #include "log.h"
 #include "pds_imsg.h"
+#include "privdrop.h"
 #include "signerd.h"
 
 #define PARENT_FD	3
@@ -34,7 +35,6 @@ static struct imsgev	 iev_parent, iev_frontend;
 static struct key	 rotation;
 
 __dead static void	 usage(void);
-static void		 drop_privileges(const char *, const char *);
 static void		 signerd_sig(int, short, void *);
 static void		 dispatch_parent(int, short, void *);
 static void		 dispatch_frontend(int, short, void *);
@@ -88,7 +88,8 @@ main(int argc, char *argv[])
 	if (keystore_open(keydir, user) == -1)
 		fatalx("cannot use key directory %s", keydir);
 	/* Keys are read and made as the signer user, through the dir fd. */
-	drop_privileges(keydir, user);
+	if (user != NULL)
+		privdrop(keydir, user);
 	if (keystore_load_or_create(SIGNERD_ROTATION_KEY, &rotation) == -1)
 		fatalx("cannot load the rotation key");
 	keystore_load_all();
@@ -120,29 +121,6 @@ main(int argc, char *argv[])
 
 	event_dispatch();
 	signerd_shutdown(0);
-}
-
-/*
- * As root with a user: chroot into the key directory and become that
- * user, in bgpd's order.  Without a user there is nothing to drop.
- */
-static void
-drop_privileges(const char *keydir, const char *user)
-{
-	struct passwd	*pw;
-
-	if (user == NULL)
-		return;
-	if ((pw = getpwnam(user)) == NULL)
-		fatalx("unknown user %s", user);
-	if (chroot(keydir) == -1)
-		fatal("chroot %s", keydir);
-	if (chdir("/") == -1)
-		fatal("chdir /");
-	if (setgroups(1, &pw->pw_gid) == -1 ||
-	    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) == -1 ||
-	    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) == -1)
-		fatal("cannot drop privileges to %s", user);
 }
 
 static void

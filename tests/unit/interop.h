@@ -54,4 +54,16 @@ interop_open(const char *sub, const char *name)
 	return f;
 }
 
+/* A string field of a fixture case; a missing one fails the test. */
+static inline const char *
+interop_str(struct json_object *o, const char *key)
+{
+	struct json_object	*v;
+
+	if (!json_object_object_get_ex(o, key, &v) ||
+	    !json_object_is_type(v, json_type_string))
+		fail_msg("fixture field %s missing", key);
+	return json_object_get_string(v);
+}
+
 #endif

@@ -33,17 +33,6 @@ static const uint8_t p256_n[32] = {
 	0xf3, 0xb9, 0xca, 0xc2, 0xfc, 0x63, 0x25, 0x51,
 };
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		fail_msg("fixture field %s missing", key);
-	return json_object_get_string(v);
-}
-
 /* Standard base64, no padding, as the fixtures write it. */
 static size_t
 unb64(const char *s, uint8_t *out, size_t outsz)
@@ -102,10 +91,10 @@ check_sig_case(json_object *c)
 	size_t mlen, slen;
 	bool valid;
 
-	did = jstr(c, "publicKeyDid");
-	alg = jstr(c, "algorithm");
-	mlen = unb64(jstr(c, "messageBase64"), msg, sizeof(msg));
-	slen = unb64(jstr(c, "signatureBase64"), sig, sizeof(sig));
+	did = interop_str(c, "publicKeyDid");
+	alg = interop_str(c, "algorithm");
+	mlen = unb64(interop_str(c, "messageBase64"), msg, sizeof(msg));
+	slen = unb64(interop_str(c, "signatureBase64"), sig, sizeof(sig));
 	assert_true(json_object_object_get_ex(c, "validSignature", &v));
 	valid = json_object_get_boolean(v);
 	if (json_object_object_get_ex(c, "tags", &tags) &&
@@ -118,8 +107,8 @@ check_sig_case(json_object *c)
 
 	/* The legacy bare-point multibase names the same key. */
 	assert_int_equal(multibase_key_decode(pk.type,
-	    jstr(c, "publicKeyMultibase"),
-	    strlen(jstr(c, "publicKeyMultibase")), &pk2), 0);
+	    interop_str(c, "publicKeyMultibase"),
+	    strlen(interop_str(c, "publicKeyMultibase")), &pk2), 0);
 	assert_true(pubkey_equal(&pk, &pk2));
 
 	assert_int_equal(pubkey_verify(&pk, msg, mlen, sig, slen),

@@ -19,17 +19,6 @@
 #include "didkey.h"
 #include "interop.h"
 
-static const char *
-jstr(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!json_object_object_get_ex(o, key, &v) ||
-	    !json_object_is_type(v, json_type_string))
-		fail_msg("fixture field %s missing", key);
-	return json_object_get_string(v);
-}
-
 /* private scalar -> public point -> did:key, and did:key -> same point. */
 static void
 check_didkey(enum key_type t, const uint8_t raw[PRIVKEY_LEN],
@@ -68,10 +57,10 @@ test_w3c_k256(void **state)
 	assert_int_equal(n, 5);
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(arr, i);
-		hex = jstr(c, "privateKeyBytesHex");
+		hex = interop_str(c, "privateKeyBytesHex");
 		assert_int_equal(sodium_hex2bin(raw, sizeof(raw), hex,
 		    strlen(hex), NULL, NULL, NULL), 0);
-		check_didkey(KEY_K256, raw, jstr(c, "publicDidKey"));
+		check_didkey(KEY_K256, raw, interop_str(c, "publicDidKey"));
 	}
 	json_object_put(arr);
 }
@@ -89,10 +78,10 @@ test_w3c_p256(void **state)
 	assert_int_equal(n, 1);
 	for (i = 0; i < n; i++) {
 		c = json_object_array_get_idx(arr, i);
-		b58 = jstr(c, "privateKeyBytesBase58");
+		b58 = interop_str(c, "privateKeyBytesBase58");
 		assert_int_equal(base58_decode(b58, strlen(b58), raw,
 		    sizeof(raw)), PRIVKEY_LEN);
-		check_didkey(KEY_P256, raw, jstr(c, "publicDidKey"));
+		check_didkey(KEY_P256, raw, interop_str(c, "publicDidKey"));
 	}
 	json_object_put(arr);
 }
