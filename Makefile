@@ -36,10 +36,11 @@ PDSCTL_SRCS :=	$(sort $(wildcard pdsctl/*.c))
 UNIT_SRCS :=	$(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRCS :=	$(sort $(wildcard tests/fuzz/fuzz_*.c))
 SQL :=		$(sort $(wildcard sql/*.sql))
+LEXICONS !=	find lexicons -name '*.json' | LC_ALL=C sort
 MANS :=		man/pdsd.8 man/pdsd.conf.5 man/signerd.8 man/pdsctl.8
 
 OBJ =		$(O)/obj
-COMMON_OBJS :=	$(COMMON_SRCS:%.c=$(OBJ)/%.o)
+COMMON_OBJS :=	$(COMMON_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/common/lexicon_embed.o
 PDSD_OBJS :=	$(PDSD_SRCS:%.c=$(OBJ)/%.o) $(OBJ)/pdsd/parse.o \
 		$(OBJ)/pdsd/sql_embed.o
 SIGNERD_OBJS :=	$(SIGNERD_SRCS:%.c=$(OBJ)/%.o)
@@ -70,6 +71,14 @@ $(OBJ)/pdsd/sql_embed.c: $(SQL) tools/embed-sql.sh
 	sh tools/embed-sql.sh $(SQL) > $@.tmp && mv $@.tmp $@
 
 $(OBJ)/pdsd/sql_embed.o: $(OBJ)/pdsd/sql_embed.c
+	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNFLAGS) -c -o $@ $<
+
+# The Lexicon schemas in lexicons/, embedded as C strings.
+$(OBJ)/common/lexicon_embed.c: $(LEXICONS) tools/embed-lexicons.sh
+	@mkdir -p $(@D)
+	sh tools/embed-lexicons.sh $(LEXICONS) > $@.tmp && mv $@.tmp $@
+
+$(OBJ)/common/lexicon_embed.o: $(OBJ)/common/lexicon_embed.c
 	$(CC) $(CPPFLAGS) $(CFLAGS) $(WARNFLAGS) -c -o $@ $<
 
 $(LIBCOMMON): $(COMMON_OBJS)
