@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define PDS_IMSG_VERSION	1
+#define PDS_IMSG_VERSION	3
 #define PDS_IMSG_MAXSIZE	(256 * 1024)	/* commits, PLC ops */
 
 enum imsg_type {
@@ -52,6 +52,30 @@ enum imsg_type {
 	IMSG_SIGN_JWT,		/* did NUL header.payload -> 64-byte sig */
 	IMSG_SIGN_RESULT,	/* the reply to the request of that id */
 	IMSG_SIGN_ERROR,	/* NUL-terminated reason */
+
+	/*
+	 * pdsctl -> frontend, with the CAR file's fd: NUL-terminated
+	 * account DID or handle -> IMSG_CTL_OK or IMSG_CTL_FAIL with text.
+	 */
+	IMSG_CTL_IMPORT,
+
+	/*
+	 * pdsctl -> frontend: accounts and invites.  A request is answered
+	 * by IMSG_CTL_FAIL with text, or by its replies ended by
+	 * IMSG_CTL_END.  "name" is a NUL-terminated handle or DID.
+	 */
+	IMSG_CTL_ACCOUNT_CREATE,	/* struct ctl_account_req -> INFO */
+	IMSG_CTL_ACCOUNT_LIST,		/* empty -> INFO ... */
+	IMSG_CTL_ACCOUNT_SHOW,		/* name -> INFO with the repo */
+	IMSG_CTL_ACCOUNT_DISABLE,	/* name -> INFO */
+	IMSG_CTL_ACCOUNT_ENABLE,	/* name -> INFO */
+	IMSG_CTL_ACCOUNT_PASSWORD,	/* struct ctl_account_req -> INFO */
+	IMSG_CTL_ACCOUNT_DELETE_TOKEN,	/* name -> TOKEN */
+	IMSG_CTL_ACCOUNT_INFO,		/* struct ctl_account */
+	IMSG_CTL_ACCOUNT_TOKEN,		/* struct ctl_token */
+	IMSG_CTL_INVITE_CREATE,		/* int32_t uses -> INVITE_INFO */
+	IMSG_CTL_INVITE_LIST,		/* empty -> INVITE_INFO ... */
+	IMSG_CTL_INVITE_INFO,		/* struct ctl_invite */
 };
 
 struct cfg_main {
@@ -60,7 +84,9 @@ struct cfg_main {
 	int		registration;
 	char		plc[512];
 	char		user[33];	/* the frontend chroots and drops */
+	char		admin_password[257];	/* "" = no admin endpoints */
 	int32_t		initial;	/* 0: a reload */
+	int32_t		ratelimit_off;	/* "rate limits off" */
 };
 
 struct cfg_listen {
@@ -86,6 +112,51 @@ struct ctl_status {
 	char		rotation_key[128];
 	char		hostname[254];
 	int32_t		verbose;
+};
+
+/*
+ * Sizes with room for the NUL; the receiver checks that it is there.
+ * Every DID this server hosts is a did:plc or the did:web of a hostname.
+ */
+#define CTL_DID_SIZE		512
+#define CTL_HANDLE_SIZE		254
+#define CTL_EMAIL_SIZE		255
+#define CTL_PASSWORD_SIZE	257	/* the reference's longest, 256 */
+
+/* account create (who: the handle) and account password (handle, DID) */
+struct ctl_account_req {
+	char		who[CTL_DID_SIZE];
+	char		email[CTL_EMAIL_SIZE];		/* "" = none */
+	char		password[CTL_PASSWORD_SIZE];	/* "" = none */
+};
+
+struct ctl_account {
+	char		did[CTL_DID_SIZE];
+	char		handle[CTL_HANDLE_SIZE];
+	char		email[CTL_EMAIL_SIZE];
+	char		status[16];
+	char		created_at[32];
+	int32_t		has_repo;	/* account show: the fields below */
+	char		rev[16];
+	char		commit[128];
+	int64_t		records;
+};
+
+struct ctl_token {
+	char		did[CTL_DID_SIZE];
+	char		handle[CTL_HANDLE_SIZE];
+	char		token[16];
+	int64_t		expires_at;	/* Unix seconds */
+};
+
+struct ctl_invite {
+	char		code[300];
+	int32_t		available;
+	int32_t		used;
+	int32_t		disabled;
+	char		for_account[CTL_DID_SIZE];
+	char		created_by[CTL_DID_SIZE];
+	char		created_at[32];
 };
 
 #endif

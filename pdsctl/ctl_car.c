@@ -30,32 +30,14 @@
 #include "pdsctl.h"
 
 #define DIDDOC_MAXLEN	(64 * 1024)
-#define INSPECT_CHUNK	(256 * 1024)
 /* Blocks held for the tree walk; past this, records are not counted. */
 #define INSPECT_MAXSTORE	(1024 * 1024 * 1024)
 
-/* The root block, when it is a commit. */
-struct root_commit {
-	struct cid	 cid;
-	struct commit	 c;
-};
-
 struct inspect {
-	const char	*path;
-	int		 fd;
+	struct car_load	 car;		/* store: every block, for the walk */
 	int		 verify;
 	struct pubkey	 key;		/* type KEY_NONE: no key given */
 	const char	*docdid;	/* the DID document's "id", if any */
-	uint64_t	 pos;		/* start of the next section */
-	uint64_t	 size;		/* bytes read */
-	uint64_t	 nblocks;
-	uint64_t	 bytes;		/* block data, without CIDs */
-	struct cid	 roots[CAR_MAXROOTS];
-	size_t		 nroots;
-	int		 have_header;
-	uint8_t		*root;		/* the block of roots[0] */
-	size_t		 rootlen;
-	struct memstore	*store;		/* every block, for the tree walk */
 };
 
 struct collection {
@@ -258,152 +240,18 @@ key_from_diddoc(struct inspect *in, const char *path)
 }
 
 /*
- * inspect: reading the CAR.
- */
-
-static int
-on_header(void *arg, const struct cid *roots, size_t n)
-{
-	struct inspect	*in = arg;
-
-	memcpy(in->roots, roots, n * sizeof(*roots));
-	in->nroots = n;
-	in->have_header = 1;
-	return 0;
-}
-
-static int
-on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
-{
-	struct inspect	*in = arg;
-	uint8_t		 v[VARINT_MAXLEN];
-
-	in->pos += varint_encode(c->len + len, v) + c->len + len;
-	in->nblocks++;
-	in->bytes += len;
-	if (in->root == NULL && in->nroots > 0 &&
-	    cid_equal(c, &in->roots[0])) {
-		if ((in->root = malloc(len + 1)) == NULL)
-			err(1, "inspect");
-		memcpy(in->root, p, len);
-		in->rootlen = len;
-	}
-	if (in->store != NULL &&
-	    memstore_bytes(in->store) + len > INSPECT_MAXSTORE) {
-		memstore_free(in->store);
-		in->store = NULL;	/* too big: records not counted */
-	}
-	if (in->store != NULL && memstore_put(in->store, c, p, len) == -1)
-		err(1, "inspect");
-	return 0;
-}
-
-/* The CID a section at pos claims, read again from the file. */
-static const char *
-section_cid(struct inspect *in, uint64_t pos)
-{
-	static char	 s[CID_STRSZ];
-	uint8_t		 b[VARINT_MAXLEN + CID_MAXLEN];
-	struct cid	 c;
-	uint64_t	 seclen;
-	size_t		 used;
-	ssize_t		 n;
-	int		 vl;
-
-	n = pread(in->fd, b, sizeof(b), (off_t)pos);
-	if (n <= 0 || (vl = varint_decode(b, (size_t)n, &seclen)) <= 0 ||
-	    cid_from_bin(&c, b + vl, (size_t)n - (size_t)vl, &used, NULL) ==
-	    -1)
-		return NULL;
-	cid_to_str(&c, s, sizeof(s));
-	return s;
-}
-
-__dead static void
-car_fault(struct inspect *in, const struct car_reader *r)
-{
-	const char	*cs;
-
-	if (!in->have_header)
-		errx(1, "inspect: %s: %s (header at byte 0)", in->path,
-		    car_reader_error(r));
-	cs = section_cid(in, in->pos);
-	errx(1, "inspect: %s: %s: block %llu at byte %llu%s%s", in->path,
-	    car_reader_error(r), (unsigned long long)in->nblocks,
-	    (unsigned long long)in->pos, cs != NULL ? ", cid " : "",
-	    cs != NULL ? cs : "");
-}
-
-/* The header's length is at the front: blocks start right after it. */
-static void
-note_header_len(struct inspect *in, const uint8_t *p, size_t n)
-{
-	uint64_t	hlen;
-	int		vl;
-
-	if ((vl = varint_decode(p, n, &hlen)) > 0)
-		in->pos = (uint64_t)vl + hlen;
-}
-
-static void
-read_car(struct inspect *in)
-{
-	struct car_reader	*r;
-	uint8_t			*buf;
-	ssize_t			 n;
-	int			 rc = 0;
-
-	if ((in->fd = open(in->path, O_RDONLY | O_CLOEXEC)) == -1)
-		err(1, "inspect: %s", in->path);
-	if ((r = car_reader_new(on_header, on_block, in)) == NULL ||
-	    (buf = malloc(INSPECT_CHUNK)) == NULL)
-		err(1, "inspect");
-	while (rc == 0 && (n = read(in->fd, buf, INSPECT_CHUNK)) != 0) {
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			err(1, "inspect: %s", in->path);
-		if (in->size == 0)
-			note_header_len(in, buf, (size_t)n);
-		in->size += (uint64_t)n;
-		rc = car_reader_feed(r, buf, (size_t)n);
-	}
-	if (rc == -1 || car_reader_end(r) == -1)
-		car_fault(in, r);
-	car_reader_free(r);
-	free(buf);
-}
-
-/*
  * inspect: the commit.
  */
-
-/* Fills rc from the root block; returns NULL or why it is no commit. */
-static const char *
-parse_root(struct inspect *in, struct root_commit *rc)
-{
-	const char	*errstr;
-
-	memset(rc, 0, sizeof(*rc));
-	if (in->nroots == 0)
-		return "the CAR has no root";
-	rc->cid = in->roots[0];
-	if (in->root == NULL)
-		return "the root block is not in the CAR";
-	if (commit_decode(in->root, in->rootlen, &rc->c, &errstr) == -1)
-		return errstr;
-	return NULL;
-}
 
 static void
 verify_root(struct inspect *in, const struct root_commit *rc)
 {
 	if (in->docdid != NULL && strcmp(in->docdid, rc->c.did) != 0)
 		errx(1, "inspect: %s: the DID document is for %s, "
-		    "the commit for %s", in->path, in->docdid, rc->c.did);
+		    "the commit for %s", in->car.path, in->docdid, rc->c.did);
 	if (commit_verify(&rc->c, &in->key) == -1)
 		errx(1, "inspect: %s: bad commit signature: commit %s",
-		    in->path, cid_fmt(&rc->cid));
+		    in->car.path, cid_fmt(&rc->cid));
 }
 
 /*
@@ -433,7 +281,7 @@ tally_record(void *arg, const char *key, size_t klen, const struct cid *val)
 	const char		*slash;
 	size_t			 len;
 
-	if (t->in->verify && !memstore_has(t->in->store, val)) {
+	if (t->in->verify && !memstore_has(t->in->car.store, val)) {
 		t->missing = *val;
 		if ((t->reckey = strndup(key, klen)) == NULL)
 			err(1, "inspect");
@@ -468,21 +316,21 @@ count_records(struct inspect *in, const struct commit *c, struct tally *t)
 
 	memset(t, 0, sizeof(*t));
 	t->in = in;
-	if (in->store == NULL)
+	if (in->car.store == NULL)
 		return;
-	memstore_blockstore(in->store, &t->inner);
+	memstore_blockstore(in->car.store, &t->inner);
 	bs.get = tally_get;
 	bs.put = NULL;
 	bs.arg = t;
 	t->rc = mst_walk(&bs, &c->data, tally_record, t);
 	if (t->rc == 1)
 		errx(1, "inspect: %s: record block missing: %s, cid %s",
-		    in->path, t->reckey, cid_fmt(&t->missing));
+		    in->car.path, t->reckey, cid_fmt(&t->missing));
 	if (t->rc != 0 && in->verify && t->node_missing)
-		errx(1, "inspect: %s: MST node missing: cid %s", in->path,
+		errx(1, "inspect: %s: MST node missing: cid %s", in->car.path,
 		    cid_fmt(&t->missing));
 	if (t->rc != 0 && in->verify)
-		errx(1, "inspect: %s: bad MST under data %s", in->path,
+		errx(1, "inspect: %s: bad MST under data %s", in->car.path,
 		    cid_fmt(&c->data));
 }
 
@@ -491,7 +339,7 @@ print_records(struct tally *t)
 {
 	size_t	i;
 
-	if (t->in->store == NULL)
+	if (t->in->car.store == NULL)
 		printf("records: not counted\n");
 	else if (t->rc != 0)
 		printf("records: %s\n", t->node_missing ? "incomplete" :
@@ -536,12 +384,12 @@ print_car(const struct inspect *in)
 {
 	size_t	i;
 
-	printf("size: %llu\n", (unsigned long long)in->size);
-	printf("roots: %zu\n", in->nroots);
-	for (i = 0; i < in->nroots; i++)
-		print_cid("root", &in->roots[i]);
-	printf("blocks: %llu\n", (unsigned long long)in->nblocks);
-	printf("block bytes: %llu\n", (unsigned long long)in->bytes);
+	printf("size: %llu\n", (unsigned long long)in->car.size);
+	printf("roots: %zu\n", in->car.nroots);
+	for (i = 0; i < in->car.nroots; i++)
+		print_cid("root", &in->car.roots[i]);
+	printf("blocks: %llu\n", (unsigned long long)in->car.nblocks);
+	printf("block bytes: %llu\n", (unsigned long long)in->car.bytes);
 }
 
 static void
@@ -577,7 +425,7 @@ inspect_options(struct inspect *in, int argc, char **argv)
 	}
 	if (optind != argc - 1)
 		goto usage;
-	in->path = argv[optind];
+	in->car.path = argv[optind];
 	if (in->key.type != KEY_NONE && !in->verify)
 		errx(1, "inspect: a key is only used with --verify");
 	return;
@@ -597,17 +445,20 @@ cmd_inspect(int argc, char **argv)
 	const char		*why;
 
 	memset(&in, 0, sizeof(in));
-	in.fd = -1;
+	in.car.fd = -1;
+	in.car.cmd = "inspect";
+	in.car.maxstore = INSPECT_MAXSTORE;
 	inspect_options(&in, argc, argv);
 	if (crypto_init() == -1)
 		errx(1, "inspect: cannot set up the crypto libraries");
-	if ((in.store = memstore_new()) == NULL)
+	if ((in.car.store = memstore_new()) == NULL)
 		err(1, "inspect");
-	read_car(&in);
-	why = parse_root(&in, &rc);
+	car_load(&in.car);
+	why = car_load_commit(&in.car, &rc);
 	if (why != NULL && in.verify)
-		errx(1, "inspect: %s: root %s is not a commit: %s", in.path,
-		    in.nroots > 0 ? cid_fmt(&in.roots[0]) : "(none)", why);
+		errx(1, "inspect: %s: root %s is not a commit: %s",
+		    in.car.path, in.car.nroots > 0 ?
+		    cid_fmt(&in.car.roots[0]) : "(none)", why);
 	if (why == NULL && in.verify && in.key.type != KEY_NONE)
 		verify_root(&in, &rc);
 	/* Every fault comes before any output: stdout is all or nothing. */
@@ -622,9 +473,7 @@ cmd_inspect(int argc, char **argv)
 	if (in.verify)
 		printf("signature: %s\nverify: ok\n",
 		    in.key.type != KEY_NONE ? "valid" : "not checked");
-	free(in.root);
 	free((char *)in.docdid);
-	memstore_free(in.store);
-	close(in.fd);
+	car_load_free(&in.car);
 	return 0;
 }

@@ -22,13 +22,21 @@
 #define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
 
 static const struct cmd cmds[] = {
+	{ "account",	"create | list | show | disable | enable | password |"
+	    " delete-token ...", 1, 8, 1, cmd_account },
 	{ "cbor2json",	"",		0, 0, 0, cmd_cbor2json },
+	{ "import",	"[--did did | --handle handle] file.car",
+	    1, 3, 0, cmd_import },
 	{ "inspect",	"[--verify] [--key did:key | --did-doc file] file.car",
 	    1, 4, 0, cmd_inspect },
+	{ "invite",	"create [-j] [-n uses] | list [-j]", 1, 4, 1,
+	    cmd_invite },
 	{ "json2cbor",	"",		0, 0, 0, cmd_json2cbor },
 	{ "log",	"verbose | brief", 1, 1, 1, cmd_log },
+	{ "pack",	"dir out.car -k keyfile", 2, 4, 0, cmd_pack },
 	{ "reload",	"",		0, 0, 1, cmd_reload },
 	{ "status",	"",		0, 0, 1, cmd_status },
+	{ "unpack",	"file.car dir",	2, 2, 0, cmd_unpack },
 };
 
 static const char	*sockpath;
@@ -95,7 +103,14 @@ ctl_next(struct imsg *imsg)
 void
 ctl_send(int type, const void *data, size_t len)
 {
-	if (imsg_compose(&ibuf, type, PDS_IMSG_VERSION, 0, -1, data,
+	ctl_send_fd(type, -1, data, len);
+}
+
+/* Sends with a file descriptor (or -1), which is closed once sent. */
+void
+ctl_send_fd(int type, int fd, const void *data, size_t len)
+{
+	if (imsg_compose(&ibuf, type, PDS_IMSG_VERSION, 0, fd, data,
 	    len) == -1)
 		err(1, "imsg_compose");
 	if (imsgbuf_flush(&ibuf) == -1)

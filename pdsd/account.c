@@ -8,6 +8,7 @@
 #include <sys/types.h>
 
 #include <ctype.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,7 @@
 #include "signer_proto.h"
 #include "syntax.h"
 #include "auth.h"
+#include "ratelimit.h"
 #include "xrpc.h"
 
 #define HANDLE_FIRST_MIN	3
@@ -33,7 +35,10 @@
 #define EMAIL_MAX		254
 
 struct acct_new {
-	struct http_request	*req;
+	account_done_cb		 done;
+	void			*arg;
+	struct account_err	 err;		/* a refusal, before done */
+	char			 invite[INVITE_CODE_MAX + 1];	/* "": none */
 	char			 handle[HANDLE_MAX + 1];
 	char			 email[EMAIL_MAX + 1];
 	char			 recovery[128];
@@ -73,6 +78,8 @@ static void	acct_plc_signed(void *, const uint8_t *, const char *,
 		    const char *);
 static void	acct_repo_done(struct repo_write *, int, const char *,
 		    const char *);
+static void	acct_plc_submitted(void *, const char *);
+static void	acct_commit(struct acct_new *);
 
 static int
 in_list(const char *s, const char *const *list, size_t n)
@@ -109,8 +116,8 @@ email_ok(const char *e)
 }
 
 /* The domain of the configured list this handle is under, or NULL. */
-static const char *
-handle_domain(const char *h)
+const char *
+account_handle_domain(const char *h)
 {
 	struct conf_str	*cs;
 	size_t		 hl = strlen(h), dl;
@@ -123,49 +130,75 @@ handle_domain(const char *h)
 	return NULL;
 }
 
-/* 0 when the handle may be given out here; else the answer is sent. */
+static int	refuse(struct account_err *, int, const char *, const char *,
+		    ...) __attribute__((__format__ (printf, 4, 5)));
+
+/* Fill in a refusal; -1, for "return refuse(...)". */
 static int
-check_handle(struct acct_new *a, const char *raw)
+refuse(struct account_err *e, int status, const char *name,
+    const char *fmt, ...)
+{
+	va_list	 ap;
+
+	e->status = status;
+	e->name = name;
+	va_start(ap, fmt);
+	vsnprintf(e->msg, sizeof(e->msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/*
+ * 0 when the handle, normalized into out, may be given out here; else
+ * -1 with the refusal in e.  With external (updateHandle), a handle
+ * outside our domains gives 1: the caller must see it resolve first.
+ */
+int
+account_handle_check(const char *raw, char *out, size_t outlen,
+    int external, struct account_err *e)
 {
 	const char	*dom;
 	size_t		 first;
 	char		 label[HANDLE_MAX + 1];
 
 	if (!syntax_is_handle(raw, strlen(raw)) ||
-	    handle_normalize(raw, strlen(raw), a->handle,
-	    sizeof(a->handle)) == -1) {
-		xrpc_error(a->req, 400, "InvalidRequest",
+	    handle_normalize(raw, strlen(raw), out, outlen) == -1)
+		return refuse(e, 400, "InvalidRequest",
 		    "Invalid handle (got \"%.300s\") at $.handle", raw);
-		return -1;
-	}
-	if ((dom = handle_domain(a->handle)) == NULL) {
-		xrpc_error(a->req, 400, "UnsupportedDomain",
+	if ((dom = account_handle_domain(out)) == NULL) {
+		if (external)
+			return 1;
+		return refuse(e, 400, "UnsupportedDomain",
 		    "Not a supported handle domain");
-		return -1;
 	}
-	first = strlen(a->handle) - strlen(dom);
-	memcpy(label, a->handle, first);
+	first = strlen(out) - strlen(dom);
+	memcpy(label, out, first);
 	label[first] = '\0';
-	if (strchr(label, '.') != NULL) {
-		xrpc_error(a->req, 400, "InvalidHandle",
+	if (strchr(label, '.') != NULL)
+		return refuse(e, 400, "InvalidHandle",
 		    "Invalid characters in handle");
-		return -1;
-	}
-	if (first < HANDLE_FIRST_MIN) {
-		xrpc_error(a->req, 400, "InvalidHandle", "Handle too short");
-		return -1;
-	}
-	if (first > HANDLE_FIRST_MAX) {
-		xrpc_error(a->req, 400, "InvalidHandle", "Handle too long");
-		return -1;
-	}
+	if (first < HANDLE_FIRST_MIN)
+		return refuse(e, 400, "InvalidHandle", "Handle too short");
+	if (first > HANDLE_FIRST_MAX)
+		return refuse(e, 400, "InvalidHandle", "Handle too long");
 	if (in_list(label, reserved_handles, sizeof(reserved_handles) /
-	    sizeof(reserved_handles[0]))) {
-		xrpc_error(a->req, 400, "HandleNotAvailable",
+	    sizeof(reserved_handles[0])))
+		return refuse(e, 400, "HandleNotAvailable",
 		    "Reserved handle");
-		return -1;
-	}
 	return 0;
+}
+
+/* account_handle_check, answering the request on -1. */
+int
+account_check_handle(struct http_request *req, const char *raw, char *out,
+    size_t outlen, int external)
+{
+	struct account_err	 e;
+	int			 rv;
+
+	if ((rv = account_handle_check(raw, out, outlen, external, &e)) == -1)
+		xrpc_error(req, e.status, e.name, "%s", e.msg);
+	return rv;
 }
 
 /* 1 if an account already has this value in column (handle, email). */
@@ -195,106 +228,157 @@ check_unique(struct acct_new *a)
 {
 	int	 r;
 
-	if ((r = taken("handle", a->handle)) != 0) {
-		if (r == 1)
-			xrpc_error(a->req, 400, "InvalidRequest",
-			    "Handle already taken: %s", a->handle);
-		else
-			xrpc_error(a->req, 500, "InternalServerError",
-			    "Internal Server Error");
-		return -1;
-	}
-	if ((r = taken("email", a->email)) != 0) {
-		if (r == 1)
-			xrpc_error(a->req, 400, "InvalidRequest",
-			    "Email already taken: %s", a->email);
-		else
-			xrpc_error(a->req, 500, "InternalServerError",
-			    "Internal Server Error");
-		return -1;
-	}
+	if ((r = taken("handle", a->handle)) != 0)
+		return r == 1 ? refuse(&a->err, 400, "InvalidRequest",
+		    "Handle already taken: %s", a->handle) :
+		    refuse(&a->err, 500, "InternalServerError",
+		    "Internal Server Error");
+	if (a->email[0] != '\0' && (r = taken("email", a->email)) != 0)
+		return r == 1 ? refuse(&a->err, 400, "InvalidRequest",
+		    "Email already taken: %s", a->email) :
+		    refuse(&a->err, 500, "InternalServerError",
+		    "Internal Server Error");
 	return 0;
+}
+
+/* The invite, under "registration invite": 0, or -1 refused. */
+static int
+check_invite(struct acct_new *a, const struct account_params *p)
+{
+	int	 r;
+
+	if (p->admin || fe->cfg.registration != REG_INVITE)
+		return 0;
+	if (strlcpy(a->invite, p->invite, sizeof(a->invite)) >=
+	    sizeof(a->invite) || (r = invite_available(fe->db,
+	    a->invite)) == 0)
+		return refuse(&a->err, 400, "InvalidInviteCode",
+		    "Provided invite code not available");
+	if (r == -1)
+		return refuse(&a->err, 500, "InternalServerError",
+		    "Internal Server Error");
+	return 0;
+}
+
+/* Everything that can be checked before the password is hashed. */
+static int
+acct_check(struct acct_new *a, const struct account_params *p)
+{
+	struct account_err	*e = &a->err;
+
+	if (p->handle == NULL)
+		return refuse(e, 400, "InvalidRequest",
+		    "Missing required key \"handle\" at $");
+	if (!p->admin && fe->cfg.registration == REG_CLOSED)
+		return refuse(e, 400, "InvalidRequest",
+		    "Account registration is closed on this server");
+	if (!p->admin && fe->cfg.registration == REG_INVITE &&
+	    (p->invite == NULL || p->invite[0] == '\0'))
+		return refuse(e, 400, "InvalidInviteCode",
+		    "No invite code provided");
+	if (account_handle_check(p->handle, a->handle, sizeof(a->handle), 0,
+	    e) == -1)
+		return -1;
+	/* Only pdsctl may make an account without an email. */
+	if (p->email == NULL && !p->admin)
+		return refuse(e, 400, "InvalidRequest", "Email is required");
+	if (p->email != NULL && !email_ok(p->email))
+		return refuse(e, 400, "InvalidRequest", "This email address "
+		    "is not supported, please use a different email.");
+	if (p->email != NULL)
+		strlcpy(a->email, p->email, sizeof(a->email));
+	if (p->recovery_key != NULL &&
+	    (strncmp(p->recovery_key, "did:key:", 8) != 0 ||
+	    strlcpy(a->recovery, p->recovery_key, sizeof(a->recovery)) >=
+	    sizeof(a->recovery)))
+		return refuse(e, 400, "InvalidRequest",
+		    "Invalid recoveryKey: a did:key is expected");
+	if (check_invite(a, p) == -1 || check_unique(a) == -1)
+		return -1;
+	if (p->password != NULL && strlen(p->password) > PWHASH_PW_MAX)
+		return refuse(e, 400, "InvalidRequest", "Password too long");
+	if (p->password != NULL && (a->password = strdup(p->password)) ==
+	    NULL)
+		return refuse(e, 500, "InternalServerError",
+		    "Internal Server Error");
+	return 0;
+}
+
+void
+account_create_start(const struct account_params *p, account_done_cb done,
+    void *arg)
+{
+	struct acct_new	*a;
+
+	if ((a = calloc(1, sizeof(*a))) == NULL) {
+		done(arg, 500, "InternalServerError", "Internal Server Error",
+		    NULL, NULL);
+		return;
+	}
+	a->done = done;
+	a->arg = arg;
+	if (acct_check(a, p) == -1)
+		acct_fail(a, a->err.status, a->err.name, a->err.msg);
+	else if (a->password == NULL)
+		acct_hashed(a, NULL);
+	else if (pwhash_hash_async(a->password, acct_hashed, a) == -1)
+		acct_fail(a, 503, "InternalServerError",
+		    "Server busy, try again");
+}
+
+/* The XRPC answer: the new account's first session. */
+static void
+acct_http_done(void *arg, int status, const char *name, const char *msg,
+    const char *did, const char *handle)
+{
+	struct http_request	*req = arg;
+	struct auth_tokens	 tok = { NULL, NULL };
+	struct json_object	*o, *doc;
+
+	if (status != 0) {
+		xrpc_error(req, status, name, "%s", msg);
+		return;
+	}
+	if (auth_session_create(fe->db, did, NULL, AUTH_SCOPE_ACCESS,
+	    time(NULL), &tok) == -1) {
+		xrpc_error(req, 500, "InternalServerError",
+		    "Internal Server Error");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "handle", json_object_new_string(handle));
+	json_object_object_add(o, "did", json_object_new_string(did));
+	if ((doc = identity_did_doc(did)) != NULL)
+		json_object_object_add(o, "didDoc", doc);
+	json_object_object_add(o, "accessJwt",
+	    json_object_new_string(tok.access));
+	json_object_object_add(o, "refreshJwt",
+	    json_object_new_string(tok.refresh));
+	auth_tokens_free(&tok);
+	xrpc_reply_json(req, 200, o);
 }
 
 static void
 account_create_json(struct http_request *req, struct json_object *body)
 {
-	struct acct_new	*a;
-	const char	*handle, *email, *pw, *rk;
+	struct account_params	 p;
 
-	if ((a = calloc(1, sizeof(*a))) == NULL) {
-		json_object_put(body);
-		xrpc_error(req, 500, "InternalServerError",
-		    "Internal Server Error");
-		return;
-	}
-	a->req = req;
-	handle = xrpc_json_str(body, "handle");
-	email = xrpc_json_str(body, "email");
-	pw = xrpc_json_str(body, "password");
-	rk = xrpc_json_str(body, "recoveryKey");
-	if (handle == NULL) {
-		xrpc_error(req, 400, "InvalidRequest",
-		    "Missing required key \"handle\" at $");
-		goto out;
-	}
-	if (fe->cfg.registration == REG_CLOSED) {
-		xrpc_error(req, 400, "InvalidRequest",
-		    "Account registration is closed on this server");
-		goto out;
-	}
-	if (fe->cfg.registration == REG_INVITE) {
-		xrpc_error(req, 400, "InvalidInviteCode",
-		    "This server requires an invite code, and invites are "
-		    "not yet supported");
-		goto out;
-	}
-	if (check_handle(a, handle) == -1)
-		goto out;
-	if (email == NULL) {
-		xrpc_error(req, 400, "InvalidRequest", "Email is required");
-		goto out;
-	}
-	if (!email_ok(email)) {
-		xrpc_error(req, 400, "InvalidRequest", "This email address "
-		    "is not supported, please use a different email.");
-		goto out;
-	}
-	strlcpy(a->email, email, sizeof(a->email));
-	if (rk != NULL && (strncmp(rk, "did:key:", 8) != 0 ||
-	    strlcpy(a->recovery, rk, sizeof(a->recovery)) >=
-	    sizeof(a->recovery))) {
-		xrpc_error(req, 400, "InvalidRequest",
-		    "Invalid recoveryKey: a did:key is expected");
-		goto out;
-	}
-	if (check_unique(a) == -1)
-		goto out;
-	if (pw != NULL && strlen(pw) > PWHASH_PW_MAX) {
-		xrpc_error(req, 400, "InvalidRequest", "Password too long");
-		goto out;
-	}
-	if (pw != NULL && (a->password = strdup(pw)) == NULL) {
-		xrpc_error(req, 500, "InternalServerError",
-		    "Internal Server Error");
-		goto out;
-	}
-	/* pw pointed into body: from here on only our copy. */
+	memset(&p, 0, sizeof(p));
+	p.handle = xrpc_json_str(body, "handle");
+	p.email = xrpc_json_str(body, "email");
+	p.password = xrpc_json_str(body, "password");
+	p.invite = xrpc_json_str(body, "inviteCode");
+	p.recovery_key = xrpc_json_str(body, "recoveryKey");
+	/* The strings point into body: account_create_start copies them. */
+	account_create_start(&p, acct_http_done, req);
 	json_object_put(body);
-	if (a->password == NULL)
-		acct_hashed(a, NULL);
-	else if (pwhash_hash_async(a->password, acct_hashed, a) == -1)
-		acct_fail(a, 503, "InternalServerError",
-		    "Server busy, try again");
-	return;
-out:
-	json_object_put(body);
-	acct_free(a);
 }
 
 void
 account_create(struct http_request *req)
 {
+	if (ratelimit_request(req, RL_CREATE_ACCOUNT, NULL) == -1)
+		return;
 	xrpc_read_json(req, XRPC_JSON_MAX, account_create_json);
 }
 
@@ -313,7 +397,7 @@ acct_free(struct acct_new *a)
 static void
 acct_fail(struct acct_new *a, int status, const char *name, const char *msg)
 {
-	xrpc_error(a->req, status, name, "%s", msg);
+	a->done(a->arg, status, name, msg, NULL, NULL);
 	acct_free(a);
 }
 
@@ -414,7 +498,8 @@ acct_insert(struct repo_write *w)
 		return -1;
 	sqlite3_bind_text(st, 1, a->did, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 2, a->handle, -1, SQLITE_STATIC);
-	sqlite3_bind_text(st, 3, a->email, -1, SQLITE_STATIC);
+	if (a->email[0] != '\0')
+		sqlite3_bind_text(st, 3, a->email, -1, SQLITE_STATIC);
 	if (a->pwhash != NULL)
 		sqlite3_bind_text(st, 4, a->pwhash, -1, SQLITE_STATIC);
 	sqlite3_bind_text(st, 5, a->didkey, -1, SQLITE_STATIC);
@@ -431,6 +516,17 @@ acct_insert(struct repo_write *w)
 	}
 	if (rc != SQLITE_DONE)
 		return -1;
+	/* The use lands with the account, or neither does. */
+	if (a->invite[0] != '\0' && (rc = invite_use(fe->db, a->invite,
+	    a->did)) != 0) {
+		if (rc == 1) {
+			w->fail_status = 400;
+			w->fail_name = "InvalidInviteCode";
+			strlcpy(w->fail_msg, "Provided invite code not "
+			    "available", sizeof(w->fail_msg));
+		}
+		return -1;
+	}
 	/* The reference's order: #identity, #account, then the commit. */
 	if (identity_store_op(a->did, a->op, a->oplen) == -1 ||
 	    events_identity(fe->db, a->did, a->handle) == -1 ||
@@ -444,9 +540,6 @@ acct_plc_signed(void *arg, const uint8_t *sig, const char *did,
     const char *err)
 {
 	struct acct_new		*a = arg;
-	struct repo_write	*w;
-	uint8_t			*signed_op;
-	size_t			 len;
 
 	if (sig == NULL || did == NULL || did[0] == '\0') {
 		log_warnx("createAccount: PLC operation not signed: %s",
@@ -456,14 +549,40 @@ acct_plc_signed(void *arg, const uint8_t *sig, const char *did,
 		return;
 	}
 	strlcpy(a->did, did, sizeof(a->did));
-	if (identity_sign_op(a->op, a->oplen, sig, &signed_op, &len) == -1) {
+	if (identity_sign_op(&a->op, &a->oplen, sig) == -1) {
 		acct_fail(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
-	free(a->op);
-	a->op = signed_op;
-	a->oplen = len;
+	/* The directory first: a refusal there leaves nothing behind. */
+	if (plc_configured()) {
+		if (plc_submit(a->did, a->op, a->oplen, acct_plc_submitted,
+		    a) == -1)
+			acct_fail(a, 500, "InternalServerError",
+			    "Internal Server Error");
+		return;
+	}
+	acct_commit(a);
+}
+
+static void
+acct_plc_submitted(void *arg, const char *err)
+{
+	struct acct_new	*a = arg;
+
+	if (err != NULL) {
+		log_warnx("createAccount %s: %s", a->did, err);
+		acct_fail(a, 502, "UpstreamFailure", err);
+		return;
+	}
+	acct_commit(a);
+}
+
+static void
+acct_commit(struct acct_new *a)
+{
+	struct repo_write	*w;
+
 	if ((w = repo_write_new(a->did, 0)) == NULL) {
 		acct_fail(a, 500, "InternalServerError",
 		    "Internal Server Error");
@@ -481,8 +600,6 @@ acct_repo_done(struct repo_write *w, int status, const char *name,
     const char *msg)
 {
 	struct acct_new		*a = w->arg;
-	struct auth_tokens	 tok = { NULL, NULL };
-	struct json_object	*o, *doc;
 
 	repo_write_free(w);
 	if (status != 0) {
@@ -490,22 +607,6 @@ acct_repo_done(struct repo_write *w, int status, const char *name,
 		return;
 	}
 	log_info("account created: %s %s", a->handle, a->did);
-	if (auth_session_create(fe->db, a->did, NULL, AUTH_SCOPE_ACCESS, time(NULL),
-	    &tok) == -1) {
-		acct_fail(a, 500, "InternalServerError",
-		    "Internal Server Error");
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "handle", json_object_new_string(a->handle));
-	json_object_object_add(o, "did", json_object_new_string(a->did));
-	if ((doc = identity_did_doc(a->did)) != NULL)
-		json_object_object_add(o, "didDoc", doc);
-	json_object_object_add(o, "accessJwt",
-	    json_object_new_string(tok.access));
-	json_object_object_add(o, "refreshJwt",
-	    json_object_new_string(tok.refresh));
-	auth_tokens_free(&tok);
-	xrpc_reply_json(a->req, 200, o);
+	a->done(a->arg, 0, NULL, NULL, a->did, a->handle);
 	acct_free(a);
 }

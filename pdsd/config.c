@@ -83,6 +83,7 @@ config_free(struct pdsd_conf *c)
 		TAILQ_REMOVE(&c->relays, cs, entry);
 		free(cs);
 	}
+	explicit_bzero(c->admin_password, sizeof(c->admin_password));
 	free(c);
 }
 
@@ -253,12 +254,19 @@ print_config(FILE *fp, const struct pdsd_conf *c)
 	}
 	fputs(" }\n", fp);
 	fprintf(fp, "registration %s\n", registration_name(c->registration));
+	if (c->admin_password[0] != '\0') {
+		fputs("admin password ", fp);
+		print_quoted(fp, c->admin_password);
+		fputc('\n', fp);
+	}
 	fputs("plc directory ", fp);
 	if (c->plc[0] == '\0')
 		fputs("none", fp);
 	else
 		print_quoted(fp, c->plc);
 	fputc('\n', fp);
+	if (c->ratelimit_off)
+		fputs("rate limits off\n", fp);
 	TAILQ_FOREACH(cs, &c->relays, entry) {
 		fputs("relay ", fp);
 		print_quoted(fp, cs->str);

@@ -19,9 +19,12 @@
 #include "log.h"
 #include "pds_imsg.h"
 #include "pdsd.h"
+#include "repo_store.h"
+#include "syntax.h"
 
 #define CONTROL_MAX_CLIENTS	32
 #define CONTROL_MAXSIZE		(64 * 1024)
+#define CONTROL_MSGMAX		512	/* pdsctl reads at most this */
 
 struct ctl_conn {
 	TAILQ_ENTRY(ctl_conn)	 entry;
@@ -42,6 +45,7 @@ static void	control_close(struct ctl_conn *);
 static int	control_peer_ok(int);
 static void	control_status(struct ctl_conn *);
 static void	control_fail(struct ctl_conn *, const char *);
+static void	control_import(struct ctl_conn *, struct imsg *);
 
 int
 control_listen(int fd)
@@ -109,7 +113,8 @@ control_accept(int fd, short event, void *arg)
 		close(cfd);
 		return;
 	}
-	if (imsgev_init(&c->iev, cfd, 0, control_dispatch, c) == -1) {
+	/* fds come only with IMSG_CTL_IMPORT; any other is closed unread. */
+	if (imsgev_init(&c->iev, cfd, 1, control_dispatch, c) == -1) {
 		log_warn("control");
 		close(cfd);
 		free(c);
@@ -175,6 +180,38 @@ control_status(struct ctl_conn *c)
 		    strlen(buf) + 1);
 	}
 	imsgev_compose(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
+/* The CAR comes as an open fd: we may be chrooted away from its path. */
+static void
+control_import(struct ctl_conn *c, struct imsg *imsg)
+{
+	char	 who[DID_MAX + 1], msg[CONTROL_MSGMAX];
+	int	 fd;
+
+	fd = imsg_get_fd(imsg);
+	if (fd == -1 || imsg_get_string(imsg, who, sizeof(who)) == -1 ||
+	    who[0] == '\0') {
+		if (fd != -1)
+			close(fd);
+		control_fail(c, "bad import request");
+		return;
+	}
+	if (import_repo(fd, who, msg, sizeof(msg)) == 0)
+		imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1, msg,
+		    strlen(msg) + 1);
+	else
+		control_fail(c, msg);
+	close(fd);
+}
+
+void
+control_send(uint32_t id, uint32_t type, const void *data, size_t len)
+{
+	struct ctl_conn	*c;
+
+	if ((c = control_find(id)) != NULL)
+		imsgev_compose(&c->iev, type, 0, 0, -1, data, len);
 }
 
 /* The parent answered a reload this client asked for. */
@@ -248,6 +285,21 @@ control_dispatch(int fd, short event, void *arg)
 			    sizeof(v));
 			imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1,
 			    NULL, 0);
+			break;
+		case IMSG_CTL_IMPORT:
+			control_import(c, &imsg);
+			break;
+		case IMSG_CTL_ACCOUNT_CREATE:
+		case IMSG_CTL_ACCOUNT_LIST:
+		case IMSG_CTL_ACCOUNT_SHOW:
+		case IMSG_CTL_ACCOUNT_DISABLE:
+		case IMSG_CTL_ACCOUNT_ENABLE:
+		case IMSG_CTL_ACCOUNT_PASSWORD:
+		case IMSG_CTL_ACCOUNT_DELETE_TOKEN:
+		case IMSG_CTL_INVITE_CREATE:
+		case IMSG_CTL_INVITE_LIST:
+			if (control_account(c->id, &imsg) == -1)
+				control_fail(c, "bad request");
 			break;
 		default:
 			control_fail(c, "unknown request");

@@ -22,7 +22,9 @@
 #include <sqlite3.h>
 
 #include "auth.h"
+#include "firehose.h"
 #include "imsgev.h"
+#include "lexicon.h"
 #include "log.h"
 #include "pds_imsg.h"
 #include "privdrop.h"
@@ -134,8 +136,10 @@ frontend_configure(void)
 		log_info("configuration reloaded");
 		return;
 	}
+	/* The CA roots for outbound HTTPS are read before any chroot. */
+	if (plc_init() == -1)
+		fatalx("cannot start the outbound HTTP client");
 	if (fe->cfg.user[0] != '\0') {
-		/* Resolve the user and open syslog before we lose /etc. */
 		/* The data directory becomes our root: the db and blobs. */
 		privdrop(fe->cfg.datadir, fe->cfg.user);
 		strlcpy(fe->dbpath, "/" PDSD_DB_FILE, sizeof(fe->dbpath));
@@ -150,6 +154,10 @@ frontend_configure(void)
 		fatalx("cannot load or create the session key");
 	if (control_listen(fe->ctlfd) == -1)
 		fatalx("control socket");
+	if (lexicon_load_builtin() == -1)
+		fatalx("cannot load the built-in Lexicon schemas");
+	if (firehose_init() == -1)
+		fatalx("cannot start the firehose");
 	if (xrpc_start() == -1)
 		fatalx("cannot start the HTTP server");
 	fe->running = 1;

@@ -79,6 +79,8 @@ enum seen {
 	SEEN_DOMAINS =		1 << 6,
 	SEEN_REGISTRATION =	1 << 7,
 	SEEN_PLC =		1 << 8,
+	SEEN_RATE =		1 << 9,
+	SEEN_ADMIN =		1 << 10,
 };
 
 typedef struct {
@@ -144,6 +146,7 @@ static void	 set_user(int, const char *, char *, const char *);
 static void	 lowercase(char *);
 static void	 set_hostname(char *);
 static void	 set_plc(char *);
+static void	 set_admin_password(char *);
 static void	 add_listen(const char *, long long);
 static void	 add_domain(char *);
 static void	 end_domains(void);
@@ -157,11 +160,14 @@ static void	 free_list(struct conf_str_list *);
 %token	CLOSED CONTROL DATA DIRECTORY DOMAINS HANDLE HOSTNAME INCLUDE
 %token	INVITE KEY LISTEN NONE ON OPEN PLC PORT REGISTRATION RELAY SIGNER
 %token	SOCKET USER
+%token	LIMITS OFF RATE
+%token	ADMIN PASSWORD
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.number>	port regmode
 %type	<v.string>	user
+%type	<v.number>	onoff
 
 %%
 
@@ -228,6 +234,15 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 		}
 		| PLC DIRECTORY STRING		{ set_plc($3); }
 		| RELAY STRING			{ add_relay($2); }
+		| ADMIN PASSWORD STRING		{ set_admin_password($3); }
+		| RATE LIMITS onoff {
+			if (once(SEEN_RATE, "rate limits") == 0)
+				conf->ratelimit_off = !$3;
+		}
+		;
+
+onoff		: ON				{ $$ = 1; }
+		| OFF				{ $$ = 0; }
 		;
 
 port		: /* empty */		{ $$ = PDSD_DEFAULT_PORT; }
@@ -692,6 +707,7 @@ lookup(const char *s)
 {
 	/* Sorted: bsearch finds nothing in a table out of order. */
 	static const struct keyword keywords[] = {
+		{ "admin",		ADMIN },
 		{ "closed",		CLOSED },
 		{ "control",		CONTROL },
 		{ "data",		DATA },
@@ -702,12 +718,16 @@ lookup(const char *s)
 		{ "include",		INCLUDE },
 		{ "invite",		INVITE },
 		{ "key",		KEY },
+		{ "limits",		LIMITS },
 		{ "listen",		LISTEN },
 		{ "none",		NONE },
+		{ "off",		OFF },
 		{ "on",			ON },
 		{ "open",		OPEN },
+		{ "password",		PASSWORD },
 		{ "plc",		PLC },
 		{ "port",		PORT },
+		{ "rate",		RATE },
 		{ "registration",	REGISTRATION },
 		{ "relay",		RELAY },
 		{ "signer",		SIGNER },
@@ -1028,6 +1048,30 @@ check_url(const char *what, char *val)
 		return -1;
 	}
 	return 0;
+}
+
+/* HTTP Basic admin:PASSWORD for the admin endpoints (createInviteCode). */
+static void
+set_admin_password(char *val)
+{
+	size_t	 i, len = strlen(val);
+
+	if (once(SEEN_ADMIN, "admin password") == -1)
+		return;
+	for (i = 0; i < len; i++)
+		if (iscntrl((unsigned char)val[i]))
+			break;
+	if (len == 0)
+		yyerror("admin password: empty");
+	else if (len > PDSD_ADMIN_PW_MAX)
+		yyerror("admin password: longer than %d bytes",
+		    PDSD_ADMIN_PW_MAX);
+	else if (i < len)
+		yyerror("admin password: control character");
+	else
+		strlcpy(conf->admin_password, val,
+		    sizeof(conf->admin_password));
+	explicit_bzero(val, len);
 }
 
 static void

@@ -414,9 +414,13 @@ send_config(struct pdsd_conf *c, int initial)
 	strlcpy(cm.datadir, c->datadir, sizeof(cm.datadir));
 	strlcpy(cm.plc, c->plc, sizeof(cm.plc));
 	strlcpy(cm.user, c->user, sizeof(cm.user));
+	strlcpy(cm.admin_password, c->admin_password,
+	    sizeof(cm.admin_password));
 	cm.registration = c->registration;
+	cm.ratelimit_off = c->ratelimit_off;
 	cm.initial = initial;
 	imsgev_compose(iev, IMSG_CFG_START, 0, 0, -1, &cm, sizeof(cm));
+	explicit_bzero(cm.admin_password, sizeof(cm.admin_password));
 	if (initial) {
 		TAILQ_FOREACH(la, &c->listens, entry) {
 			memset(&cl, 0, sizeof(cl));
@@ -629,8 +633,20 @@ parent_shutdown(int failed)
 {
 	struct timespec	 ts = { 0, 20 * 1000 * 1000 };
 	pid_t		 pid;
-	int		 i, tries, alive;
+	int		 i, tries, alive, status;
 
+	/*
+	 * A failure may take both children (signerd ends when the frontend
+	 * does): say how each that is already gone went.
+	 */
+	if (failed && !stopping)
+		for (i = 0; i < CHILD_MAX; i++) {
+			if (children[i].pid == -1 || waitpid(children[i].pid,
+			    &status, WNOHANG) != children[i].pid)
+				continue;
+			children[i].pid = -1;
+			log_child_status(&children[i], status);
+		}
 	stopping = 1;
 	for (i = 0; i < CHILD_MAX; i++)
 		if (children[i].pid != -1)

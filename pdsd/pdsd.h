@@ -25,6 +25,7 @@
 #define PDSD_DEFAULT_SOCK	"./var/pdsd.sock"
 #define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
 #define PDSD_DB_FILE		"pdsd.db"
+#define PDSD_ADMIN_PW_MAX	256
 
 /* fds a re-executed child finds at start: parent channel and its peer. */
 #define PDSD_PARENT_FD		3
@@ -61,10 +62,12 @@ struct pdsd_conf {
 	char			 signer_user[PDSD_USER_MAX + 1];
 	enum registration	 registration;
 	char			 plc[PDSD_URL_MAX];		/* "" = none */
+	char			 admin_password[PDSD_ADMIN_PW_MAX + 1];
 	struct listen_list	 listens;
 	struct conf_str_list	 domains;	/* handle domains, ".x.y" */
 	struct conf_str_list	 relays;
 	int			 ctlfd;		/* parent: bound socket */
+	int			 ratelimit_off;	/* "rate limits off" */
 };
 
 struct sqlite3;
@@ -126,20 +129,102 @@ struct http_request;
 struct json_object;
 const char	*identity_endpoint(void);
 void		 identity_now(char *, size_t);
-int		 identity_sign_op(const uint8_t *, size_t, const uint8_t *,
-		    uint8_t **, size_t *);
+int		 identity_sign_op(uint8_t **, size_t *, const uint8_t *);
 int		 identity_store_op(const char *, const uint8_t *, size_t);
 struct json_object *identity_did_doc(const char *);
+int		 identity_wellknown_parse(const char *, size_t, char *, size_t);
 void		 identity_well_known_did(struct http_request *);
 void		 identity_well_known_doc(struct http_request *);
 
+/* lifecycle.c: status 0 found, 1 no such account, -1 error. */
+int		 account_status(const char *, char *, size_t);
+void		 lifecycle_deactivate(struct http_request *);
+void		 lifecycle_activate(struct http_request *);
+void		 lifecycle_check_status(struct http_request *);
+void		 lifecycle_request_delete(struct http_request *);
+void		 lifecycle_delete(struct http_request *);
+void		 lifecycle_no_mail(struct http_request *);
+
+/* servauth.c */
+void		 servauth_get(struct http_request *);
+
 /* account.c */
 void		 account_create(struct http_request *);
+/*
+ * createAccount for XRPC and pdsctl alike.  admin (pdsctl) skips the
+ * registration mode, the invite and makes email optional.  done is
+ * called exactly once, maybe before account_create_start returns:
+ * status 0 with the DID and handle, or the HTTP status, XRPC error
+ * name and message.
+ */
+struct account_params {
+	const char	*handle;
+	const char	*email;		/* NULL: none */
+	const char	*password;	/* NULL: none */
+	const char	*invite;	/* NULL: none */
+	const char	*recovery_key;	/* NULL: none */
+	int		 admin;
+};
+typedef void	(*account_done_cb)(void *, int, const char *, const char *,
+		    const char *, const char *);
+void		 account_create_start(const struct account_params *,
+		    account_done_cb, void *);
+/* A refusal: the reference's status, error name and message. */
+struct account_err {
+	int		 status;
+	const char	*name;
+	char		 msg[512];
+};
+int		 account_handle_check(const char *, char *, size_t, int,
+		    struct account_err *);
+int		 account_check_handle(struct http_request *, const char *,
+		    char *, size_t, int);
+const char	*account_handle_domain(const char *);
+
+/* invite.c: invite codes, "<hostname-with-dashes>-xxxxx-xxxxx". */
+#define INVITE_CODE_MAX		(PDSD_HOST_MAX + 12)
+#define INVITE_USES_MAX		1000000
+int		 invite_generate(char *, size_t);
+/* 0 with the code written, -1 error. */
+int		 invite_create(struct sqlite3 *, const char *, const char *,
+		    int, char *, size_t);
+/* 1 usable, 0 not (unknown, disabled or used up), -1 error. */
+int		 invite_available(struct sqlite3 *, const char *);
+/* Inside the account's transaction: 0, 1 not available, -1 error. */
+int		 invite_use(struct sqlite3 *, const char *, const char *);
+void		 invite_xrpc_create(struct http_request *);
+void		 invite_xrpc_create_many(struct http_request *);
+void		 invite_xrpc_account_codes(struct http_request *);
+
+/*
+ * plc.c: outbound HTTP on the event loop (libcurl multi).  A fetch
+ * callback gets the HTTP status and the answer (NUL-terminated), or
+ * status 0 and a reason; a submit callback gets NULL once the PLC
+ * directory took the operation, else the reason.
+ */
+#define PLC_ANSWER_MAX	(64 * 1024)
+typedef void	(*plc_fetch_cb)(void *, int, const char *, size_t,
+		    const char *);
+typedef void	(*plc_submit_cb)(void *, const char *);
+int		 plc_init(void);
+int		 plc_fetch(const char *, const char *, size_t, int,
+		    plc_fetch_cb, void *);
+int		 plc_submit(const char *, const uint8_t *, size_t,
+		    plc_submit_cb, void *);
+int		 plc_configured(void);
+int		 plc_url(const char *, const char *, char *, size_t);
+char		*plc_op_json(const uint8_t *, size_t);
+size_t		 plc_pending(void);
+void		 plc_shutdown(void);
 
 /* control.c */
 int		 control_listen(int);
+/* To one client by its id; dropped if it has gone. */
+void		 control_send(uint32_t, uint32_t, const void *, size_t);
 void		 control_reload_done(uint32_t, const char *);
 void		 control_cleanup(void);
+/* control_account.c: pdsctl's account and invite requests; -1 bad. */
+int		 control_account(uint32_t, struct imsg *);
 
 /* xrpc.c */
 int		 xrpc_start(void);

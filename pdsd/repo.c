@@ -214,7 +214,7 @@ apply_op(struct repo_write *w, struct repo_op *op, int *status,
 	    !mst_key_valid(key, strlen(key))) {
 		*status = 400;
 		*name = "InvalidRequest";
-		snprintf(msg, msglen, "Invalid record key: %s", key);
+		snprintf(msg, msglen, "Invalid record key: %.400s", key);
 		return -1;
 	}
 	if ((found = mst_tx_get(w->tx, key, strlen(key), &cur)) == -1)
@@ -236,7 +236,7 @@ apply_op(struct repo_write *w, struct repo_op *op, int *status,
 		if (found == 0) {
 			*status = 400;
 			*name = "InvalidRequest";
-			snprintf(msg, msglen, "Record already exists: %s", key);
+			snprintf(msg, msglen, "Record already exists: %.400s", key);
 			return -1;
 		}
 		/* FALLTHROUGH */
@@ -255,7 +255,7 @@ apply_op(struct repo_write *w, struct repo_op *op, int *status,
 		if (found != 0) {
 			*status = 400;
 			*name = "InvalidRequest";
-			snprintf(msg, msglen, "Could not find record: %s", key);
+			snprintf(msg, msglen, "Could not find record: %.400s", key);
 			return -1;
 		}
 		if (mst_tx_del(w->tx, key, strlen(key)) == -1)

@@ -44,6 +44,19 @@ int	rstore_foreach_block(struct sqlite3 *, const char *,
 	    int (*)(void *, const struct cid *, const uint8_t *, size_t),
 	    void *);
 void	rstore_blockstore(struct rstore_bs *, struct blockstore *);
+/* Everything of one repository: blocks, record rows and its root. */
+int	rstore_delete_repo(struct sqlite3 *, const char *);
+int	rstore_set_block_rev(struct sqlite3 *, const char *,
+	    const struct cid *, const char *);
+/* Drops the blocks whose rev is the given one; how many, or -1. */
+int64_t	rstore_drop_blocks_of_rev(struct sqlite3 *, const char *,
+	    const char *);
+
+/*
+ * import.c: replaces the repository of an account (DID or handle) with
+ * the CAR read from fd.  0 with a summary in msg, or -1 with the reason.
+ */
+int	import_repo(int, const char *, char *, size_t);
 
 /*
  * Listings.  Callbacks return 0 to go on; a non-zero value stops the

@@ -17,6 +17,7 @@
 #include "http.h"
 #include "log.h"
 #include "pdsd.h"
+#include "ratelimit.h"
 #include "xrpc.h"
 
 #define XRPC_PREFIX	"/xrpc/"
@@ -36,6 +37,9 @@ static const struct xrpc_method *xrpc_tables[] = {
 	xrpc_core_methods,
 	xrpc_server_methods,
 	xrpc_identity_methods,
+	xrpc_repo_methods,
+	xrpc_sync_methods,
+	xrpc_firehose_methods,
 };
 
 int
@@ -252,6 +256,8 @@ xrpc_dispatch(struct http_request *req, const char *nsid)
 		http_reply_json_error(req, 400, "InvalidRequest", msg);
 		return;
 	}
+	if (m->fn != xrpc_health && ratelimit_global(req) == -1)
+		return;
 	m->fn(req);
 }
 

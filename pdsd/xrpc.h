@@ -19,6 +19,7 @@ struct json_object;
 enum xrpc_kind {
 	XRPC_QUERY,		/* GET */
 	XRPC_PROCEDURE,		/* POST */
+	XRPC_SUBSCRIPTION,	/* WebSocket; the handler checks the method */
 };
 
 struct xrpc_method {
@@ -29,6 +30,32 @@ struct xrpc_method {
 
 extern const struct xrpc_method	xrpc_server_methods[];
 extern const struct xrpc_method	xrpc_identity_methods[];
+extern const struct xrpc_method	xrpc_repo_methods[];
+extern const struct xrpc_method	xrpc_sync_methods[];
+extern const struct xrpc_method	xrpc_firehose_methods[];
+
+/*
+ * xrpc_repo.c: parameters checked by their lexicon format, as the
+ * reference words the errors; shared with xrpc_sync.c.  Each gives 1
+ * present, 0 absent (optional ones), -1 answered.
+ */
+enum xrpc_fmt {
+	XRPC_FMT_ANY,
+	XRPC_FMT_DID,
+	XRPC_FMT_ATID,		/* at-identifier: a DID or a handle */
+	XRPC_FMT_NSID,
+	XRPC_FMT_RKEY,
+	XRPC_FMT_CID,
+	XRPC_FMT_TID,
+};
+void	xrpc_internal_error(struct http_request *);
+const char *xrpc_fmt_check(enum xrpc_fmt, const char *);
+int	xrpc_param_fmt(struct http_request *, const char *, const char *,
+	    enum xrpc_fmt, int, char *, size_t);
+int	xrpc_param_int(struct http_request *, const char *, const char *,
+	    long long, long long, long long, long long *);
+int	xrpc_param_bool(struct http_request *, const char *, const char *,
+	    int *);
 
 /* xrpc.c */
 void	xrpc_reply_json(struct http_request *, int, struct json_object *);

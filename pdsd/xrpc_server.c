@@ -16,6 +16,7 @@
 #include "http.h"
 #include "log.h"
 #include "pdsd.h"
+#include "ratelimit.h"
 #include "xrpc.h"
 
 #define BLOB_UPLOAD_LIMIT	5242880
@@ -46,6 +47,36 @@ const struct xrpc_method xrpc_server_methods[] = {
 	    apppass_list_all },
 	{ "com.atproto.server.revokeAppPassword", XRPC_PROCEDURE,
 	    apppass_revoke_one },
+	/* invites (invite.c) */
+	{ "com.atproto.server.createInviteCode", XRPC_PROCEDURE,
+	    invite_xrpc_create },
+	{ "com.atproto.server.createInviteCodes", XRPC_PROCEDURE,
+	    invite_xrpc_create_many },
+	{ "com.atproto.server.getAccountInviteCodes", XRPC_QUERY,
+	    invite_xrpc_account_codes },
+	/* lifecycle (lifecycle.c, servauth.c) */
+	{ "com.atproto.server.deactivateAccount", XRPC_PROCEDURE,
+	    lifecycle_deactivate },
+	{ "com.atproto.server.activateAccount", XRPC_PROCEDURE,
+	    lifecycle_activate },
+	{ "com.atproto.server.checkAccountStatus", XRPC_QUERY,
+	    lifecycle_check_status },
+	{ "com.atproto.server.requestAccountDelete", XRPC_PROCEDURE,
+	    lifecycle_request_delete },
+	{ "com.atproto.server.deleteAccount", XRPC_PROCEDURE,
+	    lifecycle_delete },
+	{ "com.atproto.server.getServiceAuth", XRPC_QUERY, servauth_get },
+	{ "com.atproto.server.requestEmailConfirmation", XRPC_PROCEDURE,
+	    lifecycle_no_mail },
+	{ "com.atproto.server.confirmEmail", XRPC_PROCEDURE,
+	    lifecycle_no_mail },
+	{ "com.atproto.server.requestEmailUpdate", XRPC_PROCEDURE,
+	    lifecycle_no_mail },
+	{ "com.atproto.server.updateEmail", XRPC_PROCEDURE, lifecycle_no_mail },
+	{ "com.atproto.server.requestPasswordReset", XRPC_PROCEDURE,
+	    lifecycle_no_mail },
+	{ "com.atproto.server.resetPassword", XRPC_PROCEDURE,
+	    lifecycle_no_mail },
 	{ NULL, 0, NULL },
 };
 
@@ -204,6 +235,9 @@ session_create_body(struct http_request *req, struct json_object *o)
 	    -1 || body_field(req, o, "password", json_type_string, 1, &pw) ==
 	    -1 || (rc = body_field(req, o, "allowTakendown",
 	    json_type_boolean, 0, &allow)) == -1)
+		goto out;
+	if (ratelimit_request(req, RL_CREATE_SESSION,
+	    json_object_get_string(ident)) == -1)
 		goto out;
 	if (json_object_get_string_len(pw) > LOGIN_PASSWORD_MAX) {
 		xrpc_error(req, 401, "AuthenticationRequired",

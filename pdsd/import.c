@@ -1,0 +1,411 @@
+/*
+ * pdsctl import: replace an account's repository with a CAR file, in
+ * one SQLite transaction.  The old blocks, records and root are deleted
+ * first; the CAR's blocks go straight into the table as they stream
+ * (each checked against its CID by the reader), stamped with an empty
+ * rev.  Then the tree is walked from the commit's data root in the
+ * database: every node must decode strictly and sit in its place, every
+ * record must be a data-model map, and each block reached is restamped
+ * with the commit's rev; what is left unstamped was not part of the
+ * repository and is dropped.  Any fault rolls it all back, so memory
+ * stays flat however large the repository and a bad CAR changes
+ * nothing.  The same transaction logs a #sync event for the relays.
+ *
+ * The import runs to its end inside one event callback: the database
+ * has one connection, and no other write may land inside our
+ * transaction.  The fd must be a regular file, so no read can stall.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "blockstore.h"
+#include "car.h"
+#include "cbor.h"
+#include "cid.h"
+#include "commit.h"
+#include "crypto.h"
+#include "didkey.h"
+#include "dm.h"
+#include "log.h"
+#include "mst.h"
+#include "pdsd.h"
+#include "repo.h"
+#include "repo_store.h"
+#include "syntax.h"
+
+#define IMPORT_CHUNK	(256 * 1024)
+#define UNREACHED	""	/* the rev of blocks not yet reached */
+
+struct import;
+static int	import_fail(struct import *, const char *, ...)
+		    __attribute__((__format__(__printf__, 2, 3)));
+
+struct import {
+	char			 did[DID_MAX + 1];
+	char			 key[DIDKEY_BUFSZ];	/* the account's */
+	int			 fd;
+	int			 have_root;
+	struct cid		 root;		/* the commit's CID */
+	uint64_t		 nblocks;
+	uint64_t		 records;
+	struct commit		 c;
+	struct blockstore	 store;
+	int			 node_missing;
+	struct cid		 missing;
+	char			*msg;
+	size_t			 msglen;
+	int			 failed;	/* msg says why */
+};
+
+static int
+import_fail(struct import *im, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	if (!im->failed) {
+		va_start(ap, fmt);
+		vsnprintf(im->msg, im->msglen, fmt, ap);
+		va_end(ap);
+		im->failed = 1;
+	}
+	return -1;
+}
+
+/* The account, by DID or handle: 0, or -1 with msg set. */
+static int
+import_account(struct import *im, const char *who)
+{
+	static sqlite3_stmt	*by_did, *by_handle;
+	sqlite3_stmt		*st;
+	const char		*did, *key;
+	int			 rc, rv = -1;
+
+	if (strncmp(who, "did:", 4) == 0)
+		st = db_stmt(fe->db, &by_did,
+		    "SELECT did, signing_key FROM account WHERE did = ?");
+	else
+		st = db_stmt(fe->db, &by_handle,
+		    "SELECT did, signing_key FROM account WHERE handle = ?");
+	if (st == NULL || sqlite3_bind_text(st, 1, who, -1,
+	    SQLITE_STATIC) != SQLITE_OK)
+		return import_fail(im, "database error");
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		did = (const char *)sqlite3_column_text(st, 0);
+		key = (const char *)sqlite3_column_text(st, 1);
+		if (did != NULL && strlcpy(im->did, did, sizeof(im->did)) <
+		    sizeof(im->did)) {
+			if (key != NULL)
+				strlcpy(im->key, key, sizeof(im->key));
+			rv = 0;
+		} else
+			import_fail(im, "database error");
+	} else if (rc == SQLITE_DONE)
+		import_fail(im, "no such account: %.256s", who);
+	else
+		import_fail(im, "database error");
+	sqlite3_reset(st);
+	return rv;
+}
+
+static int
+on_header(void *arg, const struct cid *roots, size_t n)
+{
+	struct import	*im = arg;
+
+	if (n == 0)
+		return import_fail(im, "the CAR has no root");
+	im->root = roots[0];
+	im->have_root = 1;
+	return 0;
+}
+
+static int
+on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
+{
+	struct import	*im = arg;
+
+	if (rstore_put_block(fe->db, im->did, UNREACHED, c, p, len) == -1)
+		return import_fail(im, "database error");
+	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
+		im->nblocks++;
+	return 0;
+}
+
+/* Streams the file into the table; the reader checks every block. */
+static int
+import_stream(struct import *im)
+{
+	struct car_reader	*r;
+	uint8_t			*buf;
+	off_t			 off = 0;
+	ssize_t			 n;
+	int			 rc = 0;
+
+	if ((r = car_reader_new(on_header, on_block, im)) == NULL ||
+	    (buf = malloc(IMPORT_CHUNK)) == NULL) {
+		car_reader_free(r);
+		return import_fail(im, "out of memory");
+	}
+	while (rc == 0) {
+		if ((n = pread(im->fd, buf, IMPORT_CHUNK, off)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n == -1) {
+			rc = import_fail(im, "read: %s", strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			rc = car_reader_end(r);
+			break;
+		}
+		off += n;
+		rc = car_reader_feed(r, buf, (size_t)n);
+	}
+	if (rc == -1 && !im->failed)
+		import_fail(im, "bad CAR: %s (at byte %llu)",
+		    car_reader_error(r),
+		    (unsigned long long)car_reader_offset(r));
+	car_reader_free(r);
+	free(buf);
+	return rc;
+}
+
+/* The walk reads nodes through here: each one reached is kept. */
+static int
+import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
+{
+	struct import	*im = arg;
+	int		 rc;
+
+	rc = rstore_get_block(fe->db, im->did, c, data, len);
+	if (rc == 1 && !im->node_missing) {
+		im->node_missing = 1;
+		im->missing = *c;
+	}
+	if (rc == 0 && rstore_set_block_rev(fe->db, im->did, c,
+	    im->c.rev) == -1) {
+		free(*data);
+		return -1;
+	}
+	return rc;
+}
+
+static int
+import_check_record(struct import *im, const char *key, const uint8_t *p,
+    size_t len)
+{
+	struct dm	*v;
+	const char	*errstr;
+
+	if (dm_cbor_decode(p, len, &v, &errstr) == -1)
+		return import_fail(im, "record %.512s: %s", key, errstr);
+	if (v->type != DM_MAP) {
+		dm_free(v);
+		return import_fail(im, "record %.512s: not a map", key);
+	}
+	if (dm_check_types(v, &errstr) == -1) {
+		dm_free(v);
+		return import_fail(im, "record %.512s: %s", key, errstr);
+	}
+	dm_free(v);
+	return 0;
+}
+
+static int
+import_record(void *arg, const char *key, size_t klen, const struct cid *val)
+{
+	struct import	*im = arg;
+	char		 k[MST_KEY_MAX + 1], *rkey;
+	uint8_t		*p;
+	size_t		 len;
+	int		 rc;
+
+	/* The node decoder took only valid keys: collection/rkey. */
+	if (klen > MST_KEY_MAX)
+		return import_fail(im, "bad MST key");
+	memcpy(k, key, klen);
+	k[klen] = '\0';
+	if ((rc = rstore_get_block(fe->db, im->did, val, &p, &len)) == 1)
+		return import_fail(im, "record block missing: %.512s, cid %s",
+		    k, cid_fmt(val));
+	if (rc == -1)
+		return import_fail(im, "database error");
+	rc = import_check_record(im, k, p, len);
+	free(p);
+	if (rc == -1)
+		return -1;
+	if ((rkey = strchr(k, '/')) == NULL)
+		return import_fail(im, "bad MST key %.512s", k);
+	*rkey++ = '\0';
+	if (rstore_put_record(fe->db, im->did, k, rkey, val,
+	    im->c.rev) == -1 ||
+	    rstore_set_block_rev(fe->db, im->did, val, im->c.rev) == -1)
+		return import_fail(im, "database error");
+	im->records++;
+	return 0;
+}
+
+/* The root commit: present, well formed, for this account. */
+static int
+import_commit(struct import *im)
+{
+	uint8_t		*p;
+	size_t		 len;
+	const char	*errstr;
+	int		 rc;
+
+	if (!im->have_root)
+		return import_fail(im, "the CAR has no root");
+	if ((rc = rstore_get_block(fe->db, im->did, &im->root, &p,
+	    &len)) == 1)
+		return import_fail(im, "the root block is not in the CAR");
+	if (rc == -1)
+		return import_fail(im, "database error");
+	rc = commit_decode(p, len, &im->c, &errstr);
+	free(p);
+	if (rc == -1)
+		return import_fail(im, "the root %s is not a commit: %s",
+		    cid_fmt(&im->root), errstr);
+	if (strcmp(im->c.did, im->did) != 0)
+		return import_fail(im, "the CAR is the repository of %.256s, "
+		    "not of %.256s", im->c.did, im->did);
+	if (rstore_set_block_rev(fe->db, im->did, &im->root,
+	    im->c.rev) == -1)
+		return import_fail(im, "database error");
+	return 0;
+}
+
+static int
+import_tree(struct import *im)
+{
+	int	 rc;
+
+	im->store.get = import_get;
+	im->store.put = NULL;
+	im->store.arg = im;
+	rc = mst_walk(&im->store, &im->c.data, import_record, im);
+	if (rc == 0)
+		return 0;
+	if (im->failed)
+		return -1;
+	if (im->node_missing)
+		return import_fail(im, "MST node missing: cid %s",
+		    cid_fmt(&im->missing));
+	return import_fail(im, "bad MST under data %s", cid_fmt(&im->c.data));
+}
+
+/* Relays learn of the new state as a #sync of the commit alone. */
+static int
+import_sync_event(struct import *im)
+{
+	uint8_t	*p;
+	size_t	 len;
+	int	 rv;
+
+	if (rstore_get_block(fe->db, im->did, &im->root, &p, &len) != 0)
+		return -1;
+	rv = events_sync(fe->db, im->did, &im->root, p, len, im->c.rev);
+	free(p);
+	return rv;
+}
+
+/* Everything inside the transaction; -1 rolls it back. */
+static int
+import_tx(struct import *im, int64_t *dropped)
+{
+	struct repo_root	 root;
+
+	if (rstore_delete_repo(fe->db, im->did) == -1)
+		return import_fail(im, "database error");
+	if (import_stream(im) == -1 || import_commit(im) == -1 ||
+	    import_tree(im) == -1)
+		return -1;
+	if ((*dropped = rstore_drop_blocks_of_rev(fe->db, im->did,
+	    UNREACHED)) == -1)
+		return import_fail(im, "database error");
+	root.commit = im->root;
+	root.data = im->c.data;
+	strlcpy(root.rev, im->c.rev, sizeof(root.rev));
+	if (rstore_set_root(fe->db, im->did, &root) == -1 ||
+	    import_sync_event(im) == -1)
+		return import_fail(im, "database error");
+	return 0;
+}
+
+/*
+ * An account migrating in brings a commit its old host signed, so a
+ * signature by another key is worth a warning, not a refusal.
+ */
+static const char *
+import_sig_warning(const struct import *im)
+{
+	struct pubkey	 pub;
+
+	if (didkey_decode(im->key, strlen(im->key), &pub) == -1)
+		return "the account's signing key is unreadable; "
+		    "signature not checked";
+	if (commit_verify(&im->c, &pub) == -1)
+		return "the commit is not signed by the account's key";
+	return NULL;
+}
+
+int
+import_repo(int fd, const char *who, char *msg, size_t msglen)
+{
+	struct import	*im;
+	struct stat	 st;
+	const char	*warn;
+	int64_t		 dropped = 0;
+	int		 rv = -1;
+
+	if ((im = calloc(1, sizeof(*im))) == NULL) {
+		snprintf(msg, msglen, "out of memory");
+		return -1;
+	}
+	im->fd = fd;
+	im->msg = msg;
+	im->msglen = msglen;
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
+		import_fail(im, "the CAR is not a regular file");
+	else if (import_account(im, who) == -1)
+		;
+	else if (repo_writes_pending() > 0)
+		import_fail(im, "repository writes in progress; try again");
+	else if (db_begin(fe->db) == -1)
+		import_fail(im, "database error");
+	else if (import_tx(im, &dropped) == -1) {
+		db_rollback(fe->db);
+		events_forget_seq();
+	} else if (db_commit(fe->db) == -1) {
+		events_forget_seq();
+		import_fail(im, "database error");
+	} else {
+		events_notify();
+		rv = 0;
+	}
+	if (rv == 0) {
+		warn = import_sig_warning(im);
+		snprintf(msg, msglen, "imported %.128s: commit %s, rev %s, "
+		    "%llu records, %llu blocks", im->did, cid_fmt(&im->root),
+		    im->c.rev, (unsigned long long)im->records,
+		    (unsigned long long)(im->nblocks - (uint64_t)dropped));
+		log_info("%s%s%s", msg, warn != NULL ? "; warning: " : "",
+		    warn != NULL ? warn : "");
+		if (warn != NULL) {
+			strlcat(msg, "\nwarning: ", msglen);
+			strlcat(msg, warn, msglen);
+		}
+	} else
+		log_warnx("import for %.256s refused: %s", who, msg);
+	free(im);
+	return rv;
+}

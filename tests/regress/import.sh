@@ -1,0 +1,363 @@
+#!/bin/sh
+# pdsctl unpack, pack and import.  Offline: unpack then pack gives back
+# the same MST root (and, with the same key and rev, the same commit)
+# for tests/data/good.car and for a generated repository of a few
+# thousand records, whose root @atproto/repo computes too.  Online: a
+# CAR imported into an account of the running daemon becomes its repo
+# (root, rev, record rows, as @atproto/repo reads the file), a later
+# local write lands on top, and every bad import changes nothing.
+. "$(dirname "$0")/lib.subr"
+
+NODE=$top/tests/node/node_modules/.bin/node
+D=$top/tests/data
+# The k256 key mkcars.c signs with, and its did:key.
+KEYHEX=9085d2bef69286a6cbb51623c8fa258629945cd55ca705cc4e66700396894e0c
+KEY=did:key:zQ3shokFTS3brHcDQrn82RUDfCZESWL1ZdCEJwekUDPQiYBme
+GOODDID=did:plc:6adr3q2labdllanslzhqkqd3
+J='Content-Type: application/json'
+echo "$KEYHEX" >"$T/key"
+
+# field name file: the value of a "name: value" line.
+field() {
+	sed -n "s/^$1: //p" "$2"
+}
+
+# fails "description" expected-stderr-text command...: ok when the command
+# exits 1 with one line on stderr holding the text.
+fails() {
+	d=$1
+	want=$2
+	shift 2
+	"$@" >"$T/out" 2>"$T/err"
+	rc=$?
+	if [ $rc -eq 1 ] && [ "$(wc -l <"$T/err")" -eq 1 ] &&
+	    grep -qF -- "$want" "$T/err"; then
+		ok "$d"
+	else
+		notok "$d" "rc=$rc stderr=$(cat "$T/err") stdout=$(head -c 300 "$T/out")"
+	fi
+}
+
+# refroot dir: the MST root @atproto/repo builds from an unpacked tree.
+refroot() {
+	(cd "$top/tests/node" && "$NODE" --input-type=module -e '
+import { MST, MemoryBlockstore, cidForRecord } from "@atproto/repo"
+import { lexParse } from "@atproto/lex-json"
+import fs from "fs"
+const dir = process.argv[1]
+let mst = await MST.create(new MemoryBlockstore())
+for (const c of fs.readdirSync(dir)) {
+	if (c === "_commit.json") continue
+	for (const f of fs.readdirSync(`${dir}/${c}`)) {
+		const v = lexParse(fs.readFileSync(`${dir}/${c}/${f}`, "utf8"))
+		mst = await mst.add(`${c}/${f.slice(0, -5)}`, await cidForRecord(v))
+	}
+}
+console.log((await mst.getPointer()).toString())' "$1")
+}
+
+# reflist file.car: "collection rkey cid" of every record, as
+# @atproto/repo reads the file.
+reflist() {
+	(cd "$top/tests/node" && "$NODE" --input-type=module -e '
+import { readCarWithRoot, MST, MemoryBlockstore } from "@atproto/repo"
+import { cborDecode } from "@atproto/common"
+import fs from "fs"
+const car = await readCarWithRoot(fs.readFileSync(process.argv[1]))
+const commit = cborDecode(car.blocks.get(car.root))
+const mst = MST.load(new MemoryBlockstore(car.blocks), commit.data)
+for (const l of await mst.list())
+	console.log(l.key.replace("/", " "), l.value.toString())' "$1")
+}
+
+#
+# Offline: unpack and pack.
+#
+if "$PDSCTL" unpack "$D/good.car" "$T/u1" >"$T/out" 2>&1 &&
+    [ "$(cat "$T/out")" = "records: 5" ] &&
+    [ "$(ls "$T/u1/app.bsky.feed.post" | wc -l)" -eq 3 ] &&
+    [ "$(ls "$T/u1/app.bsky.feed.like" | wc -l)" -eq 2 ] &&
+    grep -qF '"did": "did:plc:6adr3q2labdllanslzhqkqd3"' "$T/u1/_commit.json" &&
+    grep -qF '"rev": "3kxyzabcde222"' "$T/u1/_commit.json" &&
+    grep -qF '"text": "hello, world 0"' \
+    "$T/u1/app.bsky.feed.post/3khuwc44c222b.json"; then
+	ok "unpack good.car: a file per record and _commit.json"
+else
+	notok "unpack good.car" "$(cat "$T/out")"
+fi
+fails "unpack refuses a directory that is not empty" "directory not empty" \
+    "$PDSCTL" unpack "$D/good.car" "$T/u1"
+fails "unpack of a corrupted CAR" "CAR block does not match its CID" \
+    "$PDSCTL" unpack "$D/corrupt.car" "$T/ubad1"
+fails "unpack of a CAR missing a record" "record block missing" \
+    "$PDSCTL" unpack "$D/norecord.car" "$T/ubad2"
+fails "unpack of a CAR whose root is no commit" "the root is not a commit" \
+    "$PDSCTL" unpack "$D/nocommit.car" "$T/ubad3"
+
+"$PDSCTL" inspect "$D/good.car" >"$T/good.info"
+if "$PDSCTL" pack "$T/u1" "$T/p1.car" -k "$T/key" >"$T/p1.out" 2>&1 &&
+    [ "$(field data "$T/p1.out")" = "$(field data "$T/good.info")" ] &&
+    [ "$(field commit "$T/p1.out")" = "$(field commit "$T/good.info")" ] &&
+    [ "$(field key "$T/p1.out")" = "$KEY" ]; then
+	ok "unpack then pack of good.car: same data root, same commit"
+else
+	notok "pack good" "$(cat "$T/p1.out")"
+fi
+"$PDSCTL" inspect --verify --key "$KEY" "$T/p1.car" >"$T/out" 2>&1 &&
+    grep -qx 'verify: ok' "$T/out" && grep -qx 'records: 5' "$T/out" &&
+    ok "pack output verifies with inspect --verify --key" ||
+    notok "pack verify" "$(cat "$T/out")"
+fails "pack without -k says the daemon cannot sign yet" \
+    "signing through the daemon is not available yet" \
+    "$PDSCTL" pack "$T/u1" "$T/nokey.car"
+[ ! -e "$T/nokey.car" ] && ok "pack without -k writes nothing" ||
+    notok "pack without -k wrote a file"
+echo 1234 >"$T/badkey"
+fails "pack refuses a malformed key file" "not a k256 private key" \
+    "$PDSCTL" pack "$T/u1" "$T/x.car" -k "$T/badkey"
+mkdir -p "$T/u5/app.bsky.feed.post"
+echo '{"did": "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa"}' >"$T/u5/_commit.json"
+echo '{"text": 1.5}' >"$T/u5/app.bsky.feed.post/a.json"
+fails "pack refuses a record that is not data-model JSON" "a.json" \
+    "$PDSCTL" pack "$T/u5" "$T/x.car" -k "$T/key"
+rm "$T/u5/app.bsky.feed.post/a.json"
+echo '{"text": "x"}' >"$T/u5/app.bsky.feed.post/a.txt"
+fails "pack refuses a file that is not <rkey>.json" "not <rkey>.json" \
+    "$PDSCTL" pack "$T/u5" "$T/x.car" -k "$T/key"
+rm "$T/u5/app.bsky.feed.post/a.txt"
+if "$PDSCTL" pack "$T/u5" "$T/empty.car" -k "$T/key" >"$T/out" 2>&1 &&
+    [ "$(field data "$T/out")" = "$(refroot "$T/u5")" ] &&
+    "$PDSCTL" inspect --verify --key "$KEY" "$T/empty.car" >/dev/null 2>&1
+then
+	ok "pack of an empty repository: the empty tree's root"
+else
+	notok "pack empty" "$(cat "$T/out")"
+fi
+
+# A larger repository, generated: several collections, TID and other
+# rkeys, links, bytes, nesting and non-ASCII text.
+"$NODE" -e '
+const fs = require("fs"), dir = process.argv[1], did = process.argv[2]
+let seed = 12345
+const rnd = () => (seed = (seed * 1103515245 + 12345) % 2147483648) / 2147483648
+const cols = ["app.bsky.feed.post", "app.bsky.feed.like",
+    "app.bsky.graph.follow", "com.example.x-y.thing"]
+const tid = "234567abcdefghijklmnopqrstuvwxyz"
+fs.mkdirSync(dir)
+fs.writeFileSync(`${dir}/_commit.json`, JSON.stringify({ did, rev: "3lbbbbbbbbb22" }))
+for (const c of cols) fs.mkdirSync(`${dir}/${c}`)
+for (let i = 0; i < 2500; i++) {
+	const c = cols[Math.floor(rnd() * cols.length)]
+	let rkey = "3k"
+	for (let j = 0; j < 11; j++) rkey += tid[Math.floor(rnd() * 32)]
+	if (i % 97 === 0) rkey = `self-${i}:x~y_z.${i}`
+	const rec = { $type: c, text: `record ${i} \u00e9\u{1f600}`, n: i - 1000,
+	    createdAt: "2024-01-01T00:00:00.000Z",
+	    subject: { uri: `at://${did}/${c}/${rkey}`,
+	    cid: { $link: "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm" } },
+	    tags: i % 3 ? [] : ["a", "b", { deep: [null, true, false] }],
+	    raw: { $bytes: Buffer.from([i & 255, 1, 2]).toString("base64") } }
+	fs.writeFileSync(`${dir}/${c}/${rkey}.json`, JSON.stringify(rec))
+}' "$T/g" "$GOODDID"
+NGEN=$(find "$T/g" -name '*.json' ! -name _commit.json | wc -l)
+if "$PDSCTL" pack "$T/g" "$T/g1.car" -k "$T/key" >"$T/g1.out" 2>&1 &&
+    [ "$(field records "$T/g1.out")" = "$NGEN" ] &&
+    [ "$(field data "$T/g1.out")" = "$(refroot "$T/g")" ]; then
+	ok "pack of $NGEN generated records: the reference's MST root"
+else
+	notok "pack generated" "$(cat "$T/g1.out") ref $(refroot "$T/g")"
+fi
+if "$PDSCTL" unpack "$T/g1.car" "$T/g2" >/dev/null 2>&1 &&
+    "$PDSCTL" pack "$T/g2" "$T/g2.car" -k "$T/key" >"$T/g2.out" 2>&1 &&
+    [ "$(field data "$T/g2.out")" = "$(field data "$T/g1.out")" ] &&
+    [ "$(field commit "$T/g2.out")" = "$(field commit "$T/g1.out")" ] &&
+    [ "$(field rev "$T/g2.out")" = 3lbbbbbbbbb22 ]; then
+	ok "unpack then pack of the generated repo: same root and commit"
+else
+	notok "generated round trip" "$(cat "$T/g1.out" "$T/g2.out")"
+fi
+"$PDSCTL" unpack "$T/g2.car" "$T/g3" >/dev/null 2>&1 &&
+    diff -r "$T/g2" "$T/g3" >/dev/null &&
+    ok "unpack writes the same files again" || notok "unpack is not stable"
+"$PDSCTL" inspect --verify --key "$KEY" "$T/g2.car" >"$T/out" 2>&1 &&
+    grep -qx "records: $NGEN" "$T/out" &&
+    ok "the generated CAR verifies" || notok "verify generated" "$(cat "$T/out")"
+sed 's/"rev": "3lbbbbbbbbb22"/"rev": "3lbbbbbbbbc22"/' "$T/g2/_commit.json" \
+    >"$T/c.json" && mv "$T/c.json" "$T/g2/_commit.json"
+"$PDSCTL" pack "$T/g2" "$T/g4.car" -k "$T/key" >"$T/g4.out" 2>&1 &&
+    [ "$(field rev "$T/g4.out")" = 3lbbbbbbbbc22 ] &&
+    [ "$(field data "$T/g4.out")" = "$(field data "$T/g1.out")" ] &&
+    ok "pack keeps the rev _commit.json gives" || notok "rev" "$(cat "$T/g4.out")"
+
+#
+# Online: import.
+#
+write_conf
+if ! start_pdsd; then
+	notok "pdsd starts" "$(tail -5 "$T/log")"
+	done_testing
+	exit 1
+fi
+DB=$T/data/pdsd.db
+X=$URL/xrpc
+
+sql() {
+	sqlite3 -cmd '.timeout 5000' "$DB" "$@"
+}
+
+# Every repository row of the database, hashed: "nothing changed".
+snap() {
+	sql "SELECT did, commit_cid, data_cid, rev FROM repo_root ORDER BY did;
+	    SELECT seq, did, type, hex(payload) FROM repo_seq ORDER BY seq;
+	    SELECT did, collection, rkey, cid, rev FROM record ORDER BY 1, 2, 3;
+	    SELECT did, cid, rev, hex(data) FROM repo_block ORDER BY 1, 2;" |
+	    sha256sum
+}
+
+# records did: "collection rkey cid" of every record row, sorted.
+records() {
+	sql "SELECT collection, rkey, cid FROM record WHERE did = '$1'
+	    ORDER BY collection, rkey;" | tr '|' ' '
+}
+
+# Alice through createAccount (signerd holds her key); the accounts of
+# the fixture's DID and of a bystander as rows.
+st=$(curl -sS -o "$T/body" -w '%{http_code}' -H "$J" -d \
+    '{"handle":"alice.test","email":"alice@example.com","password":"pw-alice"}' \
+    "$X/com.atproto.server.createAccount")
+ALICE=$(sed -n 's/.*"did":"\([^"]*\)".*/\1/p' "$T/body")
+TOK=$(sed -n 's/.*"accessJwt":"\([^"]*\)".*/\1/p' "$T/body")
+[ "$st" = 200 ] && [ -n "$ALICE" ] && ok "createAccount alice" ||
+    notok "createAccount alice" "$st $(cat "$T/body")"
+BOB=did:plc:bbbbbbbbbbbbbbbbbbbbbbbb
+sql "INSERT INTO account (did, handle, email, password_hash, signing_key,
+    status, created_at) VALUES
+    ('$GOODDID', 'good.test', NULL, NULL, '$KEY', 'active',
+    '2024-01-01T00:00:00Z'),
+    ('$BOB', 'bob.test', NULL, NULL, 'not-a-key', 'active',
+    '2024-01-01T00:00:00Z');" || notok "insert accounts"
+
+"$PDSCTL" -s "$SOCK" import --did "$GOODDID" "$D/good.car" >"$T/out" 2>&1
+if [ $? -eq 0 ] && [ "$(cat "$T/out")" = "imported $GOODDID: commit $(field commit "$T/good.info"), rev 3kxyzabcde222, 5 records, 7 blocks" ] &&
+    [ "$(sql "SELECT commit_cid, data_cid, rev FROM repo_root WHERE did = '$GOODDID'")" = \
+    "$(field commit "$T/good.info")|$(field data "$T/good.info")|3kxyzabcde222" ]; then
+	ok "import good.car: the repo's head is the file's commit, data and rev"
+else
+	notok "import good.car" "$(cat "$T/out")"
+fi
+reflist "$D/good.car" >"$T/want"
+records "$GOODDID" >"$T/got"
+cmp -s "$T/want" "$T/got" && [ -s "$T/got" ] &&
+    ok "the record rows are the CAR's records" ||
+    notok "records" "$(diff "$T/want" "$T/got")"
+[ "$(sql "SELECT count(*) FROM record WHERE did = '$GOODDID' AND rev != '3kxyzabcde222';
+    SELECT count(*) FROM repo_block WHERE did = '$GOODDID'")" = "0
+7" ] && ok "record rows carry the rev; the blocks are the CAR's" ||
+    notok "rows" "$(sql "SELECT * FROM repo_block WHERE did = '$GOODDID'" | cut -c1-120)"
+
+[ "$(sql "SELECT count(*) FROM repo_seq WHERE did = '$GOODDID' AND type = '#sync'")" = 1 ] &&
+    ok "the import logged one #sync event" ||
+    notok "#sync" "$(sql "SELECT seq, did, type FROM repo_seq")"
+
+# Blocks the tree does not reach are not kept: good.car with the
+# sections of another CAR after its own.
+"$NODE" -e '
+const fs = require("fs")
+const skip = b => { let n = 0, s = 0, i = 0
+	for (;; i++) { n |= (b[i] & 127) << s; s += 7; if (!(b[i] & 128)) break }
+	return b.subarray(i + 1 + n) }
+fs.writeFileSync(process.argv[3], Buffer.concat([fs.readFileSync(process.argv[1]),
+    skip(fs.readFileSync(process.argv[2]))]))' "$D/good.car" "$T/g1.car" "$T/extra.car"
+"$PDSCTL" -s "$SOCK" import --did "$GOODDID" "$T/extra.car" >"$T/out" 2>&1 &&
+    grep -q ", 5 records, 7 blocks$" "$T/out" &&
+    [ "$(sql "SELECT count(*) FROM repo_block WHERE did = '$GOODDID'")" = 7 ] &&
+    [ "$(sql "SELECT count(*) FROM repo_block WHERE rev = ''")" = 0 ] &&
+    ok "blocks outside the tree are dropped" || notok "extra blocks" "$(cat "$T/out")"
+
+# A generated repo for alice, by handle, over the repo createAccount made.
+mkdir "$T/ga"
+cp -r "$T/g2/"* "$T/ga/"
+printf '{"did": "%s"}\n' "$ALICE" >"$T/ga/_commit.json"
+"$PDSCTL" pack "$T/ga" "$T/ga.car" -k "$T/key" >"$T/ga.out" 2>&1
+"$PDSCTL" -s "$SOCK" import --handle alice.test "$T/ga.car" >"$T/out" 2>&1
+rc=$?
+if [ $rc -eq 0 ] && grep -q "^imported $ALICE: commit $(field commit "$T/ga.out"), rev $(field rev "$T/ga.out"), $NGEN records" "$T/out" &&
+    grep -qx "warning: the commit is not signed by the account's key" "$T/out" &&
+    [ "$(sql "SELECT commit_cid, data_cid, rev FROM repo_root WHERE did = '$ALICE'")" = \
+    "$(field commit "$T/ga.out")|$(field data "$T/ga.out")|$(field rev "$T/ga.out")" ]; then
+	ok "import by handle over an existing repo, with a signature warning"
+else
+	notok "import alice" "rc=$rc $(cat "$T/out")"
+fi
+reflist "$T/ga.car" >"$T/want"
+records "$ALICE" >"$T/got"
+cmp -s "$T/want" "$T/got" && [ "$(wc -l <"$T/got")" -eq "$NGEN" ] &&
+    ok "alice's $NGEN record rows are the CAR's" ||
+    notok "alice records" "$(diff "$T/want" "$T/got" | head -5)"
+
+# The next local write is a normal commit on top, signed by our key.
+st=$(curl -sS -o "$T/body" -w '%{http_code}' -H "$J" \
+    -H "Authorization: Bearer $TOK" -d "{\"repo\":\"$ALICE\",\"collection\":\"app.bsky.feed.post\",\"record\":{\"\$type\":\"app.bsky.feed.post\",\"text\":\"after import\",\"createdAt\":\"2024-01-01T00:00:00.000Z\"}}" \
+    "$X/com.atproto.repo.createRecord")
+newrev=$(sql "SELECT rev FROM repo_root WHERE did = '$ALICE'")
+if [ "$st" = 200 ] && [ "$newrev" \> "$(field rev "$T/ga.out")" ] &&
+    [ "$(sql "SELECT count(*) FROM record WHERE did = '$ALICE'")" -eq $((NGEN + 1)) ]; then
+	ok "a write after the import is a new commit on top"
+else
+	notok "write after import" "$st $(cat "$T/body") rev $newrev"
+fi
+curl -sS -o "$T/export.car" "$X/com.atproto.sync.getRepo?did=$ALICE" &&
+    "$PDSCTL" inspect --verify "$T/export.car" >"$T/out" 2>&1 &&
+    grep -qx "records: $((NGEN + 1))" "$T/out" &&
+    ok "the repo exports and verifies after import and write" ||
+    notok "export after import" "$(cat "$T/out")"
+
+# Refusals: one line, exit 1, and no row of any repository changed.
+before=$(snap)
+refuse() {
+	d=$1
+	fails "$d" "$2" "$PDSCTL" -s "$SOCK" import $3
+	[ "$(snap)" = "$before" ] && ok "$d: nothing changed" ||
+	    notok "$d: nothing changed"
+}
+refuse "import of another DID's CAR" \
+    "the CAR is the repository of $GOODDID, not of $BOB" "--did $BOB $D/good.car"
+refuse "import of a corrupted CAR" "bad CAR: CAR block does not match its CID" \
+    "--did $GOODDID $D/corrupt.car"
+refuse "import of a truncated CAR" "bad CAR" "--did $GOODDID $D/truncated.car"
+refuse "import of a CAR with a bad MST" "bad MST under data" \
+    "--did $GOODDID $D/badmst.car"
+refuse "import of a CAR missing an MST node" "MST node missing" \
+    "--did $GOODDID $D/nonode.car"
+refuse "import of a CAR missing a record" "record block missing" \
+    "--did $GOODDID $D/norecord.car"
+refuse "import of a CAR whose root is no commit" "is not a commit" \
+    "--did $GOODDID $D/nocommit.car"
+refuse "import into an unknown account" "no such account: nobody.test" \
+    "--handle nobody.test $D/good.car"
+head -c 1000 "$T/ga.car" >"$T/short.car"
+refuse "import of a CAR cut short" "bad CAR" "--did $ALICE $T/short.car"
+
+# badsig.car: the same repository signed by another key.
+"$PDSCTL" -s "$SOCK" import "$D/badsig.car" >"$T/out" 2>&1 &&
+    grep -q "^imported $GOODDID: " "$T/out" &&
+    grep -qx "warning: the commit is not signed by the account's key" "$T/out" &&
+    ok "import with no account named takes the commit's DID; a bad signature warns" ||
+    notok "badsig" "$(cat "$T/out")"
+"$PDSCTL" -s "$SOCK" import "$D/good.car" >"$T/out" 2>&1 &&
+    [ "$(wc -l <"$T/out")" -eq 1 ] &&
+    ok "good.car again: no warning" || notok "good again" "$(cat "$T/out")"
+"$PDSCTL" -s "$SOCK" import --did "$BOB" "$T/p1.car" 2>&1 | grep -q "not of $BOB" &&
+    ok "--did must match the commit" || notok "did mismatch"
+
+fails "import of a file that is not there" "import: $T/none.car" \
+    "$PDSCTL" -s "$SOCK" import --did "$GOODDID" "$T/none.car"
+fails "import of something not a regular file" "not a regular file" \
+    "$PDSCTL" -s "$SOCK" import --did "$GOODDID" /dev/null
+fails "import of a bad DID" "not a DID" \
+    "$PDSCTL" -s "$SOCK" import --did nope "$D/good.car"
+fails "import with no daemon" "cannot connect to $T/no.sock" \
+    "$PDSCTL" -s "$T/no.sock" import --did "$GOODDID" "$D/good.car"
+kill -0 "$PID" && ok "pdsd still running" || notok "pdsd died"
+
+done_testing
