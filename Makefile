@@ -20,7 +20,7 @@ WARNFLAGS =	-Wall -Wextra -Werror -Wno-unused-parameter \
 		-Wmissing-prototypes -Wstrict-prototypes -Wshadow \
 		-Wpointer-arith -Wformat=2
 PKGS =		libevent sqlite3 libcbor libsodium libsecp256k1 json-c \
-		libbsd-overlay libbsd-ctor libseccomp libcrypto libcurl
+		libbsd-overlay libbsd-ctor libseccomp libcrypto libcurl zlib
 PKG_CFLAGS !=	pkg-config --cflags $(PKGS) 2>/dev/null || true
 PKG_LIBS !=	pkg-config --libs $(PKGS) 2>/dev/null || true
 CPPFLAGS +=	-Icommon -Ipdsd -D_GNU_SOURCE -DPDS_VERSION=\"$(VERSION)\" \

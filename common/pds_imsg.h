@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define PDS_IMSG_VERSION	3
+#define PDS_IMSG_VERSION	5
 #define PDS_IMSG_MAXSIZE	(256 * 1024)	/* commits, PLC ops */
 
 enum imsg_type {
@@ -76,6 +76,32 @@ enum imsg_type {
 	IMSG_CTL_INVITE_CREATE,		/* int32_t uses -> INVITE_INFO */
 	IMSG_CTL_INVITE_LIST,		/* empty -> INVITE_INFO ... */
 	IMSG_CTL_INVITE_INFO,		/* struct ctl_invite */
+
+	/*
+	 * frontend -> signerd after an import: did NUL rev NUL.  signerd
+	 * moves its last signed rev for that DID up to rev (never down)
+	 * and answers IMSG_SIGN_RESULT with the rev it now holds.
+	 */
+	IMSG_SIGN_REV_RAISE,
+
+	/*
+	 * pdsctl -> frontend: the DAG-CBOR of an unsigned commit, signed
+	 * by signerd with the key of its DID -> IMSG_CTL_OK with the
+	 * 64-byte signature, or IMSG_CTL_FAIL with text.
+	 */
+	IMSG_CTL_SIGN_COMMIT,
+
+	/* pdsctl -> frontend: name -> ACCOUNT_INFO, status "deleted" */
+	IMSG_CTL_ACCOUNT_DELETE,
+
+	/*
+	 * pdsctl -> frontend: the relays of "relay" in pdsd.conf.  STATUS
+	 * is answered by one RELAY_INFO per relay then IMSG_CTL_END; CRAWL
+	 * asks each for a crawl now -> IMSG_CTL_OK.
+	 */
+	IMSG_CTL_RELAY_STATUS,
+	IMSG_CTL_RELAY_CRAWL,
+	IMSG_CTL_RELAY_INFO,		/* struct ctl_relay */
 };
 
 struct cfg_main {
@@ -87,6 +113,10 @@ struct cfg_main {
 	char		admin_password[257];	/* "" = no admin endpoints */
 	int32_t		initial;	/* 0: a reload */
 	int32_t		ratelimit_off;	/* "rate limits off" */
+	int64_t		blob_max_size;	/* bytes */
+	int64_t		blob_expiry;	/* seconds */
+	int64_t		blob_quota;	/* bytes per account; 0 none */
+	int32_t		fh_retention;	/* hours of events kept */
 };
 
 struct cfg_listen {
@@ -147,6 +177,17 @@ struct ctl_token {
 	char		handle[CTL_HANDLE_SIZE];
 	char		token[16];
 	int64_t		expires_at;	/* Unix seconds */
+};
+
+/* One relay's requestCrawl history; times are Unix seconds, 0 never. */
+struct ctl_relay {
+	char		url[512];
+	int64_t		last_attempt;
+	int64_t		last_success;
+	int64_t		next_attempt;	/* 0: on the next new events */
+	int32_t		failures;	/* in a row */
+	int32_t		in_flight;
+	char		last_error[256];	/* "" after a success */
 };
 
 struct ctl_invite {

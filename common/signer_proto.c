@@ -290,6 +290,53 @@ signer_jwt_decode(const uint8_t *p, size_t len, const char **did,
 }
 
 int
+signer_rev_raise_encode(const char *did, const char *rev, uint8_t *out,
+    size_t *outlen)
+{
+	size_t	 dl = strlen(did), rl = strlen(rev);
+
+	if (dl == 0 || dl > SIGNER_DID_MAX || !syntax_is_did(did, dl) ||
+	    rl != TID_STRLEN || !syntax_is_tid(rev, rl))
+		return -1;
+	memcpy(out, did, dl + 1);
+	memcpy(out + dl + 1, rev, rl + 1);
+	*outlen = dl + 1 + rl + 1;
+	return 0;
+}
+
+int
+signer_rev_raise_decode(const uint8_t *p, size_t len, const char **did,
+    const char **rev, const char **why)
+{
+	const uint8_t	*nul;
+	size_t		 dl;
+
+	if (len < 2 + TID_BUFSZ || len > SIGNER_REV_RAISE_MAX ||
+	    (nul = memchr(p, '\0', len)) == NULL)
+		return fail(why, "rev raise: bad request");
+	dl = (size_t)(nul - p);
+	if (dl == 0 || dl > SIGNER_DID_MAX ||
+	    !syntax_is_did((const char *)p, dl))
+		return fail(why, "rev raise: bad did");
+	if (len - dl - 1 != TID_BUFSZ || p[len - 1] != '\0' ||
+	    !syntax_is_tid((const char *)nul + 1, TID_STRLEN))
+		return fail(why, "rev raise: bad rev");
+	*did = (const char *)p;
+	*rev = (const char *)nul + 1;
+	return 0;
+}
+
+int
+signer_rev_decode(const uint8_t *p, size_t len, char rev[TID_BUFSZ])
+{
+	if (len != TID_BUFSZ || p[TID_STRLEN] != '\0' ||
+	    !syntax_is_tid((const char *)p, TID_STRLEN))
+		return -1;
+	memcpy(rev, p, TID_BUFSZ);
+	return 0;
+}
+
+int
 signer_didkey_decode(const uint8_t *p, size_t len, char out[DIDKEY_BUFSZ])
 {
 	struct pubkey	 pk;

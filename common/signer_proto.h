@@ -9,11 +9,13 @@
  *	IMSG_SIGN_COMMIT	DAG-CBOR of the unsigned commit
  *	IMSG_SIGN_PLC_OP	DAG-CBOR of the unsigned PLC operation
  *	IMSG_SIGN_JWT		did, NUL, "b64url(header).b64url(payload)"
+ *	IMSG_SIGN_REV_RAISE	did, NUL, rev (a TID), NUL
  * Replies (signerd -> frontend), same peerid:
  *	IMSG_SIGN_RESULT	KEY_CREATE: the did:key, NUL-terminated
  *				COMMIT, JWT: the 64-byte signature
  *				PLC_OP: the 64-byte signature, then for a
  *				genesis operation the 32-character DID
+ *				REV_RAISE: the last signed rev, NUL-terminated
  *	IMSG_SIGN_ERROR		a short NUL-terminated reason
  *
  * Functions returning int give 0 on success and -1 on failure, with a
@@ -84,7 +86,18 @@ int	signer_jwt_encode(const char *, const char *, uint8_t **, size_t *);
 int	signer_jwt_decode(const uint8_t *, size_t, const char **,
 	    const char **, size_t *, const char **);
 
+/*
+ * IMSG_SIGN_REV_RAISE: out needs SIGNER_REV_RAISE_MAX bytes; the
+ * decoder points into the payload.
+ */
+#define SIGNER_REV_RAISE_MAX	(SIGNER_DID_BUFSZ + TID_BUFSZ)
+int	signer_rev_raise_encode(const char *, const char *, uint8_t *,
+	    size_t *);
+int	signer_rev_raise_decode(const uint8_t *, size_t, const char **,
+	    const char **, const char **);
+
 /* Replies. */
+int	signer_rev_decode(const uint8_t *, size_t, char [TID_BUFSZ]);
 int	signer_didkey_decode(const uint8_t *, size_t, char [DIDKEY_BUFSZ]);
 int	signer_sig_decode(const uint8_t *, size_t, uint8_t [SIG_LEN]);
 /* The buffer needs SIGNER_PLC_REPLY_MAX bytes; the did may be NULL. */

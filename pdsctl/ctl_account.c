@@ -25,7 +25,8 @@
 	"       pdsctl account show [-j] handle | did\n" \
 	"       pdsctl account disable | enable [-j] handle | did\n" \
 	"       pdsctl account password [-j] [-p -] handle | did\n" \
-	"       pdsctl account delete-token [-j] handle | did\n"
+	"       pdsctl account delete-token [-j] handle | did\n" \
+	"       pdsctl account delete [-j] handle | did\n"
 #define INVITE_USAGE \
 	"usage: pdsctl invite create [-j] [-n uses]\n" \
 	"       pdsctl invite list [-j]\n"
@@ -441,6 +442,10 @@ cmd_account(int argc, char **argv)
 		done_word = sub[0] == 'd' ? "disabled" : "enabled";
 		send_name(sub[0] == 'd' ? IMSG_CTL_ACCOUNT_DISABLE :
 		    IMSG_CTL_ACCOUNT_ENABLE, argv[n]);
+	} else if (strcmp(sub, "delete") == 0) {
+		out.text = account_done;
+		done_word = "deleted";
+		send_name(IMSG_CTL_ACCOUNT_DELETE, argv[n]);
 	} else if (strcmp(sub, "delete-token") == 0) {
 		out.text = token_text;
 		out.tojson = token_json;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "imsgev.h"
 #include "pds_imsg.h"
@@ -96,4 +97,85 @@ cmd_log(int argc, char **argv)
 		return 1;
 	printf("logging %s\n", v ? "verbose" : "brief");
 	return 0;
+}
+
+static void
+print_time(const char *what, int64_t t)
+{
+	struct tm	 tm;
+	time_t		 tt = t;
+	char		 buf[64];
+
+	if (t == 0) {
+		printf("\t%s: never\n", what);
+		return;
+	}
+	gmtime_r(&tt, &tm);
+	strftime(buf, sizeof(buf), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	printf("\t%s: %s\n", what, buf);
+}
+
+static void
+print_relay(struct ctl_relay *cr)
+{
+	cr->url[sizeof(cr->url) - 1] = '\0';
+	cr->last_error[sizeof(cr->last_error) - 1] = '\0';
+	printf("relay %s\n", cr->url);
+	print_time("last attempt", cr->last_attempt);
+	print_time("last success", cr->last_success);
+	if (cr->in_flight)
+		printf("\tstate: request in flight\n");
+	if (cr->failures > 0) {
+		printf("\tlast error: %s\n", cr->last_error);
+		printf("\tfailures in a row: %d\n", cr->failures);
+		print_time("next attempt", cr->next_attempt);
+	}
+}
+
+static int
+relay_status(void)
+{
+	struct ctl_relay	 cr;
+	struct imsg		 imsg;
+	int			 done = 0, n = 0;
+
+	ctl_send(IMSG_CTL_RELAY_STATUS, NULL, 0);
+	while (!done) {
+		ctl_next(&imsg);
+		switch (imsg_get_type(&imsg)) {
+		case IMSG_CTL_RELAY_INFO:
+			if (imsg_get_data(&imsg, &cr, sizeof(cr)) == -1)
+				errx(1, "bad relay status from pdsd");
+			print_relay(&cr);
+			n++;
+			break;
+		case IMSG_CTL_END:
+			done = 1;
+			break;
+		case IMSG_CTL_FAIL:
+			errx(1, "relay status request refused");
+		default:
+			errx(1, "unexpected answer from pdsd");
+		}
+		imsg_free(&imsg);
+	}
+	if (n == 0)
+		printf("no relays configured\n");
+	return 0;
+}
+
+int
+cmd_relay(int argc, char **argv)
+{
+	if (strcmp(argv[1], "status") == 0)
+		return relay_status();
+	if (strcmp(argv[1], "crawl") == 0) {
+		ctl_send(IMSG_CTL_RELAY_CRAWL, NULL, 0);
+		if (ctl_wait_ok() != 0)
+			return 1;
+		printf("crawl requested from every relay\n");
+		return 0;
+	}
+	fprintf(stderr, "usage: pdsctl relay status | crawl\n");
+	return 1;
 }

@@ -1,7 +1,8 @@
 /*
  * Whole repositories: unpack a CAR into a directory of JSON records,
- * pack such a directory into a signed CAR (both offline), and import a
- * CAR into an account of the running daemon.
+ * pack such a directory into a signed CAR (offline with a key file, else
+ * signed by the running daemon's signerd), and import a CAR into an
+ * account of the running daemon.
  *
  * The directory layout: DIR/_commit.json holds the commit's fields,
  * DIR/<collection>/<rkey>.json each record, as pretty-printed atproto
@@ -504,6 +505,40 @@ pack_write(struct pack *pk, const char *out, const struct cid *ccid,
 	free(tmp);
 }
 
+/*
+ * No key file: the running daemon's signerd signs with the key of the
+ * commit's DID, if it holds it and the rev is newer than it last signed.
+ */
+static void
+pack_sign_daemon(const struct commit *c, uint8_t **enc, size_t *len)
+{
+	struct imsg	 imsg;
+	uint8_t		*unsig, sig[SIG_LEN];
+	char		 msg[512];
+	size_t		 ulen;
+	int		 type;
+
+	if (commit_unsigned_encode(c->did, &c->data, c->rev, &unsig,
+	    &ulen) == -1)
+		errx(1, "pack: cannot encode the commit");
+	ctl_connect();
+	ctl_send(IMSG_CTL_SIGN_COMMIT, unsig, ulen);
+	ctl_next(&imsg);
+	type = imsg_get_type(&imsg);
+	if (type == IMSG_CTL_OK && imsg_get_data(&imsg, sig,
+	    sizeof(sig)) == 0) {
+		imsg_free(&imsg);
+		if (commit_signed_encode(unsig, ulen, sig, enc, len) == -1)
+			errx(1, "pack: cannot encode the signed commit");
+		free(unsig);
+		return;
+	}
+	if (type != IMSG_CTL_FAIL || imsg_get_string(&imsg, msg,
+	    sizeof(msg)) == -1)
+		errx(1, "pack: bad answer from pdsd");
+	errx(1, "pack: pdsd did not sign: %s", msg);
+}
+
 static void
 pack_options(int argc, char **argv, const char **keyfile)
 {
@@ -523,7 +558,7 @@ pack_options(int argc, char **argv, const char **keyfile)
 		goto usage;
 	return;
  usage:
-	fprintf(stderr, "usage: pdsctl pack dir out.car -k keyfile\n");
+	fprintf(stderr, "usage: pdsctl pack dir out.car [-k keyfile]\n");
 	exit(1);
 }
 
@@ -541,12 +576,9 @@ cmd_pack(int argc, char **argv)
 	char			 dk[DIDKEY_BUFSZ];
 
 	pack_options(argc, argv, &keyfile);
-	if (keyfile == NULL)
-		errx(1, "pack: signing through the daemon is not available "
-		    "yet; give -k keyfile");
 	if (crypto_init() == -1)
 		errx(1, "pack: cannot set up the crypto libraries");
-	key = load_keyfile(keyfile);
+	key = keyfile != NULL ? load_keyfile(keyfile) : NULL;
 	memset(&pk, 0, sizeof(pk));
 	memset(&c, 0, sizeof(c));
 	pk.dir = argv[optind];
@@ -559,11 +591,16 @@ cmd_pack(int argc, char **argv)
 	pack_commit_fields(&pk, &c);
 	pack_read_dir(&pk);
 	pack_tree(&pk, &c.data);
-	if (commit_sign(&c, key) == -1 || commit_encode(&c, &enc, &len) == -1)
+	if (key == NULL)
+		pack_sign_daemon(&c, &enc, &len);
+	else if (commit_sign(&c, key) == -1 ||
+	    commit_encode(&c, &enc, &len) == -1)
 		errx(1, "pack: cannot sign the commit");
 	cid_of_bytes(&ccid, CID_CODEC_DAGCBOR, enc, len);
 	pack_write(&pk, argv[optind + 1], &ccid, enc, len);
-	if (privkey_public(key, &pub) == -1 ||
+	if (key == NULL)
+		strlcpy(dk, "the account's, held by signerd", sizeof(dk));
+	else if (privkey_public(key, &pub) == -1 ||
 	    didkey_encode(&pub, dk, sizeof(dk)) == -1)
 		strlcpy(dk, "(unknown)", sizeof(dk));
 	printf("commit: %s\n", cid_fmt(&ccid));

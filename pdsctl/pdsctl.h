@@ -84,5 +84,6 @@ int	cmd_invite(int, char **);
 int	cmd_status(int, char **);
 int	cmd_reload(int, char **);
 int	cmd_log(int, char **);
+int	cmd_relay(int, char **);
 
 #endif

@@ -33,6 +33,9 @@ config_new(void)
 	TAILQ_INIT(&c->domains);
 	TAILQ_INIT(&c->relays);
 	c->registration = REG_OPEN;
+	c->blob_max_size = PDSD_BLOB_MAX_DEFAULT;
+	c->blob_expiry = PDSD_BLOB_EXPIRY_DEFAULT;
+	c->fh_retention = PDSD_RETENTION_DEFAULT;
 	c->ctlfd = -1;
 	return c;
 }
@@ -267,6 +270,15 @@ print_config(FILE *fp, const struct pdsd_conf *c)
 	fputc('\n', fp);
 	if (c->ratelimit_off)
 		fputs("rate limits off\n", fp);
+	if (c->blob_max_size != PDSD_BLOB_MAX_DEFAULT)
+		fprintf(fp, "blob max size %lld\n", c->blob_max_size);
+	if (c->blob_expiry != PDSD_BLOB_EXPIRY_DEFAULT)
+		fprintf(fp, "blob unreferenced expiry %lld\n", c->blob_expiry);
+	if (c->blob_quota != 0)
+		fprintf(fp, "blob quota %lld\n", c->blob_quota);
+	if (c->fh_retention != PDSD_RETENTION_DEFAULT)
+		fprintf(fp, "firehose retention %d hour%s\n", c->fh_retention,
+		    c->fh_retention == 1 ? "" : "s");
 	TAILQ_FOREACH(cs, &c->relays, entry) {
 		fputs("relay ", fp);
 		print_quoted(fp, cs->str);

@@ -10,16 +10,19 @@
 
 #include <errno.h>
 #include <event.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "commit.h"
 #include "imsgev.h"
 #include "log.h"
 #include "pds_imsg.h"
 #include "pdsd.h"
 #include "repo_store.h"
+#include "signer_proto.h"
 #include "syntax.h"
 
 #define CONTROL_MAX_CLIENTS	32
@@ -46,6 +49,8 @@ static int	control_peer_ok(int);
 static void	control_status(struct ctl_conn *);
 static void	control_fail(struct ctl_conn *, const char *);
 static void	control_import(struct ctl_conn *, struct imsg *);
+static void	control_relays(struct ctl_conn *);
+static void	control_sign_commit(struct ctl_conn *, struct imsg *);
 
 int
 control_listen(int fd)
@@ -182,6 +187,22 @@ control_status(struct ctl_conn *c)
 	imsgev_compose(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
 }
 
+static int
+control_relay_info(const struct ctl_relay *cr, void *arg)
+{
+	struct ctl_conn	*c = arg;
+
+	return imsgev_compose(&c->iev, IMSG_CTL_RELAY_INFO, 0, 0, -1, cr,
+	    sizeof(*cr));
+}
+
+static void
+control_relays(struct ctl_conn *c)
+{
+	relay_foreach(control_relay_info, c);
+	imsgev_compose(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
+}
+
 /* The CAR comes as an open fd: we may be chrooted away from its path. */
 static void
 control_import(struct ctl_conn *c, struct imsg *imsg)
@@ -197,12 +218,42 @@ control_import(struct ctl_conn *c, struct imsg *imsg)
 		control_fail(c, "bad import request");
 		return;
 	}
-	if (import_repo(fd, who, msg, sizeof(msg)) == 0)
-		imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1, msg,
-		    strlen(msg) + 1);
-	else
+	/* On success the answer follows once signerd has replied. */
+	if (import_repo(fd, who, c->id, msg, sizeof(msg)) == -1)
 		control_fail(c, msg);
 	close(fd);
+}
+
+static void
+control_signed(void *arg, const uint8_t *sig, const char *err)
+{
+	uint32_t	 id = (uint32_t)(uintptr_t)arg;
+
+	if (sig != NULL)
+		control_send(id, IMSG_CTL_OK, sig, SIG_LEN);
+	else
+		control_send(id, IMSG_CTL_FAIL, err, strlen(err) + 1);
+}
+
+/*
+ * pdsctl pack with no key file: signerd signs the unsigned commit with
+ * the key of its DID, under its usual checks (a bound DID, a newer rev).
+ */
+static void
+control_sign_commit(struct ctl_conn *c, struct imsg *imsg)
+{
+	struct commit	 cm;
+	const char	*why;
+	size_t		 len = imsg_get_len(imsg);
+
+	if (signer_commit_decode(imsg->data, len, &cm, &why) == -1) {
+		control_fail(c, why);
+		return;
+	}
+	log_info("control: signing a commit for %s, rev %s", cm.did, cm.rev);
+	if (signer_sign_commit(imsg->data, len, control_signed,
+	    (void *)(uintptr_t)c->id) == -1)
+		control_fail(c, "signerd is not available");
 }
 
 void
@@ -289,6 +340,24 @@ control_dispatch(int fd, short event, void *arg)
 		case IMSG_CTL_IMPORT:
 			control_import(c, &imsg);
 			break;
+		case IMSG_CTL_RELAY_STATUS:
+			if (imsg_get_len(&imsg) != 0)
+				control_fail(c, "bad relay request");
+			else
+				control_relays(c);
+			break;
+		case IMSG_CTL_RELAY_CRAWL:
+			if (imsg_get_len(&imsg) != 0) {
+				control_fail(c, "bad relay request");
+				break;
+			}
+			relay_crawl_now();
+			imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1,
+			    NULL, 0);
+			break;
+		case IMSG_CTL_SIGN_COMMIT:
+			control_sign_commit(c, &imsg);
+			break;
 		case IMSG_CTL_ACCOUNT_CREATE:
 		case IMSG_CTL_ACCOUNT_LIST:
 		case IMSG_CTL_ACCOUNT_SHOW:
@@ -296,6 +365,7 @@ control_dispatch(int fd, short event, void *arg)
 		case IMSG_CTL_ACCOUNT_ENABLE:
 		case IMSG_CTL_ACCOUNT_PASSWORD:
 		case IMSG_CTL_ACCOUNT_DELETE_TOKEN:
+		case IMSG_CTL_ACCOUNT_DELETE:
 		case IMSG_CTL_INVITE_CREATE:
 		case IMSG_CTL_INVITE_LIST:
 			if (control_account(c->id, &imsg) == -1)

@@ -408,6 +408,36 @@ ctl_delete_token(uint32_t id, struct imsg *imsg)
 }
 
 /*
+ * The account and everything of it, as deleteAccount does, without its
+ * password or token: the operator's word is enough.  The answer is the
+ * account as it was, with its new status.
+ */
+static int
+ctl_delete(uint32_t id, struct imsg *imsg)
+{
+	struct auth_account	 acct;
+	struct ctl_account	 ca;
+	int			 rc;
+
+	if ((rc = find_named(id, imsg, &acct)) != 0)
+		return rc == -1 ? -1 : 0;
+	if (account_get(acct.did, &ca) != 0 || account_delete(acct.did) == -1)
+		ctl_fail(id, "%s not deleted: database error", acct.handle);
+	else {
+		log_info("account %s deleted by pdsctl", acct.did);
+		memset(ca.rev, 0, sizeof(ca.rev));
+		memset(ca.commit, 0, sizeof(ca.commit));
+		ca.has_repo = 0;
+		ca.records = 0;
+		strlcpy(ca.status, "deleted", sizeof(ca.status));
+		control_send(id, IMSG_CTL_ACCOUNT_INFO, &ca, sizeof(ca));
+		control_send(id, IMSG_CTL_END, NULL, 0);
+	}
+	auth_account_clear(&acct);
+	return 0;
+}
+
+/*
  * The invite codes, oldest first, or only the one named; each with the
  * count of its uses.
  */
@@ -484,6 +514,8 @@ control_account(uint32_t id, struct imsg *imsg)
 		return ctl_password(id, imsg);
 	case IMSG_CTL_ACCOUNT_DELETE_TOKEN:
 		return ctl_delete_token(id, imsg);
+	case IMSG_CTL_ACCOUNT_DELETE:
+		return ctl_delete(id, imsg);
 	case IMSG_CTL_INVITE_CREATE:
 		return ctl_invite_create(id, imsg);
 	case IMSG_CTL_INVITE_LIST:

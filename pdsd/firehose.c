@@ -326,9 +326,14 @@ fh_notify(void)
 static void
 prune_cutoff(char *buf, size_t len)
 {
-	time_t		 t = time(NULL) - FH_RETENTION_SEC;
+	time_t		 t = time(NULL);
 	struct tm	 tm;
 
+	/* "firehose retention" in pdsd.conf, in hours. */
+	if (fe->cfg.fh_retention > 0)
+		t -= (time_t)fe->cfg.fh_retention * 3600;
+	else
+		t -= PDSD_RETENTION_DEFAULT * 3600;
 	gmtime_r(&t, &tm);
 	strftime(buf, len, "%Y-%m-%dT%H:%M:%S.000Z", &tm);
 }

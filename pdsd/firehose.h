@@ -5,8 +5,6 @@
 #ifndef PDSD_FIREHOSE_H
 #define PDSD_FIREHOSE_H
 
-#define FH_RETENTION_SEC	(72 * 3600)	/* events kept for replay */
-
 /* Hook into the event log and start pruning; idempotent. */
 int	firehose_init(void);
 /* Consumers connected now. */

@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "auth.h"
+#include "blob.h"
 #include "firehose.h"
 #include "imsgev.h"
 #include "lexicon.h"
@@ -130,7 +131,7 @@ str_list_add(struct conf_str_list *l, struct imsg *imsg)
 static void
 frontend_configure(void)
 {
-	char	 err[512];
+	char	 err[512], blobdir[PATH_MAX];
 
 	if (fe->running) {
 		log_info("configuration reloaded");
@@ -143,11 +144,17 @@ frontend_configure(void)
 		/* The data directory becomes our root: the db and blobs. */
 		privdrop(fe->cfg.datadir, fe->cfg.user);
 		strlcpy(fe->dbpath, "/" PDSD_DB_FILE, sizeof(fe->dbpath));
+		strlcpy(blobdir, "/" BLOB_DIR, sizeof(blobdir));
 	} else if (snprintf(fe->dbpath, sizeof(fe->dbpath), "%s/%s",
-	    fe->cfg.datadir, PDSD_DB_FILE) >= (int)sizeof(fe->dbpath))
+	    fe->cfg.datadir, PDSD_DB_FILE) >= (int)sizeof(fe->dbpath) ||
+	    snprintf(blobdir, sizeof(blobdir), "%s/%s", fe->cfg.datadir,
+	    BLOB_DIR) >= (int)sizeof(blobdir))
 		fatalx("data directory path too long");
 	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL)
 		fatalx("database: %s", err);
+	if (blob_init(blobdir) == -1)
+		fatalx("cannot set up the blob directory");
+	blob_gc_start(fe->base);
 	if (pwhash_init(fe->base) == -1)
 		fatalx("cannot start the password hashing threads");
 	if (auth_init(fe->cfg.user[0] != '\0' ? "/" : fe->cfg.datadir) == -1)
@@ -160,6 +167,8 @@ frontend_configure(void)
 		fatalx("cannot start the firehose");
 	if (xrpc_start() == -1)
 		fatalx("cannot start the HTTP server");
+	if (relay_start() == -1)
+		fatalx("cannot start the relay requests");
 	fe->running = 1;
 	log_info("serving, database %s", fe->dbpath);
 }

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -76,6 +77,9 @@ struct http_request {
 	int			 until_close;	/* ends at close */
 	int			 ended;
 	int			 close;		/* then close */
+	int			 gz_type;	/* compressible type */
+	int			 no_gzip;
+	struct http_gzip	*gz;		/* compressing */
 	struct evbuffer		*hdrs;
 	struct evbuffer		*out;
 };
@@ -142,7 +146,8 @@ static void	 conn_linger(struct http_conn *);
 static void	 send_continue(struct http_conn *);
 static int	 no_body(int);
 static void	 send_head(struct http_request *);
-static void	 send_out(struct http_request *);
+static void	 send_out(struct http_request *, int);
+static void	 gzip_start(struct http_request *);
 static const char *error_name(int);
 static size_t	 utf8_len(const unsigned char *);
 
@@ -366,6 +371,7 @@ request_free(struct http_request *req)
 		evbuffer_free(req->hdrs);
 	if (req->out != NULL)
 		evbuffer_free(req->out);
+	http_gzip_free(req->gz);
 	free(req);
 }
 
@@ -893,6 +899,7 @@ http_response_start(struct http_request *req, int status, const char *ctype)
 	if (req->status != 0 || req->ended || status < 100 || status > 999)
 		return -1;
 	req->status = status;
+	req->gz_type = http_gzip_type(ctype);
 	if ((req->hdrs = evbuffer_new()) == NULL ||
 	    (req->out = evbuffer_new()) == NULL)
 		return -1;
@@ -962,6 +969,7 @@ send_head(struct http_request *req)
 
 	if (c->srv->hook != NULL)
 		c->srv->hook(req, c->srv->arg);
+	gzip_start(req);
 	/* A body left unread would be taken for the next request. */
 	if (!req->p.head.keepalive || !http_parser_done(&req->p) ||
 	    req->until_close)
@@ -986,16 +994,76 @@ send_head(struct http_request *req)
 	req->head_sent = 1;
 }
 
-/* Move the held body out, as a chunk if chunked. */
+/*
+ * Compress when it pays and the client can take it: a streamed answer
+ * (chunked or until close) always, a whole one above HTTP_GZIP_MIN,
+ * compressed here at once since its Content-Length comes next.  If
+ * zlib fails, the answer goes out as it is.
+ */
 static void
-send_out(struct http_request *req)
+gzip_start(struct http_request *req)
+{
+	struct evbuffer	*z;
+	int		 stream = req->chunked || req->until_close;
+
+	if (!req->gz_type || req->is_head || no_body(req->status))
+		return;
+	http_add_header(req, "Vary", "Accept-Encoding");
+	if (req->no_gzip || !http_gzip_accepted(http_request_header(req,
+	    "Accept-Encoding")) || http_response_has_header(req,
+	    "Content-Encoding"))
+		return;
+	if (!stream && evbuffer_get_length(req->out) <= HTTP_GZIP_MIN)
+		return;
+	if ((req->gz = http_gzip_new()) == NULL)
+		return;
+	if (!stream) {
+		if ((z = evbuffer_new()) == NULL ||
+		    http_gzip_write(req->gz, req->out, z, 1) == -1) {
+			/* req->out may be half drained: nothing to send. */
+			if (z != NULL)
+				evbuffer_free(z);
+			http_gzip_free(req->gz);
+			req->gz = NULL;
+			req->close = 1;
+			evbuffer_drain(req->out, evbuffer_get_length(req->out));
+			log_warnx("gzip failed");
+			return;
+		}
+		evbuffer_free(req->out);
+		req->out = z;
+		http_gzip_free(req->gz);
+		req->gz = NULL;
+	}
+	http_add_header(req, "Content-Encoding", "gzip");
+}
+
+/* Move the held body out, as a chunk if chunked; last ends a stream. */
+static void
+send_out(struct http_request *req, int last)
 {
 	struct evbuffer	*o = bufferevent_get_output(req->conn->bev);
+	struct evbuffer	*z;
 	size_t		 n = evbuffer_get_length(req->out);
 
 	if (req->is_head || no_body(req->status)) {
 		evbuffer_drain(req->out, n);
 		return;
+	}
+	if (req->gz != NULL) {
+		if ((z = evbuffer_new()) == NULL ||
+		    http_gzip_write(req->gz, req->out, z, last) == -1) {
+			/* The stream is broken: cut it short. */
+			log_warnx("gzip failed");
+			evbuffer_drain(req->out, evbuffer_get_length(req->out));
+			http_gzip_free(req->gz);
+			req->gz = NULL;
+			req->close = 1;
+		} else
+			evbuffer_add_buffer(req->out, z);
+		if (z != NULL)
+			evbuffer_free(z);
+		n = evbuffer_get_length(req->out);
 	}
 	if (n == 0)
 		return;
@@ -1022,7 +1090,7 @@ http_response_flush(struct http_request *req)
 			req->until_close = 1;
 		send_head(req);
 	}
-	send_out(req);
+	send_out(req, 0);
 	return 0;
 }
 
@@ -1042,13 +1110,40 @@ http_response_end(struct http_request *req)
 	}
 	if (!req->head_sent)
 		send_head(req);
-	send_out(req);
+	send_out(req, 1);
 	if (req->chunked && !req->is_head)
 		evbuffer_add(bufferevent_get_output(c->bev), "0\r\n\r\n", 5);
 	if (c->in_cb > 0)
 		c->finish = 1;
 	else
 		conn_finish(c);
+	return 0;
+}
+
+void
+http_request_no_gzip(struct http_request *req)
+{
+	req->no_gzip = 1;
+}
+
+int
+http_response_has_header(struct http_request *req, const char *name)
+{
+	const char	*p, *q, *end;
+	size_t		 n = strlen(name), len;
+
+	if (req->hdrs == NULL || (len = evbuffer_get_length(req->hdrs)) == 0)
+		return 0;
+	/* A few short lines, written by us: "Name: value\r\n" each. */
+	if ((p = (const char *)evbuffer_pullup(req->hdrs, -1)) == NULL)
+		return 0;
+	for (end = p + len; p < end; p = q + 1) {
+		if ((size_t)(end - p) > n && p[n] == ':' &&
+		    strncasecmp(p, name, n) == 0)
+			return 1;
+		if ((q = memchr(p, '\n', end - p)) == NULL)
+			break;
+	}
 	return 0;
 }
 

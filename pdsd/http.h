@@ -256,6 +256,28 @@ int		 http_reply_json_error(struct http_request *, int,
 		    const char *, const char *);
 
 /*
+ * gzip.  A response of a compressible type (JSON, CAR) to a client
+ * whose Accept-Encoding allows gzip goes out compressed when it is
+ * streamed (flushed) or longer than HTTP_GZIP_MIN; the layer adds
+ * Content-Encoding and Vary.  http_request_no_gzip, before the answer
+ * starts, opts a request out (blobs sent as file segments must).
+ */
+#define HTTP_GZIP_MIN		1024
+void		 http_request_no_gzip(struct http_request *);
+/* Whether the response already has a header of that name. */
+int		 http_response_has_header(struct http_request *,
+		    const char *);
+
+/* gzip.c: the pieces, on zlib. */
+struct http_gzip;
+int		 http_gzip_accepted(const char *);
+int		 http_gzip_type(const char *);
+struct http_gzip *http_gzip_new(void);
+int		 http_gzip_write(struct http_gzip *, struct evbuffer *,
+		    struct evbuffer *, int);
+void		 http_gzip_free(struct http_gzip *);
+
+/*
  * Hand the connection to another protocol (WebSocket).  Allowed while
  * no response has started and the body is not being read.  Returns the
  * bufferevent with no callbacks or timeouts set; bytes sent after the

@@ -10,6 +10,9 @@
  * repository and is dropped.  Any fault rolls it all back, so memory
  * stays flat however large the repository and a bad CAR changes
  * nothing.  The same transaction logs a #sync event for the relays.
+ * Then signerd is asked to move its last signed rev for the DID up to
+ * the imported one, so that our next commit is newer than it; the
+ * import stands either way, and a refusal is a warning in the reply.
  *
  * The import runs to its end inside one event callback: the database
  * has one connection, and no other write may land inside our
@@ -23,10 +26,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
 
+#include "blob.h"
 #include "blockstore.h"
 #include "car.h"
 #include "cbor.h"
@@ -37,12 +42,15 @@
 #include "dm.h"
 #include "log.h"
 #include "mst.h"
+#include "pds_imsg.h"
 #include "pdsd.h"
 #include "repo.h"
 #include "repo_store.h"
+#include "signer_proto.h"
 #include "syntax.h"
 
 #define IMPORT_CHUNK	(256 * 1024)
+#define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
 #define UNREACHED	""	/* the rev of blocks not yet reached */
 
 struct import;
@@ -216,6 +224,11 @@ import_check_record(struct import *im, const char *key, const uint8_t *p,
 		dm_free(v);
 		return import_fail(im, "record %.512s: %s", key, errstr);
 	}
+	/* The blobs it names: listMissingBlobs shows those not here. */
+	if (blob_import_refs(fe->db, im->did, key, v) == -1) {
+		dm_free(v);
+		return import_fail(im, "database error");
+	}
 	dm_free(v);
 	return 0;
 }
@@ -324,7 +337,8 @@ import_tx(struct import *im, int64_t *dropped)
 {
 	struct repo_root	 root;
 
-	if (rstore_delete_repo(fe->db, im->did) == -1)
+	if (rstore_delete_repo(fe->db, im->did) == -1 ||
+	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_fail(im, "database error");
 	if (import_stream(im) == -1 || import_commit(im) == -1 ||
 	    import_tree(im) == -1)
@@ -358,8 +372,59 @@ import_sig_warning(const struct import *im)
 	return NULL;
 }
 
+/* The summary waiting for signerd's answer to the rev raise. */
+struct import_reply {
+	uint32_t	 ctlid;
+	size_t		 msglen;
+	char		 msg[];
+};
+
+static void
+import_reply_send(struct import_reply *r, const char *warn)
+{
+	if (warn != NULL) {
+		strlcat(r->msg, "\nwarning: signerd did not raise its last "
+		    "signed rev: ", r->msglen);
+		strlcat(r->msg, warn, r->msglen);
+		log_warnx("import: signerd did not raise its last signed "
+		    "rev: %s", warn);
+	}
+	control_send(r->ctlid, IMSG_CTL_OK, r->msg, strlen(r->msg) + 1);
+	free(r);
+}
+
+static void
+import_raised(void *arg, int ok, const uint8_t *data, size_t len,
+    const char *err)
+{
+	import_reply_send(arg, ok ? NULL : err);
+}
+
+/* Answers the client now if signerd cannot be asked. */
+static void
+import_raise(const struct import *im, uint32_t ctlid, const char *msg)
+{
+	struct import_reply	*r;
+	uint8_t			 req[SIGNER_REV_RAISE_MAX];
+	size_t			 len;
+
+	if ((r = malloc(sizeof(*r) + IMPORT_REPLY_MAX)) == NULL) {
+		control_send(ctlid, IMSG_CTL_OK, msg, strlen(msg) + 1);
+		return;
+	}
+	r->ctlid = ctlid;
+	r->msglen = IMPORT_REPLY_MAX;
+	strlcpy(r->msg, msg, r->msglen);
+	if (signer_rev_raise_encode(im->did, im->c.rev, req, &len) == -1)
+		import_reply_send(r, "the DID is too long for signerd");
+	else if (signer_request(IMSG_SIGN_REV_RAISE, req, len, import_raised,
+	    r) == -1)
+		import_reply_send(r, "signerd is not available");
+}
+
 int
-import_repo(int fd, const char *who, char *msg, size_t msglen)
+import_repo(int fd, const char *who, uint32_t ctlid, char *msg,
+    size_t msglen)
 {
 	struct import	*im;
 	struct stat	 st;
@@ -404,6 +469,7 @@ import_repo(int fd, const char *who, char *msg, size_t msglen)
 			strlcat(msg, "\nwarning: ", msglen);
 			strlcat(msg, warn, msglen);
 		}
+		import_raise(im, ctlid, msg);
 	} else
 		log_warnx("import for %.256s refused: %s", who, msg);
 	free(im);

@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "auth.h"
+#include "blob.h"
 #include "cid.h"
 #include "http.h"
 #include "log.h"
@@ -413,6 +414,7 @@ delete_all(const char *did)
 	int64_t			 seq;
 
 	if (rstore_delete_repo(fe->db, did) == -1 ||
+	    blob_account_delete(fe->db, did) == -1 ||
 	    exec_did(&c[0], "DELETE FROM refresh_token WHERE did = ?", did,
 	    -1) == -1 ||
 	    exec_did(&c[1], "DELETE FROM app_password WHERE did = ?", did,
@@ -426,6 +428,25 @@ delete_all(const char *did)
 		return -1;
 	return exec_did(&c[4], "DELETE FROM repo_seq WHERE did = ? AND "
 	    "seq < ?", did, seq);
+}
+
+/*
+ * deleteAccount and pdsctl account delete: the whole account in one
+ * transaction, its tombstone announced.  -1 leaves it as it was.
+ */
+int
+account_delete(const char *did)
+{
+	if (db_begin(fe->db) == -1)
+		return -1;
+	if (delete_all(did) == -1 || db_commit(fe->db) == -1) {
+		db_rollback(fe->db);
+		events_forget_seq();
+		return -1;
+	}
+	events_notify();
+	log_info("account %s deleted", did);
+	return 0;
 }
 
 static void
@@ -453,14 +474,10 @@ acct_del_verified(void *arg, int ok)
 			internal_error(d->req);
 		goto out;
 	}
-	if (db_begin(fe->db) == -1) {
+	if (account_delete(d->did) == -1)
 		internal_error(d->req);
-		goto out;
-	}
-	rc = delete_all(d->did) == 0;
-	if (rc)
-		log_info("account %s deleted", d->did);
-	finish_tx(d->req, rc);
+	else
+		http_reply(d->req, 200, NULL, NULL, 0);
  out:
 	sodium_memzero(d->token, sizeof(d->token));
 	free(d);

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "log.h"
+#include "blob.h"
 #include "pdsd.h"
 #include "syntax.h"
 
@@ -81,6 +82,10 @@ enum seen {
 	SEEN_PLC =		1 << 8,
 	SEEN_RATE =		1 << 9,
 	SEEN_ADMIN =		1 << 10,
+	SEEN_RETENTION =	1 << 11,
+	SEEN_BLOB_MAX =		1 << 12,
+	SEEN_BLOB_EXPIRY =	1 << 13,
+	SEEN_BLOB_QUOTA =	1 << 14,
 };
 
 typedef struct {
@@ -151,6 +156,9 @@ static void	 add_listen(const char *, long long);
 static void	 add_domain(char *);
 static void	 end_domains(void);
 static void	 add_relay(char *);
+static void	 set_retention(long long, long long);
+static void	 set_blob(int, const char *, long long *, long long,
+		    long long);
 static const char *domain_problem(const char *);
 static int	 check_url(const char *, char *);
 static int	 in_list(struct conf_str_list *, const char *);
@@ -162,12 +170,14 @@ static void	 free_list(struct conf_str_list *);
 %token	SOCKET USER
 %token	LIMITS OFF RATE
 %token	ADMIN PASSWORD
+%token	DAYS FIREHOSE HOURS RETENTION
+%token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
 %type	<v.number>	port regmode
 %type	<v.string>	user
-%type	<v.number>	onoff
+%type	<v.number>	onoff hours
 
 %%
 
@@ -235,10 +245,34 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 		| PLC DIRECTORY STRING		{ set_plc($3); }
 		| RELAY STRING			{ add_relay($2); }
 		| ADMIN PASSWORD STRING		{ set_admin_password($3); }
+		| FIREHOSE RETENTION NUMBER hours {
+			if (once(SEEN_RETENTION, "firehose retention") == 0)
+				set_retention($3, $4);
+		}
 		| RATE LIMITS onoff {
 			if (once(SEEN_RATE, "rate limits") == 0)
 				conf->ratelimit_off = !$3;
 		}
+		| BLOB MAX SIZE NUMBER {
+			set_blob(SEEN_BLOB_MAX, "blob max size",
+			    &conf->blob_max_size, $4, BLOB_MAX_SIZE_LIMIT);
+		}
+		| BLOB UNREFERENCED EXPIRY NUMBER {
+			set_blob(SEEN_BLOB_EXPIRY, "blob unreferenced expiry",
+			    &conf->blob_expiry, $4, BLOB_EXPIRY_LIMIT);
+		}
+		| BLOB QUOTA NUMBER {
+			set_blob(SEEN_BLOB_QUOTA, "blob quota",
+			    &conf->blob_quota, $3, BLOB_MAX_SIZE_LIMIT);
+		}
+		| BLOB QUOTA NONE {
+			if (once(SEEN_BLOB_QUOTA, "blob quota") == 0)
+				conf->blob_quota = 0;
+		}
+		;
+
+hours		: HOURS				{ $$ = 1; }
+		| DAYS				{ $$ = 24; }
 		;
 
 onoff		: ON				{ $$ = 1; }
@@ -708,18 +742,26 @@ lookup(const char *s)
 	/* Sorted: bsearch finds nothing in a table out of order. */
 	static const struct keyword keywords[] = {
 		{ "admin",		ADMIN },
+		{ "blob",		BLOB },
 		{ "closed",		CLOSED },
 		{ "control",		CONTROL },
 		{ "data",		DATA },
+		{ "day",		DAYS },
+		{ "days",		DAYS },
 		{ "directory",		DIRECTORY },
 		{ "domains",		DOMAINS },
+		{ "expiry",		EXPIRY },
+		{ "firehose",		FIREHOSE },
 		{ "handle",		HANDLE },
 		{ "hostname",		HOSTNAME },
+		{ "hour",		HOURS },
+		{ "hours",		HOURS },
 		{ "include",		INCLUDE },
 		{ "invite",		INVITE },
 		{ "key",		KEY },
 		{ "limits",		LIMITS },
 		{ "listen",		LISTEN },
+		{ "max",		MAX },
 		{ "none",		NONE },
 		{ "off",		OFF },
 		{ "on",			ON },
@@ -727,11 +769,15 @@ lookup(const char *s)
 		{ "password",		PASSWORD },
 		{ "plc",		PLC },
 		{ "port",		PORT },
+		{ "quota",		QUOTA },
 		{ "rate",		RATE },
 		{ "registration",	REGISTRATION },
 		{ "relay",		RELAY },
+		{ "retention",		RETENTION },
 		{ "signer",		SIGNER },
+		{ "size",		SIZE },
 		{ "socket",		SOCKET },
+		{ "unreferenced",	UNREFERENCED },
 		{ "user",		USER },
 	};
 	const struct keyword	*k;
@@ -857,7 +903,32 @@ cmdline_symset(char *s)
 	return rv;
 }
 
+/* A blob setting of 1 to max (bytes or seconds). */
+static void
+set_blob(int bit, const char *what, long long *dst, long long n,
+    long long max)
+{
+	if (once(bit, what) != 0)
+		return;
+	if (n < 1 || n > max)
+		yyerror("bad %s %lld: 1 to %lld expected", what, n, max);
+	else
+		*dst = n;
+}
+
 /* Single-valued statements: the second one is an error. */
+/* n units of hours each; bounded so that seconds fit anywhere. */
+static void
+set_retention(long long n, long long hours)
+{
+	if (n < 1 || n > PDSD_RETENTION_MAX / hours)
+		yyerror("bad firehose retention %lld %s: 1 hour to %d days "
+		    "expected", n, hours == 1 ? "hours" : "days",
+		    PDSD_RETENTION_MAX / 24);
+	else
+		conf->fh_retention = n * hours;
+}
+
 static int
 once(int bit, const char *what)
 {

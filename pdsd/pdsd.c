@@ -418,6 +418,10 @@ send_config(struct pdsd_conf *c, int initial)
 	    sizeof(cm.admin_password));
 	cm.registration = c->registration;
 	cm.ratelimit_off = c->ratelimit_off;
+	cm.blob_max_size = c->blob_max_size;
+	cm.blob_expiry = c->blob_expiry;
+	cm.blob_quota = c->blob_quota;
+	cm.fh_retention = c->fh_retention;
 	cm.initial = initial;
 	imsgev_compose(iev, IMSG_CFG_START, 0, 0, -1, &cm, sizeof(cm));
 	explicit_bzero(cm.admin_password, sizeof(cm.admin_password));

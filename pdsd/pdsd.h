@@ -26,6 +26,10 @@
 #define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
 #define PDSD_DB_FILE		"pdsd.db"
 #define PDSD_ADMIN_PW_MAX	256
+#define PDSD_BLOB_MAX_DEFAULT	5242880		/* bytes, as the reference */
+#define PDSD_BLOB_EXPIRY_DEFAULT 3600		/* seconds unreferenced */
+#define PDSD_RETENTION_DEFAULT	24		/* hours, as the reference */
+#define PDSD_RETENTION_MAX	(24 * 366)
 
 /* fds a re-executed child finds at start: parent channel and its peer. */
 #define PDSD_PARENT_FD		3
@@ -68,6 +72,10 @@ struct pdsd_conf {
 	struct conf_str_list	 relays;
 	int			 ctlfd;		/* parent: bound socket */
 	int			 ratelimit_off;	/* "rate limits off" */
+	long long		 blob_max_size;	/* bytes */
+	long long		 blob_expiry;	/* seconds */
+	long long		 blob_quota;	/* bytes per account; 0 none */
+	int			 fh_retention;	/* hours of events kept */
 };
 
 struct sqlite3;
@@ -143,6 +151,7 @@ void		 lifecycle_activate(struct http_request *);
 void		 lifecycle_check_status(struct http_request *);
 void		 lifecycle_request_delete(struct http_request *);
 void		 lifecycle_delete(struct http_request *);
+int		 account_delete(const char *);
 void		 lifecycle_no_mail(struct http_request *);
 
 /* servauth.c */
@@ -214,8 +223,22 @@ int		 plc_submit(const char *, const uint8_t *, size_t,
 int		 plc_configured(void);
 int		 plc_url(const char *, const char *, char *, size_t);
 char		*plc_op_json(const uint8_t *, size_t);
+/* A refusal's text: its JSON "message", else the start of the body. */
+void		 plc_reason(const char *, size_t, char *, size_t);
 size_t		 plc_pending(void);
 void		 plc_shutdown(void);
+
+/*
+ * relay.c: com.atproto.sync.requestCrawl to each configured relay, at
+ * start, then at most every 20 minutes while there are new events;
+ * with back-off after a failure.  relay_crawl_now asks them all again.
+ */
+int		 relay_start(void);
+void		 relay_crawl_now(void);
+/* Each relay's history, for pdsctl; 0 to go on, -1 to stop. */
+struct ctl_relay;
+int		 relay_foreach(int (*)(const struct ctl_relay *, void *),
+		    void *);
 
 /* control.c */
 int		 control_listen(int);

@@ -374,7 +374,7 @@ plc_op_json(const uint8_t *op, size_t len)
 }
 
 /* The directory's reason, from its {"message": ...}, bounded. */
-static void
+void
 plc_reason(const char *body, size_t len, char *buf, size_t buflen)
 {
 	struct json_object	*o, *msg;

@@ -177,7 +177,7 @@ signer_sign_jwt(const char *did, const char *input, signer_sig_cb cb,
 static int
 reply_valid(uint32_t type, const uint8_t *data, size_t len)
 {
-	char	 didkey[DIDKEY_BUFSZ], did[PLC_DID_BUFSZ];
+	char	 didkey[DIDKEY_BUFSZ], did[PLC_DID_BUFSZ], rev[TID_BUFSZ];
 	uint8_t	 sig[SIG_LEN];
 
 	switch (type) {
@@ -188,6 +188,8 @@ reply_valid(uint32_t type, const uint8_t *data, size_t len)
 	case IMSG_SIGN_COMMIT:
 	case IMSG_SIGN_JWT:
 		return signer_sig_decode(data, len, sig) == 0;
+	case IMSG_SIGN_REV_RAISE:
+		return signer_rev_decode(data, len, rev) == 0;
 	default:
 		/* signer_request() with a type signerd does not know */
 		return 0;

@@ -24,6 +24,8 @@
 #define JSON_TYPE	"application/json; charset=utf-8"
 
 static void	xrpc_request(struct http_request *, void *);
+static void	xrpc_response_hook(struct http_request *, void *);
+static void	xrpc_preflight(struct http_request *);
 static void	xrpc_health(struct http_request *);
 static void	serve_banner(struct http_request *);
 static void	serve_robots(struct http_request *);
@@ -40,6 +42,7 @@ static const struct xrpc_method *xrpc_tables[] = {
 	xrpc_repo_methods,
 	xrpc_sync_methods,
 	xrpc_firehose_methods,
+	xrpc_blob_methods,
 };
 
 int
@@ -52,6 +55,7 @@ xrpc_start(void)
 	if ((fe->http = http_server_new(fe->base, &limits, xrpc_request,
 	    NULL)) == NULL)
 		return -1;
+	http_server_set_response_hook(fe->http, xrpc_response_hook);
 	TAILQ_FOREACH(la, &fe->listens, entry) {
 		if (http_server_listen_fd(fe->http, la->fd) == -1) {
 			log_warn("listen on %s port %u", la->host, la->port);
@@ -60,6 +64,39 @@ xrpc_start(void)
 		log_info("listening on %s port %u", la->host, la->port);
 	}
 	return 0;
+}
+
+/*
+ * Every answer, errors too: any web page may call us (CORS, as the
+ * reference allows), and an answer to a logged-in request is for that
+ * client only, never for a shared cache.
+ */
+static void
+xrpc_response_hook(struct http_request *req, void *arg)
+{
+	http_add_header(req, "Access-Control-Allow-Origin", "*");
+	if (http_request_header(req, "Authorization") != NULL &&
+	    !http_response_has_header(req, "Cache-Control")) {
+		http_add_header(req, "Cache-Control", "private");
+		http_add_header(req, "Vary", "Authorization");
+	}
+}
+
+/* A CORS preflight, on any path: the reference's answer. */
+static void
+xrpc_preflight(struct http_request *req)
+{
+	const char	*want;
+
+	want = http_request_header(req, "Access-Control-Request-Headers");
+	http_response_start(req, 204, NULL);
+	http_add_header(req, "Access-Control-Allow-Methods",
+	    "GET,HEAD,PUT,PATCH,POST,DELETE");
+	if (want != NULL)
+		http_add_header(req, "Access-Control-Allow-Headers", want);
+	http_add_header(req, "Vary", "Access-Control-Request-Headers");
+	http_add_header(req, "Access-Control-Max-Age", "86400");
+	http_response_end(req);
 }
 
 static void
@@ -258,6 +295,9 @@ xrpc_dispatch(struct http_request *req, const char *nsid)
 	}
 	if (m->fn != xrpc_health && ratelimit_global(req) == -1)
 		return;
+	/* Blobs go out as file segments, which zlib cannot read. */
+	if (strcmp(nsid, "com.atproto.sync.getBlob") == 0)
+		http_request_no_gzip(req);
 	m->fn(req);
 }
 
@@ -268,6 +308,10 @@ xrpc_request(struct http_request *req, void *arg)
 	const char	*method = http_request_method(req);
 
 	log_debug("%s %s %s", http_request_remote(req), method, path);
+	if (strcmp(method, "OPTIONS") == 0) {
+		xrpc_preflight(req);
+		return;
+	}
 	if (strncmp(path, XRPC_PREFIX, strlen(XRPC_PREFIX)) == 0) {
 		xrpc_dispatch(req, path + strlen(XRPC_PREFIX));
 		return;

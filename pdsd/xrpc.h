@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include "syntax.h"
+
 struct http_request;
 struct json_object;
 
@@ -33,6 +35,7 @@ extern const struct xrpc_method	xrpc_identity_methods[];
 extern const struct xrpc_method	xrpc_repo_methods[];
 extern const struct xrpc_method	xrpc_sync_methods[];
 extern const struct xrpc_method	xrpc_firehose_methods[];
+extern const struct xrpc_method	xrpc_blob_methods[];
 
 /*
  * xrpc_repo.c: parameters checked by their lexicon format, as the
@@ -56,6 +59,12 @@ int	xrpc_param_int(struct http_request *, const char *, const char *,
 	    long long, long long, long long, long long *);
 int	xrpc_param_bool(struct http_request *, const char *, const char *,
 	    int *);
+/*
+ * xrpc_sync.c: the "did" parameter of a repository served to everyone
+ * (known, not taken down, suspended or deactivated); 0, or -1 answered.
+ */
+int	xrpc_sync_repo(struct http_request *, const char *,
+	    char [DID_MAX + 1]);
 
 /* xrpc.c */
 void	xrpc_reply_json(struct http_request *, int, struct json_object *);

@@ -54,8 +54,9 @@ const struct xrpc_method xrpc_sync_methods[] = {
  * of ours that is neither taken down nor deactivated.  0, or -1
  * answered.
  */
-static int
-sync_repo(struct http_request *req, const char *nsid, char did[DID_MAX + 1])
+int
+xrpc_sync_repo(struct http_request *req, const char *nsid,
+    char did[DID_MAX + 1])
 {
 	struct auth_account	 a;
 	int			 r;
@@ -181,8 +182,9 @@ sync_get_repo(struct http_request *req)
 	char			 did[DID_MAX + 1], since[TID_LEN + 2];
 	int			 r, hassince;
 
-	if (sync_repo(req, nsid, did) == -1 || (hassince = xrpc_param_fmt(req,
-	    nsid, "since", XRPC_FMT_TID, 0, since, sizeof(since))) == -1)
+	if (xrpc_sync_repo(req, nsid, did) == -1 ||
+	    (hassince = xrpc_param_fmt(req, nsid, "since", XRPC_FMT_TID, 0,
+	    since, sizeof(since))) == -1)
 		return;
 	if ((x = calloc(1, sizeof(*x))) == NULL) {
 		xrpc_internal_error(req);
@@ -214,7 +216,7 @@ sync_latest_commit(struct http_request *req)
 	struct repo_root	 root;
 	char			 did[DID_MAX + 1], cs[CID_STRSZ];
 
-	if (sync_repo(req, NS "getLatestCommit", did) == -1 ||
+	if (xrpc_sync_repo(req, NS "getLatestCommit", did) == -1 ||
 	    sync_root(req, did, &root) == -1)
 		return;
 	cid_to_str(&root.commit, cs, sizeof(cs));
@@ -276,7 +278,7 @@ sync_get_record(struct http_request *req)
 	char			 did[DID_MAX + 1], coll[NSID_MAX + 1];
 	char			 rkey[RKEY_MAX + 1], key[NSID_MAX + RKEY_MAX + 2];
 
-	if (sync_repo(req, nsid, did) == -1 ||
+	if (xrpc_sync_repo(req, nsid, did) == -1 ||
 	    xrpc_param_fmt(req, nsid, "collection", XRPC_FMT_NSID, 1, coll,
 	    sizeof(coll)) == -1 || xrpc_param_fmt(req, nsid, "rkey",
 	    XRPC_FMT_RKEY, 1, rkey, sizeof(rkey)) == -1 ||
@@ -468,7 +470,7 @@ sync_get_blocks(struct http_request *req)
 	char		 did[DID_MAX + 1];
 	size_t		 i, n, len;
 
-	if (sync_repo(req, nsid, did) == -1)
+	if (xrpc_sync_repo(req, nsid, did) == -1)
 		return;
 	if ((cids = calloc(BLOCKS_MAX, sizeof(*cids))) == NULL) {
 		xrpc_internal_error(req);

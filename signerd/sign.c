@@ -27,6 +27,7 @@ static void	sign_key_create(uint32_t, size_t);
 static void	sign_commit(uint32_t, const uint8_t *, size_t);
 static void	sign_plc(uint32_t, const uint8_t *, size_t);
 static void	sign_jwt(uint32_t, const uint8_t *, size_t);
+static void	sign_rev_raise(uint32_t, const uint8_t *, size_t);
 static const char *plc_genesis(struct key *, const struct cid *,
 		    const char *);
 static const char *plc_follows(const struct binding *, const struct cid *);
@@ -55,6 +56,9 @@ sign_dispatch(uint32_t type, uint32_t id, const uint8_t *data, size_t len)
 		break;
 	case IMSG_SIGN_JWT:
 		sign_jwt(id, data, len);
+		break;
+	case IMSG_SIGN_REV_RAISE:
+		sign_rev_raise(id, data, len);
 		break;
 	default:
 		log_warnx("unexpected imsg %u from frontend", type);
@@ -131,6 +135,44 @@ sign_commit(uint32_t id, const uint8_t *data, size_t len)
 		return;
 	}
 	signerd_reply(id, sig, sizeof(sig));
+}
+
+/*
+ * An imported repository's head was signed elsewhere: what we sign for
+ * the DID next must still be newer than it.  The rev only ever goes
+ * up, so a frontend can delay its own writes with this but never make
+ * us sign a rollback; a rev far ahead is refused as for a commit.
+ */
+static void
+sign_rev_raise(uint32_t id, const uint8_t *data, size_t len)
+{
+	struct binding	*b;
+	const char	*did, *rev, *why;
+	char		 old[TID_BUFSZ];
+
+	if (signer_rev_raise_decode(data, len, &did, &rev, &why) == -1) {
+		signerd_refuse(id, why);
+		return;
+	}
+	if ((b = state_find(did)) == NULL) {
+		signerd_refuse(id, "rev raise: unknown did");
+		return;
+	}
+	if (rev_too_new(rev)) {
+		signerd_refuse(id, "rev raise: rev is in the future");
+		return;
+	}
+	if (b->rev[0] == '\0' || tid_compare(rev, b->rev) > 0) {
+		strlcpy(old, b->rev, sizeof(old));
+		strlcpy(b->rev, rev, sizeof(b->rev));
+		if (state_save(b) == -1) {
+			strlcpy(b->rev, old, sizeof(b->rev));
+			signerd_refuse(id, "rev raise: cannot save state");
+			return;
+		}
+		log_info("%s: last signed rev raised to %s", b->did, b->rev);
+	}
+	signerd_reply(id, b->rev, strlen(b->rev) + 1);
 }
 
 static int

@@ -198,5 +198,62 @@ rc=$?
 [ "$st" = 400 ] && [ $rc = 0 ] && ok "registration closed: XRPC refused, pdsctl not" ||
     notok "closed" "$st rc $rc $(cat "$T/err")"
 
+# Deletion by the operator: what deleteAccount removes, without the
+# account's password or token.
+echo 'pw-erin-123' | ctl account create -p - erin.test >"$T/out"
+ERIN=$(cat "$T/out")
+login erin.test pw-erin-123
+EREFRESH=$(js "$T/body" o.refreshJwt)
+st=$(curl -sS -o "$T/body" -w '%{http_code}' -H "$J" \
+    -H "Authorization: Bearer $(js "$T/body" o.accessJwt)" -d '{"name":"ph"}' \
+    "$X.createAppPassword")
+[ "$st" = 200 ] || notok "erin's app password" "$(cat "$T/body")"
+sqlite3 "$DB" "INSERT INTO account_delete_token (did, token, expires_at)
+    VALUES ('$ERIN', 'AAAAA-BBBBB', strftime('%s','now') + 600)"
+bob_rows=$(sqlite3 "$DB" "SELECT (SELECT count(*) FROM repo_block WHERE did = '$BOB') || ' ' ||
+    (SELECT count(*) FROM repo_seq WHERE did = '$BOB')")
+ctl account delete erin.test >"$T/out" 2>"$T/err"
+rc=$?
+[ $rc = 0 ] && [ "$(cat "$T/out")" = "erin.test ($ERIN): deleted" ] &&
+    ok "account delete" || notok "account delete" "rc $rc $(cat "$T/out" "$T/err")"
+left=
+for t in account repo_block record repo_root refresh_token app_password \
+    account_delete_token; do
+	n=$(sqlite3 "$DB" "SELECT count(*) FROM $t WHERE did = '$ERIN'")
+	[ "$n" = 0 ] || left="$left $t=$n"
+done
+[ -z "$left" ] && ok "account delete leaves none of the account's rows" ||
+    notok "rows left after account delete" "$left"
+[ "$(sqlite3 "$DB" "SELECT type FROM repo_seq WHERE did = '$ERIN'")" = "#account" ] &&
+    [ "$(account_events "$ERIN")" = "false deleted;" ] &&
+    ok "only the tombstone: #account active false, status deleted" ||
+    notok "tombstone" "$(account_events "$ERIN")"
+[ "$(sqlite3 "$DB" "SELECT (SELECT count(*) FROM repo_block WHERE did = '$BOB') || ' ' ||
+    (SELECT count(*) FROM repo_seq WHERE did = '$BOB')")" = "$bob_rows" ] &&
+    ok "account delete touches no other account" || notok "bob touched"
+login erin.test pw-erin-123
+[ "$st" = 401 ] && ok "a deleted account cannot log in" || notok "login after delete" "$st"
+st=$(curl -sS -o "$T/body" -w '%{http_code}' -X POST -H "Authorization: Bearer $EREFRESH" \
+    "$X.refreshSession")
+[ "$st" = 400 ] && ok "a deleted account's session cannot be refreshed" ||
+    notok "refresh after delete" "$st $(cat "$T/body")"
+r=$(curl -sS -o /dev/null -w '%{http_code}' \
+    "$URL/xrpc/com.atproto.identity.resolveHandle?handle=erin.test")
+[ "$r" = 400 ] && ok "its handle no longer resolves" || notok "resolve after delete" "$r"
+ctl account delete erin.test >/dev/null 2>"$T/err"
+[ $? = 1 ] && [ "$(cat "$T/err")" = "pdsctl: unknown account: erin.test" ] &&
+    ok "account delete of an unknown account: one line, exit 1" ||
+    notok "delete twice" "$(cat "$T/err")"
+ctl account delete >/dev/null 2>"$T/err"
+[ $? = 1 ] && grep -q 'pdsctl account delete \[-j\]' "$T/err" &&
+    ok "account delete without a name: usage" || notok "delete usage" "$(cat "$T/err")"
+echo 'pw-erin-456' | ctl account create -p - erin.test >"$T/out" 2>"$T/err"
+ERIN2=$(cat "$T/out")
+[ -n "$ERIN2" ] && [ "$ERIN2" != "$ERIN" ] &&
+    ok "the handle can be had again, by a new DID" || notok "recreate" "$(cat "$T/err")"
+ctl account delete -j "$ERIN2" >"$T/out"
+[ "$(js "$T/out" 'o.did+" "+o.handle+" "+o.status+" "+(o.rev===undefined)')" = "$ERIN2 erin.test deleted true" ] &&
+    ok "account delete -j by DID" || notok "delete -j" "$(cat "$T/out")"
+
 kill -TERM "$PID"; wait_gone "$PID" 20; PID=
 done_testing

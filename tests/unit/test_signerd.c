@@ -730,6 +730,103 @@ test_restart(void **state)
 	assert_false(commit(&acct, r3, "not newer"));
 }
 
+/* Raises the last signed rev; 1 with signerd's rev in out, or 0. */
+static int
+raise_rev(const char *did, const char *rev, char out[TID_BUFSZ],
+    const char *why)
+{
+	struct answer	 a;
+	uint8_t		 buf[SIGNER_REV_RAISE_MAX];
+	size_t		 len;
+
+	assert_int_equal(signer_rev_raise_encode(did, rev, buf, &len), 0);
+	call(IMSG_SIGN_REV_RAISE, buf, len, &a);
+	if (!a.ok) {
+		if (why != NULL && strstr(a.err, why) == NULL)
+			fail_msg("refused with \"%s\", expected \"%s\"",
+			    a.err, why);
+		return 0;
+	}
+	assert_int_equal(signer_rev_decode(a.reply, a.len, out), 0);
+	return 1;
+}
+
+static void
+test_rev_raise(void **state)
+{
+	struct account	 acct, fresh;
+	char		 r1[TID_BUFSZ], r2[TID_BUFSZ], r3[TID_BUFSZ];
+	char		 r4[TID_BUFSZ], far[TID_BUFSZ], got[TID_BUFSZ];
+	char		 path[256], buf[512], want[64];
+	uint8_t		 req[SIGNER_REV_RAISE_MAX];
+	size_t		 len, n;
+	FILE		*fp;
+
+	make_account(&acct, "judy.test");
+	make_account(&fresh, "kim.test");
+	rev_at(-20, 4, r1);
+	rev_at(-10, 4, r2);
+	rev_at(-5, 4, r3);
+	rev_at(0, 4, r4);
+	rev_at(3600, 4, far);
+
+	/* Up from nothing, and up from a signed commit. */
+	assert_true(raise_rev(fresh.did, r2, got, NULL));
+	assert_string_equal(got, r2);
+	assert_false(commit(&fresh, r1, "not newer"));
+	assert_false(commit(&fresh, r2, "not newer"));
+	assert_true(commit(&acct, r1, NULL));
+	assert_true(raise_rev(acct.did, r3, got, NULL));
+	assert_string_equal(got, r3);
+	assert_false(commit(&acct, r2, "not newer"));
+	assert_false(commit(&acct, r3, "not newer"));
+
+	/* Never down: the answer is the rev kept. */
+	assert_true(raise_rev(acct.did, r1, got, NULL));
+	assert_string_equal(got, r3);
+	assert_true(raise_rev(acct.did, r3, got, NULL));
+	assert_string_equal(got, r3);
+
+	/* Saved before the answer, so it holds across a restart. */
+	snprintf(path, sizeof(path), "%s/did_plc_%s.state", S.dir,
+	    acct.did + 8);
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	buf[n] = '\0';
+	fclose(fp);
+	snprintf(want, sizeof(want), "\nrev %s\n", r3);
+	assert_non_null(strstr(buf, want));
+	stop();
+	assert_int_equal(spawn(), 0);
+	assert_false(commit(&acct, r3, "not newer"));
+	assert_true(commit(&acct, r4, NULL));
+
+	/* Refusals leave the rev where it was. */
+	assert_false(raise_rev(acct.did, far, got, "future"));
+	assert_false(raise_rev("did:plc:aaaaaaaaaaaaaaaaaaaaaaaa", r4, got,
+	    "unknown did"));
+	assert_false(raise_rev("did:web:example.com", r4, got, "unknown did"));
+	refused(IMSG_SIGN_REV_RAISE, "", 0, "bad request");
+	refused(IMSG_SIGN_REV_RAISE, acct.did, strlen(acct.did),
+	    "bad request");
+	assert_int_equal(signer_rev_raise_encode(acct.did, far, req, &len), 0);
+	memcpy(req + len - TID_BUFSZ, "3zzzzzzzzzzz!", TID_STRLEN);
+	refused(IMSG_SIGN_REV_RAISE, req, len, "bad rev");
+	assert_int_equal(signer_rev_raise_encode(acct.did, far, req, &len), 0);
+	req[len - 1] = 'x';
+	refused(IMSG_SIGN_REV_RAISE, req, len, "bad rev");
+	refused(IMSG_SIGN_REV_RAISE, req, len - 1, "bad rev");
+	assert_int_equal(signer_rev_raise_encode(acct.did, far, req, &len), 0);
+	req[0] = 'D';
+	refused(IMSG_SIGN_REV_RAISE, req, len, "bad did");
+	assert_int_equal(signer_rev_raise_encode("not a did", r4, req, &len),
+	    -1);
+	assert_int_equal(signer_rev_raise_encode(acct.did, "3zz", req, &len),
+	    -1);
+	assert_true(raise_rev(acct.did, r1, got, NULL));
+	assert_string_equal(got, r4);
+}
+
 static void
 jwt_input(char *out, size_t outsz, const char *alg, const char *iss,
     int64_t exp)
@@ -950,6 +1047,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_malformed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_rev_raise, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_jwt, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_malformed, setup,
 		    teardown),

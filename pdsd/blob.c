@@ -1,0 +1,917 @@
+/*
+ * Blob storage: the content-addressed directory, the rows that track
+ * who holds which blob and which records use it, and the collection of
+ * blobs nobody uses.  See blob.h.
+ */
+#include <sys/types.h>
+#include <sys/stat.h>
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <event.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "blob.h"
+#include "cid.h"
+#include "dm.h"
+#include "log.h"
+#include "pdsd.h"
+#include "repo.h"
+
+#define TMP_DIR		"tmp"
+#define GC_PERIOD_MAX	60		/* seconds between collections */
+
+struct blob_upload {
+	int				 fd;
+	char				 tmp[PATH_MAX];
+	crypto_hash_sha256_state	 sha;
+	int64_t				 size;
+	int64_t				 max;
+	uint8_t				 head[BLOB_SNIFF_LEN];
+	size_t				 nhead;
+};
+
+static char		 dir[PATH_MAX];
+static struct event	*gc_ev;
+
+/*
+ * Sniffing.
+ */
+
+struct magic {
+	size_t		 off;
+	const char	*bytes;
+	size_t		 len;
+	const char	*mime;
+};
+
+static const struct magic magics[] = {
+	{ 0, "\x89PNG\r\n\x1a\n", 8,	"image/png" },
+	{ 0, "\xff\xd8\xff", 3,		"image/jpeg" },
+	{ 0, "GIF87a", 6,		"image/gif" },
+	{ 0, "GIF89a", 6,		"image/gif" },
+	{ 0, "II*\0", 4,		"image/tiff" },
+	{ 0, "MM\0*", 4,		"image/tiff" },
+	{ 0, "%PDF-", 5,		"application/pdf" },
+	{ 0, "ID3", 3,			"audio/mpeg" },
+	{ 0, "OggS", 4,			"audio/ogg" },
+	{ 0, "fLaC", 4,			"audio/x-flac" },
+};
+
+/* ISO base media files ("ftyp" box) by their major brand. */
+static const struct {
+	const char	*brand;
+	const char	*mime;
+} brands[] = {
+	{ "avif", "image/avif" }, { "avis", "image/avif" },
+	{ "heic", "image/heic" }, { "heix", "image/heic" },
+	{ "heim", "image/heic" }, { "heis", "image/heic" },
+	{ "hevc", "image/heic-sequence" }, { "hevx", "image/heic-sequence" },
+	{ "mif1", "image/heif" }, { "msf1", "image/heif-sequence" },
+	{ "qt  ", "video/quicktime" },
+	{ "M4A ", "audio/x-m4a" },
+	{ "M4V ", "video/x-m4v" },
+};
+
+static const char *
+sniff_ftyp(const uint8_t *p, size_t len)
+{
+	size_t	 i;
+
+	if (len < 12 || memcmp(p + 4, "ftyp", 4) != 0)
+		return NULL;
+	for (i = 0; i < sizeof(brands) / sizeof(brands[0]); i++)
+		if (memcmp(p + 8, brands[i].brand, 4) == 0)
+			return brands[i].mime;
+	return "video/mp4";
+}
+
+/* Matroska's EBML header; its DocType says whether it is WebM. */
+static const char *
+sniff_ebml(const uint8_t *p, size_t len)
+{
+	if (len < 4 || memcmp(p, "\x1a\x45\xdf\xa3", 4) != 0)
+		return NULL;
+	if (memmem(p, len, "webm", 4) != NULL)
+		return "video/webm";
+	return "video/x-matroska";
+}
+
+const char *
+blob_sniff(const uint8_t *p, size_t len)
+{
+	const struct magic	*m;
+	const char		*t;
+	size_t			 i;
+
+	if (len >= 12 && memcmp(p, "RIFF", 4) == 0) {
+		if (memcmp(p + 8, "WEBP", 4) == 0)
+			return "image/webp";
+		if (memcmp(p + 8, "WAVE", 4) == 0)
+			return "audio/wav";
+		if (memcmp(p + 8, "AVI ", 4) == 0)
+			return "video/vnd.avi";
+	}
+	if ((t = sniff_ftyp(p, len)) != NULL || (t = sniff_ebml(p, len)) != NULL)
+		return t;
+	for (i = 0; i < sizeof(magics) / sizeof(magics[0]); i++) {
+		m = &magics[i];
+		if (len >= m->off + m->len &&
+		    memcmp(p + m->off, m->bytes, m->len) == 0)
+			return m->mime;
+	}
+	return NULL;
+}
+
+/* RFC 6838 restricted-name characters. */
+static int
+mime_char(int c)
+{
+	return isalnum(c) || strchr("!#$&^_.+-", c) != NULL;
+}
+
+/* The client's type/subtype, lower-cased, parameters dropped; or 0. */
+static int
+mime_from_header(const char *ct, char *out, size_t outlen)
+{
+	size_t	 n, i, slash = 0;
+
+	if (ct == NULL)
+		return 0;
+	while (*ct == ' ' || *ct == '\t')
+		ct++;
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	if (n == 0 || n >= outlen)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (ct[i] == '/' && slash == 0 && i > 0)
+			slash = i;
+		else if (!mime_char((unsigned char)ct[i]))
+			return 0;
+		out[i] = tolower((unsigned char)ct[i]);
+	}
+	out[n] = '\0';
+	return slash != 0 && slash + 1 < n;
+}
+
+void
+blob_mime(const uint8_t *head, size_t len, const char *ct, char *out,
+    size_t outlen)
+{
+	const char	*t;
+
+	if ((t = blob_sniff(head, len)) != NULL)
+		strlcpy(out, t, outlen);
+	else if (!mime_from_header(ct, out, outlen))
+		strlcpy(out, "application/octet-stream", outlen);
+}
+
+/*
+ * The directory.
+ */
+
+static int
+make_dir(const char *path)
+{
+	if (mkdir(path, 0700) == -1 && errno != EEXIST) {
+		log_warn("mkdir %s", path);
+		return -1;
+	}
+	return 0;
+}
+
+/* An upload cut short by a crash is no blob: its bytes go. */
+static void
+empty_tmp(const char *path)
+{
+	DIR		*d;
+	struct dirent	*de;
+
+	if ((d = opendir(path)) == NULL) {
+		log_warn("opendir %s", path);
+		return;
+	}
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (unlinkat(dirfd(d), de->d_name, 0) == -1)
+			log_warn("unlink %s/%s", path, de->d_name);
+	}
+	closedir(d);
+}
+
+int
+blob_init(const char *path)
+{
+	char	 tmp[PATH_MAX];
+
+	if (strlcpy(dir, path, sizeof(dir)) >= sizeof(dir) ||
+	    snprintf(tmp, sizeof(tmp), "%s/%s", dir, TMP_DIR) >=
+	    (int)sizeof(tmp)) {
+		log_warnx("blob directory path too long");
+		return -1;
+	}
+	if (make_dir(dir) == -1 || make_dir(tmp) == -1)
+		return -1;
+	empty_tmp(tmp);
+	return 0;
+}
+
+const char *
+blob_dir(void)
+{
+	return dir;
+}
+
+int
+blob_path(const struct cid *c, char *buf, size_t len)
+{
+	char	 s[CID_STRSZ];
+
+	if (cid_to_str(c, s, sizeof(s)) == -1)
+		return -1;
+	return snprintf(buf, len, "%s/%s", dir, s) < (int)len ? 0 : -1;
+}
+
+/*
+ * Uploads.
+ */
+
+struct blob_upload *
+blob_upload_new(int64_t max)
+{
+	struct blob_upload	*u;
+
+	if ((u = calloc(1, sizeof(*u))) == NULL)
+		return NULL;
+	u->max = max;
+	if (snprintf(u->tmp, sizeof(u->tmp), "%s/%s/upload.XXXXXXXXXX", dir,
+	    TMP_DIR) >= (int)sizeof(u->tmp) || (u->fd = mkstemp(u->tmp)) == -1) {
+		log_warn("blob temporary file in %s", dir);
+		free(u);
+		return NULL;
+	}
+	crypto_hash_sha256_init(&u->sha);
+	return u;
+}
+
+void
+blob_upload_abort(struct blob_upload *u)
+{
+	if (u == NULL)
+		return;
+	if (u->fd != -1) {
+		close(u->fd);
+		unlink(u->tmp);
+	}
+	free(u);
+}
+
+int64_t
+blob_upload_size(const struct blob_upload *u)
+{
+	return u->size;
+}
+
+static int
+write_all(int fd, const uint8_t *p, size_t len)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = write(fd, p, len)) == -1) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		p += n;
+		len -= n;
+	}
+	return 0;
+}
+
+int
+blob_upload_write(struct blob_upload *u, const uint8_t *p, size_t len)
+{
+	size_t	 n;
+
+	if (u->fd == -1)
+		return -1;
+	if ((uint64_t)len > (uint64_t)(u->max - u->size)) {
+		close(u->fd);
+		unlink(u->tmp);
+		u->fd = -1;
+		return 1;
+	}
+	if (u->nhead < sizeof(u->head)) {
+		n = sizeof(u->head) - u->nhead;
+		n = n < len ? n : len;
+		memcpy(u->head + u->nhead, p, n);
+		u->nhead += n;
+	}
+	if (write_all(u->fd, p, len) == -1) {
+		log_warn("blob write %s", u->tmp);
+		return -1;
+	}
+	crypto_hash_sha256_update(&u->sha, p, len);
+	u->size += len;
+	return 0;
+}
+
+/* CIDv1, raw codec, over a SHA-256 digest we already have. */
+static void
+raw_cid(struct cid *c, const uint8_t digest[32])
+{
+	c->b[0] = 1;
+	c->b[1] = CID_CODEC_RAW;
+	c->b[2] = CID_HASH_SHA256;
+	c->b[3] = 32;
+	memcpy(c->b + 4, digest, 32);
+	c->len = CID_SHA256_LEN;
+}
+
+/* The file under its name, durably: data, then the directory entry. */
+static int
+place_file(struct blob_upload *u, const struct cid *c)
+{
+	char	 path[PATH_MAX];
+	int	 dfd, rv = 0;
+
+	if (fsync(u->fd) == -1 || close(u->fd) == -1) {
+		log_warn("blob sync %s", u->tmp);
+		close(u->fd);
+		u->fd = -1;
+		unlink(u->tmp);
+		return -1;
+	}
+	u->fd = -1;
+	if (blob_path(c, path, sizeof(path)) == -1 ||
+	    rename(u->tmp, path) == -1) {
+		log_warn("blob rename %s", u->tmp);
+		unlink(u->tmp);
+		return -1;
+	}
+	if ((dfd = open(dir, O_RDONLY | O_DIRECTORY)) == -1 ||
+	    fsync(dfd) == -1) {
+		log_warn("blob sync %s", dir);
+		rv = -1;
+	}
+	if (dfd != -1)
+		close(dfd);
+	return rv;
+}
+
+/* The account's row: a blob uploaded again is fresh again. */
+static int
+store_row(struct sqlite3 *db, const char *did, struct blob_info *bi)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	char			 cs[CID_STRSZ], now[32];
+	int			 rc;
+
+	if ((st = db_stmt(db, &cache, "INSERT INTO blob (did, cid, mime, "
+	    "size, created_at, used, idle_since) VALUES (?, ?, ?, ?, ?, 0, ?) "
+	    "ON CONFLICT (did, cid) DO UPDATE SET idle_since = "
+	    "excluded.idle_since, mime = CASE WHEN used THEN mime ELSE "
+	    "excluded.mime END RETURNING mime")) == NULL ||
+	    cid_to_str(&bi->cid, cs, sizeof(cs)) == -1)
+		return -1;
+	db_now(now, sizeof(now));
+	sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cs, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, bi->mime, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 4, bi->size);
+	sqlite3_bind_text(st, 5, now, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(st, 6, (int64_t)time(NULL));
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		strlcpy(bi->mime, (const char *)sqlite3_column_text(st, 0),
+		    sizeof(bi->mime));
+	if (rc != SQLITE_ROW || sqlite3_step(st) != SQLITE_DONE) {
+		log_warnx("blob row: %s", sqlite3_errmsg(db));
+		sqlite3_reset(st);
+		return -1;
+	}
+	sqlite3_reset(st);
+	return 0;
+}
+
+int
+blob_upload_finish(struct blob_upload *u, struct sqlite3 *db,
+    const char *did, const char *ct, struct blob_info *bi)
+{
+	uint8_t	 digest[32];
+	int	 rv = -1;
+
+	if (u->fd == -1)
+		goto out;
+	crypto_hash_sha256_final(&u->sha, digest);
+	raw_cid(&bi->cid, digest);
+	bi->size = u->size;
+	blob_mime(u->head, u->nhead, ct, bi->mime, sizeof(bi->mime));
+	if (place_file(u, &bi->cid) == 0 && store_row(db, did, bi) == 0)
+		rv = 0;
+ out:
+	blob_upload_abort(u);
+	return rv;
+}
+
+/*
+ * Lookups.
+ */
+
+int
+blob_get(struct sqlite3 *db, const char *did, const struct cid *c,
+    struct blob_info *bi)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	char			 cs[CID_STRSZ];
+	int			 rc;
+
+	if ((st = db_stmt(db, &cache, "SELECT mime, size FROM blob "
+	    "WHERE did = ? AND cid = ?")) == NULL ||
+	    cid_to_str(c, cs, sizeof(cs)) == -1)
+		return -1;
+	sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cs, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		bi->cid = *c;
+		strlcpy(bi->mime, (const char *)sqlite3_column_text(st, 0),
+		    sizeof(bi->mime));
+		bi->size = sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (rc == SQLITE_ROW)
+		return 0;
+	return rc == SQLITE_DONE ? 1 : -1;
+}
+
+int64_t
+blob_usage(struct sqlite3 *db, const char *did)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	int64_t			 n = -1;
+
+	if ((st = db_stmt(db, &cache, "SELECT coalesce(sum(size), 0) FROM "
+	    "blob WHERE did = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_reset(st);
+	return n;
+}
+
+static const char *const list_sql[] = {
+	/* all */
+	"SELECT cid, min(collection || '/' || rkey) FROM record_blob "
+	"WHERE did = ?1 AND cid > ?2 GROUP BY cid ORDER BY cid LIMIT ?3",
+	/* all, since a rev */
+	"SELECT rb.cid, min(rb.collection || '/' || rb.rkey) FROM record_blob rb "
+	"JOIN record r ON r.did = rb.did AND r.collection = rb.collection AND "
+	"r.rkey = rb.rkey WHERE rb.did = ?1 AND rb.cid > ?2 AND r.rev > ?4 "
+	"GROUP BY rb.cid ORDER BY rb.cid LIMIT ?3",
+	/* missing */
+	"SELECT cid, min(collection || '/' || rkey) FROM record_blob rb "
+	"WHERE did = ?1 AND cid > ?2 AND NOT EXISTS (SELECT 1 FROM blob b "
+	"WHERE b.did = rb.did AND b.cid = rb.cid) GROUP BY cid ORDER BY cid "
+	"LIMIT ?3",
+};
+
+int
+blob_list(struct sqlite3 *db, const char *did, enum blob_list which,
+    const char *since, const char *cursor, int limit, blob_list_fn cb,
+    void *arg)
+{
+	static sqlite3_stmt	*cache[3];
+	sqlite3_stmt		*st;
+	int			 i, rc;
+
+	i = which == BLOB_LIST_MISSING ? 2 : since != NULL ? 1 : 0;
+	if ((st = db_stmt(db, &cache[i], list_sql[i])) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cursor != NULL ? cursor : "", -1,
+	    SQLITE_STATIC);
+	sqlite3_bind_int(st, 3, limit);
+	if (i == 1)
+		sqlite3_bind_text(st, 4, since, -1, SQLITE_STATIC);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		if (cb(arg, (const char *)sqlite3_column_text(st, 0),
+		    (const char *)sqlite3_column_text(st, 1)) != 0)
+			break;
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
+}
+
+/*
+ * References from records.
+ */
+
+static int
+walk(const struct dm *v, int (*cb)(void *, const struct cid *, const char *,
+    int64_t), void *arg)
+{
+	const struct cid	*ref;
+	const char		*t, *s;
+	struct cid		 c;
+	int64_t			 size;
+	size_t			 i, len;
+	int			 rv;
+
+	if (v->type == DM_ARRAY) {
+		for (i = 0; i < v->u.arr.n; i++)
+			if ((rv = walk(v->u.arr.v[i], cb, arg)) != 0)
+				return rv;
+		return 0;
+	}
+	if (v->type != DM_MAP)
+		return 0;
+	t = dm_map_get_str(v, "$type", &len);
+	if (t != NULL && len == 4 && memcmp(t, "blob", 4) == 0 &&
+	    (ref = dm_map_get_link(v, "ref")) != NULL) {
+		if (dm_map_get_int(v, "size", &size) == -1)
+			size = -1;
+		return cb(arg, ref, dm_map_get_str(v, "mimeType", NULL), size);
+	}
+	/* The legacy form: {"cid": "<cid>", "mimeType": "..."} alone. */
+	if (v->u.map.n == 2 && (s = dm_map_get_str(v, "cid", &len)) != NULL &&
+	    dm_map_get_str(v, "mimeType", NULL) != NULL &&
+	    cid_from_str(&c, s, len, NULL) == 0)
+		return cb(arg, &c, dm_map_get_str(v, "mimeType", NULL), -1);
+	for (i = 0; i < v->u.map.n; i++)
+		if ((rv = walk(v->u.map.e[i].val, cb, arg)) != 0)
+			return rv;
+	return 0;
+}
+
+int
+blob_refs_walk(const struct dm *v, int (*cb)(void *, const struct cid *,
+    const char *, int64_t), void *arg)
+{
+	return v == NULL ? 0 : walk(v, cb, arg);
+}
+
+/* Bind did, collection, rkey at 1..3 and run; 0 or -1. */
+static int
+exec3(struct sqlite3 *db, sqlite3_stmt **cache, const char *sql,
+    const char *a, const char *b, const char *c)
+{
+	sqlite3_stmt	*st;
+
+	if ((st = db_stmt(db, cache, sql)) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, a, -1, SQLITE_STATIC);
+	if (b != NULL)
+		sqlite3_bind_text(st, 2, b, -1, SQLITE_STATIC);
+	if (c != NULL)
+		sqlite3_bind_text(st, 3, c, -1, SQLITE_STATIC);
+	return db_step_done(db, st);
+}
+
+/* A record goes or changes: its blobs start to idle now. */
+static int
+release(struct sqlite3 *db, const char *did, const char *coll,
+    const char *rkey, time_t now)
+{
+	static sqlite3_stmt	*idle_c, *del_c;
+	sqlite3_stmt		*st;
+
+	if ((st = db_stmt(db, &idle_c, "UPDATE blob SET idle_since = ?1 "
+	    "WHERE did = ?2 AND cid IN (SELECT cid FROM record_blob WHERE "
+	    "did = ?2 AND collection = ?3 AND rkey = ?4)")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)now);
+	sqlite3_bind_text(st, 2, did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, coll, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, rkey, -1, SQLITE_STATIC);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	return exec3(db, &del_c, "DELETE FROM record_blob WHERE did = ? AND "
+	    "collection = ? AND rkey = ?", did, coll, rkey);
+}
+
+static int
+add_ref(struct sqlite3 *db, const char *did, const char *cs,
+    const char *coll, const char *rkey)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	if ((st = db_stmt(db, &cache, "INSERT OR IGNORE INTO record_blob "
+	    "(did, cid, collection, rkey) VALUES (?, ?, ?, ?)")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cs, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 3, coll, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 4, rkey, -1, SQLITE_STATIC);
+	return db_step_done(db, st);
+}
+
+struct take {
+	struct sqlite3		*db;
+	struct repo_write	*w;
+	const struct repo_op	*op;
+};
+
+static int
+refuse(struct repo_write *w, const char *name, const char *fmt, ...)
+    __attribute__((__format__ (printf, 3, 4)));
+
+static int
+refuse(struct repo_write *w, const char *name, const char *fmt, ...)
+{
+	va_list	 ap;
+
+	w->fail_status = 400;
+	w->fail_name = name;
+	va_start(ap, fmt);
+	vsnprintf(w->fail_msg, sizeof(w->fail_msg), fmt, ap);
+	va_end(ap);
+	return -1;
+}
+
+/* The stored blob must be the one the reference describes. */
+static int
+check_ref(struct repo_write *w, sqlite3_stmt *st, const char *cs,
+    const char *mime, int64_t size)
+{
+	const char	*smime = (const char *)sqlite3_column_text(st, 0);
+	int64_t		 ssize = sqlite3_column_int64(st, 1);
+
+	if (mime != NULL && strcmp(mime, smime) != 0)
+		return refuse(w, "InvalidMimeType", "Referenced Mimetype does "
+		    "not match stored blob. Expected: %.100s, Got: %.100s",
+		    smime, mime);
+	if (size >= 0 && size != ssize)
+		return refuse(w, "InvalidSize", "Referenced size does not "
+		    "match stored blob. Expected: %lld, Got: %lld",
+		    (long long)ssize, (long long)size);
+	return 0;
+}
+
+static int
+take_ref(void *arg, const struct cid *c, const char *mime, int64_t size)
+{
+	static sqlite3_stmt	*get_c, *use_c;
+	struct take		*t = arg;
+	sqlite3_stmt		*st;
+	char			 cs[CID_STRSZ];
+	int			 rc, used;
+
+	if (cid_to_str(c, cs, sizeof(cs)) == -1 || (st = db_stmt(t->db,
+	    &get_c, "SELECT mime, size, used FROM blob WHERE did = ? AND "
+	    "cid = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(st, 1, t->w->did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, cs, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(st)) != SQLITE_ROW) {
+		sqlite3_reset(st);
+		if (rc != SQLITE_DONE)
+			return -1;
+		return refuse(t->w, "BlobNotFound", "Could not find blob: %s",
+		    cs);
+	}
+	/* Checked once, as the reference checks a temporary blob. */
+	used = sqlite3_column_int(st, 2);
+	rc = used ? 0 : check_ref(t->w, st, cs, mime, size);
+	sqlite3_reset(st);
+	if (rc == -1)
+		return -1;
+	if (!used && exec3(t->db, &use_c, "UPDATE blob SET used = 1 WHERE "
+	    "did = ? AND cid = ?", t->w->did, cs, NULL) == -1)
+		return -1;
+	return add_ref(t->db, t->w->did, cs, t->op->collection, t->op->rkey);
+}
+
+int
+blob_write_refs(struct sqlite3 *db, struct repo_write *w)
+{
+	struct take	 t;
+	time_t		 now = time(NULL);
+	size_t		 i;
+
+	t.db = db;
+	t.w = w;
+	for (i = 0; i < w->nops; i++) {
+		t.op = &w->ops[i];
+		if (t.op->action != REPO_CREATE && release(db, w->did,
+		    t.op->collection, t.op->rkey, now) == -1)
+			return -1;
+		if (t.op->action != REPO_DELETE &&
+		    blob_refs_walk(t.op->record, take_ref, &t) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+blob_repo_reset(struct sqlite3 *db, const char *did, time_t now)
+{
+	static sqlite3_stmt	*idle_c, *del_c;
+	sqlite3_stmt		*st;
+
+	if ((st = db_stmt(db, &idle_c, "UPDATE blob SET idle_since = ? "
+	    "WHERE did = ?")) == NULL)
+		return -1;
+	sqlite3_bind_int64(st, 1, (int64_t)now);
+	sqlite3_bind_text(st, 2, did, -1, SQLITE_STATIC);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	return exec3(db, &del_c, "DELETE FROM record_blob WHERE did = ?",
+	    did, NULL, NULL);
+}
+
+struct imp {
+	struct sqlite3	*db;
+	const char	*did;
+	const char	*coll;
+	const char	*rkey;
+};
+
+static int
+import_ref(void *arg, const struct cid *c, const char *mime, int64_t size)
+{
+	struct imp	*im = arg;
+	char		 cs[CID_STRSZ];
+
+	if (cid_to_str(c, cs, sizeof(cs)) == -1)
+		return -1;
+	return add_ref(im->db, im->did, cs, im->coll, im->rkey);
+}
+
+int
+blob_import_refs(struct sqlite3 *db, const char *did, const char *key,
+    const struct dm *rec)
+{
+	struct imp	 im;
+	char		 coll[NSID_MAX + 1];
+	const char	*slash;
+
+	if ((slash = strchr(key, '/')) == NULL ||
+	    (size_t)(slash - key) >= sizeof(coll))
+		return -1;
+	memcpy(coll, key, slash - key);
+	coll[slash - key] = '\0';
+	im.db = db;
+	im.did = did;
+	im.coll = coll;
+	im.rkey = slash + 1;
+	return blob_refs_walk(rec, import_ref, &im) == 0 ? 0 : -1;
+}
+
+int
+blob_account_delete(struct sqlite3 *db, const char *did)
+{
+	static sqlite3_stmt	*c[3];
+
+	if (exec3(db, &c[0], "INSERT OR IGNORE INTO blob_orphan (cid) "
+	    "SELECT cid FROM blob WHERE did = ?", did, NULL, NULL) == -1 ||
+	    exec3(db, &c[1], "DELETE FROM blob WHERE did = ?", did, NULL,
+	    NULL) == -1)
+		return -1;
+	return exec3(db, &c[2], "DELETE FROM record_blob WHERE did = ?", did,
+	    NULL, NULL);
+}
+
+/*
+ * Collection.
+ */
+
+#define IDLE_WHERE	"FROM blob b WHERE idle_since < ? AND NOT EXISTS " \
+			"(SELECT 1 FROM record_blob r WHERE r.did = b.did " \
+			"AND r.cid = b.cid)"
+
+static int
+bind_cutoff(struct sqlite3 *db, sqlite3_stmt **cache, const char *sql,
+    int64_t cutoff, sqlite3_stmt **out)
+{
+	if ((*out = db_stmt(db, cache, sql)) == NULL)
+		return -1;
+	sqlite3_bind_int64(*out, 1, cutoff);
+	return 0;
+}
+
+/* Idle rows go; the files they named become orphans. */
+static int
+gc_rows(struct sqlite3 *db, int64_t cutoff, struct blob_gc_stats *gs)
+{
+	static sqlite3_stmt	*count_c, *orphan_c, *del_c;
+	sqlite3_stmt		*st;
+
+	if (bind_cutoff(db, &count_c, "SELECT count(*), coalesce(sum(size), "
+	    "0) " IDLE_WHERE, cutoff, &st) == -1)
+		return -1;
+	if (sqlite3_step(st) == SQLITE_ROW) {
+		gs->blobs += sqlite3_column_int64(st, 0);
+		gs->bytes += sqlite3_column_int64(st, 1);
+	}
+	sqlite3_reset(st);
+	if (bind_cutoff(db, &orphan_c, "INSERT OR IGNORE INTO blob_orphan "
+	    "(cid) SELECT cid " IDLE_WHERE, cutoff, &st) == -1 ||
+	    db_step_done(db, st) == -1)
+		return -1;
+	if (bind_cutoff(db, &del_c, "DELETE FROM blob WHERE idle_since < ? "
+	    "AND NOT EXISTS (SELECT 1 FROM record_blob r WHERE r.did = "
+	    "blob.did AND r.cid = blob.cid)", cutoff, &st) == -1)
+		return -1;
+	return db_step_done(db, st);
+}
+
+/* Files no row names: unlinked, then forgotten. */
+static int
+gc_files(struct sqlite3 *db, struct blob_gc_stats *gs)
+{
+	static sqlite3_stmt	*list_c, *del_c;
+	sqlite3_stmt		*st;
+	char			 path[PATH_MAX];
+	const char		*cs;
+	int			 rc;
+
+	if ((st = db_stmt(db, &list_c, "SELECT cid FROM blob_orphan o WHERE "
+	    "NOT EXISTS (SELECT 1 FROM blob b WHERE b.cid = o.cid)")) == NULL)
+		return -1;
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		cs = (const char *)sqlite3_column_text(st, 0);
+		if (strchr(cs, '/') != NULL || snprintf(path, sizeof(path),
+		    "%s/%s", dir, cs) >= (int)sizeof(path))
+			continue;
+		if (unlink(path) == 0)
+			gs->files++;
+		else if (errno != ENOENT)
+			log_warn("unlink %s", path);
+	}
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE)
+		return -1;
+	/* Those with a row again (uploaded anew) stay, and are forgotten. */
+	if ((st = db_stmt(db, &del_c, "DELETE FROM blob_orphan")) == NULL)
+		return -1;
+	return db_step_done(db, st);
+}
+
+int
+blob_gc(struct sqlite3 *db, time_t now, int64_t expiry,
+    struct blob_gc_stats *gs)
+{
+	memset(gs, 0, sizeof(*gs));
+	if (db_begin(db) == -1)
+		return -1;
+	if (gc_rows(db, (int64_t)now - expiry, gs) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db) == -1)
+		return -1;
+	return gc_files(db, gs);
+}
+
+static int
+gc_period(void)
+{
+	int64_t	 p = fe->cfg.blob_expiry / 2;
+
+	return p < 1 ? 1 : p > GC_PERIOD_MAX ? GC_PERIOD_MAX : (int)p;
+}
+
+static void
+gc_tick(int fd, short ev, void *arg)
+{
+	struct blob_gc_stats	 gs;
+	struct timeval		 tv = { gc_period(), 0 };
+
+	if (blob_gc(fe->db, time(NULL), fe->cfg.blob_expiry, &gs) == -1)
+		log_warnx("blob collection failed");
+	else if (gs.blobs > 0 || gs.files > 0)
+		log_info("blobs collected: %lld unused (%lld bytes), "
+		    "%lld files removed", (long long)gs.blobs,
+		    (long long)gs.bytes, (long long)gs.files);
+	evtimer_add(gc_ev, &tv);
+}
+
+void
+blob_gc_start(struct event_base *base)
+{
+	struct timeval	 tv = { 0, 0 };
+
+	if (gc_ev != NULL)
+		return;
+	if ((gc_ev = evtimer_new(base, gc_tick, NULL)) == NULL)
+		fatal("blob collection timer");
+	evtimer_add(gc_ev, &tv);
+}

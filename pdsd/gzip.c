@@ -1,0 +1,197 @@
+/*
+ * gzip for HTTP responses (RFC 9110 Content-Encoding), on zlib: the
+ * Accept-Encoding check, which types are worth compressing, and a
+ * deflate stream from one evbuffer to another, so that a response can
+ * be compressed whole (with a Content-Length) or piece by piece as it
+ * is flushed (chunked).
+ */
+#include <sys/types.h>
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <event2/buffer.h>
+#include <zlib.h>
+
+#include "http.h"
+
+#define GZ_LEVEL	6		/* zlib's default trade-off */
+#define GZ_WBITS	(15 + 16)	/* 32 KiB window, gzip wrapper */
+#define GZ_MEMLEVEL	8
+#define GZ_OUTSTEP	16384
+
+struct http_gzip {
+	z_stream	 z;
+};
+
+/* Skip blanks; return the end of the list element starting at s. */
+static const char *
+ae_element(const char *s, const char **name, size_t *namelen, int *zero)
+{
+	const char	*p, *q;
+	size_t		 n;
+
+	while (*s == ' ' || *s == '\t')
+		s++;
+	*name = s;
+	n = strcspn(s, ",; \t");
+	*namelen = n;
+	p = s + strcspn(s, ",");
+	*zero = 0;
+	/* Parameters: only q matters, and only whether it is zero. */
+	for (q = s + n; q < p; q++) {
+		if (*q != 'q' && *q != 'Q')
+			continue;
+		if (q[-1] != ';' && q[-1] != ' ' && q[-1] != '\t')
+			continue;
+		q++;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q++ != '=')
+			continue;
+		while (*q == ' ' || *q == '\t')
+			q++;
+		if (*q == '0') {
+			q++;
+			if (*q == '.')
+				q++;
+			while (*q == '0')
+				q++;
+			*zero = !isdigit((unsigned char)*q);
+		}
+		break;
+	}
+	return p;
+}
+
+/*
+ * Whether an Accept-Encoding value allows gzip: "gzip" or "x-gzip"
+ * with a q above zero, or "*" with one unless gzip itself says q=0.
+ */
+int
+http_gzip_accepted(const char *ae)
+{
+	const char	*name;
+	size_t		 n;
+	int		 zero, gzip = -1, star = -1;
+
+	if (ae == NULL)
+		return 0;
+	while (*ae != '\0') {
+		ae = ae_element(ae, &name, &n, &zero);
+		if ((n == 4 && strncasecmp(name, "gzip", 4) == 0) ||
+		    (n == 6 && strncasecmp(name, "x-gzip", 6) == 0))
+			gzip = !zero;
+		else if (n == 1 && name[0] == '*')
+			star = !zero;
+		if (*ae == ',')
+			ae++;
+	}
+	return gzip != -1 ? gzip : star == 1;
+}
+
+/*
+ * JSON and CAR answers shrink; blobs (images, video) mostly do not and
+ * are sent as file segments that cannot go through zlib.
+ */
+int
+http_gzip_type(const char *ctype)
+{
+	static const char *const types[] = {
+		"application/json",
+		"application/vnd.ipld.car",
+	};
+	size_t	 i, n;
+
+	if (ctype == NULL)
+		return 0;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		n = strlen(types[i]);
+		if (strncasecmp(ctype, types[i], n) == 0 &&
+		    (ctype[n] == '\0' || ctype[n] == ';' || ctype[n] == ' '))
+			return 1;
+	}
+	return 0;
+}
+
+struct http_gzip *
+http_gzip_new(void)
+{
+	struct http_gzip	*gz;
+
+	if ((gz = calloc(1, sizeof(*gz))) == NULL)
+		return NULL;
+	if (deflateInit2(&gz->z, GZ_LEVEL, Z_DEFLATED, GZ_WBITS, GZ_MEMLEVEL,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		free(gz);
+		return NULL;
+	}
+	return gz;
+}
+
+void
+http_gzip_free(struct http_gzip *gz)
+{
+	if (gz == NULL)
+		return;
+	deflateEnd(&gz->z);
+	free(gz);
+}
+
+/* Deflate len bytes (maybe none) into out; flush is a zlib flush mode. */
+static int
+gz_deflate(struct http_gzip *gz, const void *data, size_t len,
+    struct evbuffer *out, int flush)
+{
+	struct evbuffer_iovec	 v;
+	int			 rc;
+
+	gz->z.next_in = (Bytef *)(uintptr_t)data;
+	gz->z.avail_in = len;
+	do {
+		if (evbuffer_reserve_space(out, GZ_OUTSTEP, &v, 1) < 1)
+			return -1;
+		gz->z.next_out = v.iov_base;
+		gz->z.avail_out = v.iov_len;
+		rc = deflate(&gz->z, flush);
+		if (rc == Z_STREAM_ERROR)
+			return -1;
+		v.iov_len -= gz->z.avail_out;
+		if (evbuffer_commit_space(out, &v, 1) == -1)
+			return -1;
+	} while (gz->z.avail_out == 0 || gz->z.avail_in > 0);
+	return flush == Z_FINISH && rc != Z_STREAM_END ? -1 : 0;
+}
+
+/*
+ * Move everything in "in" through the compressor into "out"; with last
+ * set, end the gzip stream too.  "in" must hold memory only: a file
+ * segment (evbuffer_add_file) has no bytes to peek at.
+ */
+int
+http_gzip_write(struct http_gzip *gz, struct evbuffer *in,
+    struct evbuffer *out, int last)
+{
+	struct evbuffer_iovec	 v[8];
+	size_t			 done;
+	int			 i, n;
+
+	while (evbuffer_get_length(in) > 0) {
+		n = evbuffer_peek(in, -1, NULL, v, 8);
+		if (n > 8)
+			n = 8;
+		if (n <= 0)
+			return -1;
+		for (i = 0, done = 0; i < n; i++) {
+			if (gz_deflate(gz, v[i].iov_base, v[i].iov_len, out,
+			    Z_NO_FLUSH) == -1)
+				return -1;
+			done += v[i].iov_len;
+		}
+		if (evbuffer_drain(in, done) == -1)
+			return -1;
+	}
+	return last ? gz_deflate(gz, NULL, 0, out, Z_FINISH) : 0;
+}
