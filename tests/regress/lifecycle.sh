@@ -17,28 +17,6 @@ J='Content-Type: application/json'
 DB=$T/data/pdsd.db
 NODE_DIR=$top/tests/node
 
-# req "desc" status body-substring curl-args...: the body in $T/body.
-req() {
-	d=$1 st=$2 want=$3
-	shift 3
-	got=$(curl -sS -o "$T/body" -w '%{http_code}' "$@")
-	body=$(cat "$T/body")
-	if [ "$got" != "$st" ]; then
-		notok "$d" "status $got body: $body"
-		return 1
-	fi
-	case "$body" in
-	*"$want"*) ok "$d" ;;
-	*) notok "$d" "body: $body"; return 1 ;;
-	esac
-}
-
-# jget key: a top-level field of the last body.
-jget() {
-	node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1]));
-	    const v=o[process.argv[2]]; console.log(v===undefined?"":
-	    typeof v==="object"?JSON.stringify(v):v)' "$T/body" "$1"
-}
 
 q() {
 	sqlite3 -cmd '.timeout 5000' "$DB" "$1"

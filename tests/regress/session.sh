@@ -32,28 +32,6 @@ INSERT INTO account (did, handle, email, password_hash, signing_key,
   'deactivated', '2024-01-01T00:00:00Z');
 SQL
 
-# req "desc" status body-substring curl-args...: the body in $T/body.
-req() {
-	d=$1 st=$2 want=$3
-	shift 3
-	got=$(curl -sS -o "$T/body" -w '%{http_code}' "$@")
-	body=$(cat "$T/body")
-	if [ "$got" != "$st" ]; then
-		notok "$d" "status $got body: $body"
-		return 1
-	fi
-	case "$body" in
-	*"$want"*) ok "$d" ;;
-	*) notok "$d" "body: $body"; return 1 ;;
-	esac
-}
-
-# jget key: a top-level field of the last body.
-jget() {
-	node -e 'const o=JSON.parse(require("fs").readFileSync(process.argv[1]));
-	    const v=o[process.argv[2]]; console.log(v===undefined?"":v)' \
-	    "$T/body" "$1"
-}
 
 # claim token name: a claim of a JWT's payload.
 claim() {
