@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <sqlite3.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -172,6 +173,46 @@ db_step_done(sqlite3 *db, sqlite3_stmt *st)
 		return -1;
 	}
 	return 0;
+}
+
+/*
+ * Bind NUL-terminated strings (kept by the caller until the step) to
+ * parameters first, first + 1, ...; the list ends with NULL.  0 or -1.
+ */
+int
+db_bind_strs(sqlite3_stmt *st, int first, ...)
+{
+	va_list		 ap;
+	const char	*s;
+	int		 i = first, rv = 0;
+
+	if (st == NULL)
+		return -1;
+	va_start(ap, first);
+	while ((s = va_arg(ap, const char *)) != NULL)
+		if (sqlite3_bind_text(st, i++, s, -1, SQLITE_STATIC) !=
+		    SQLITE_OK)
+			rv = -1;
+	va_end(ap);
+	return rv;
+}
+
+/*
+ * Step a statement that yields at most the row it is asked for:
+ * 1 with a row (reset it after reading), 0 with none, -1 on an error,
+ * logged with what (both reset).
+ */
+int
+db_step_row(sqlite3 *db, sqlite3_stmt *st, const char *what)
+{
+	int	 rc;
+
+	if ((rc = sqlite3_step(st)) == SQLITE_ROW)
+		return 1;
+	if (rc != SQLITE_DONE)
+		log_warnx("%s: %s", what, sqlite3_errmsg(db));
+	sqlite3_reset(st);
+	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int

@@ -154,7 +154,7 @@ account_identity(const char *key, int by_handle, char *did, size_t didlen,
 {
 	static sqlite3_stmt	*by_did_c, *by_handle_c;
 	sqlite3_stmt		*st;
-	int			 rc, rv = -1;
+	int			 rc;
 
 	if (by_handle)
 		st = db_stmt(fe->db, &by_handle_c, "SELECT did, handle, "
@@ -162,22 +162,16 @@ account_identity(const char *key, int by_handle, char *did, size_t didlen,
 	else
 		st = db_stmt(fe->db, &by_did_c, "SELECT did, handle, "
 		    "signing_key FROM account WHERE did = ?");
-	if (st == NULL || sqlite3_bind_text(st, 1, key, -1,
-	    SQLITE_STATIC) != SQLITE_OK)
+	if (db_bind_strs(st, 1, key, NULL) == -1 ||
+	    (rc = db_step_row(fe->db, st, "account")) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rv = 1;
-	else if (rc == SQLITE_ROW) {
-		strlcpy(did, (const char *)sqlite3_column_text(st, 0), didlen);
-		strlcpy(handle, (const char *)sqlite3_column_text(st, 1),
-		    hlen);
-		strlcpy(didkey, (const char *)sqlite3_column_text(st, 2),
-		    klen);
-		rv = 0;
-	}
+	if (rc == 0)
+		return 1;
+	strlcpy(did, (const char *)sqlite3_column_text(st, 0), didlen);
+	strlcpy(handle, (const char *)sqlite3_column_text(st, 1), hlen);
+	strlcpy(didkey, (const char *)sqlite3_column_text(st, 2), klen);
 	sqlite3_reset(st);
-	return rv;
+	return 0;
 }
 
 static struct json_object *

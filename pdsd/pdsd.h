@@ -262,6 +262,10 @@ int		 db_ping(struct sqlite3 *);
 struct sqlite3_stmt *db_stmt(struct sqlite3 *, struct sqlite3_stmt **,
 		    const char *);
 int		 db_step_done(struct sqlite3 *, struct sqlite3_stmt *);
+int		 db_bind_strs(struct sqlite3_stmt *, int, ...)
+		    __attribute__((__sentinel__));
+int		 db_step_row(struct sqlite3 *, struct sqlite3_stmt *,
+		    const char *);
 int		 db_begin(struct sqlite3 *);
 int		 db_commit(struct sqlite3 *);
 void		 db_rollback(struct sqlite3 *);

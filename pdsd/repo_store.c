@@ -69,18 +69,10 @@ rstore_get_block(sqlite3 *db, const char *did, const struct cid *cid,
 
 	st = db_stmt(db, &cache,
 	    "SELECT data FROM repo_block WHERE did = ? AND cid = ?");
-	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
-	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 2, cid) == -1)
+	if (db_bind_strs(st, 1, did, NULL) == -1 || bind_cid(st, 2, cid) == -1)
 		return -1;
-	if ((rc = sqlite3_step(st)) == SQLITE_DONE) {
-		sqlite3_reset(st);
-		return 1;
-	}
-	if (rc != SQLITE_ROW) {
-		log_warnx("get block: %s", sqlite3_errmsg(db));
-		sqlite3_reset(st);
-		return -1;
-	}
+	if ((rc = db_step_row(db, st, "get block")) != 1)
+		return rc == 0 ? 1 : -1;
 	p = sqlite3_column_blob(st, 0);
 	n = sqlite3_column_bytes(st, 0);
 	if ((*data = malloc(n > 0 ? n : 1)) == NULL) {
@@ -132,20 +124,14 @@ rstore_get_root(sqlite3 *db, const char *did, struct repo_root *root)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
-	int			 rc, rv = -1;
+	int			 rc = -1, rv;
 
 	st = db_stmt(db, &cache, "SELECT commit_cid, data_cid, rev "
 	    "FROM repo_root WHERE did = ?");
-	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
-	    SQLITE_STATIC) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rv = 1;
-	else if (rc == SQLITE_ROW)
-		rv = column_root(st, 0, root);
-	else
-		log_warnx("get root: %s", sqlite3_errmsg(db));
+	if (db_bind_strs(st, 1, did, NULL) == -1 ||
+	    (rc = db_step_row(db, st, "get root")) != 1)
+		return rc == 0 ? 1 : -1;
+	rv = column_root(st, 0, root);
 	sqlite3_reset(st);
 	return rv;
 }
@@ -224,23 +210,14 @@ rstore_get_record(sqlite3 *db, const char *did, const char *collection,
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
-	int			 rc, rv = -1;
+	int			 rc = -1, rv;
 
 	st = db_stmt(db, &cache, "SELECT cid FROM record "
 	    "WHERE did = ? AND collection = ? AND rkey = ?");
-	if (st == NULL ||
-	    sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, collection, -1, SQLITE_STATIC) !=
-	    SQLITE_OK ||
-	    sqlite3_bind_text(st, 3, rkey, -1, SQLITE_STATIC) != SQLITE_OK)
-		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_DONE)
-		rv = 1;
-	else if (rc == SQLITE_ROW)
-		rv = column_cid(st, 0, cid);
-	else
-		log_warnx("get record: %s", sqlite3_errmsg(db));
+	if (db_bind_strs(st, 1, did, collection, rkey, NULL) == -1 ||
+	    (rc = db_step_row(db, st, "get record")) != 1)
+		return rc == 0 ? 1 : -1;
+	rv = column_cid(st, 0, cid);
 	sqlite3_reset(st);
 	return rv;
 }
@@ -251,21 +228,14 @@ rstore_cid_referenced(sqlite3 *db, const char *did, const struct cid *cid)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
-	int			 rc, rv = -1;
+	int			 rv;
 
 	st = db_stmt(db, &cache,
 	    "SELECT 1 FROM record WHERE did = ? AND cid = ? LIMIT 1");
-	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
-	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 2, cid) == -1)
+	if (db_bind_strs(st, 1, did, NULL) == -1 || bind_cid(st, 2, cid) == -1)
 		return -1;
-	rc = sqlite3_step(st);
-	if (rc == SQLITE_ROW)
-		rv = 1;
-	else if (rc == SQLITE_DONE)
-		rv = 0;
-	else
-		log_warnx("record cid: %s", sqlite3_errmsg(db));
-	sqlite3_reset(st);
+	if ((rv = db_step_row(db, st, "record cid")) == 1)
+		sqlite3_reset(st);
 	return rv;
 }
 
