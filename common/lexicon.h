@@ -52,6 +52,34 @@ int	lexicon_validate_record(const char *, const struct dm *, char *,
 int	lexicon_validate_record_at(const char *, const struct dm *,
 	    const char *, char *, size_t);
 
+/*
+ * XRPC methods (query, procedure, subscription).  Both validators
+ * return 0 if valid, -1 if not (the reference's message in err), 1 if
+ * no schema applies (no such method, or no JSON input).
+ *
+ * Query parameters arrive as text, decoded, in the order of the query
+ * string; those the schema names are turned into integers and booleans
+ * as the reference turns them, repeated ones into lists; empty values
+ * count as absent; unknown names are ignored.  Messages read
+ * "Invalid <nsid> params: <issue>", with no path.
+ *
+ * The input of a procedure whose input encoding is application/json
+ * is checked against its schema: messages read "<issue> at $.path".
+ */
+struct lexicon_param {
+	const char	*name;
+	size_t		 namelen;
+	const char	*value;
+	size_t		 len;
+};
+int	lexicon_validate_params(const char *, const struct lexicon_param *,
+	    size_t, char *, size_t);
+int	lexicon_validate_input(const char *, const struct dm *, char *,
+	    size_t);
+int	lexicon_has_method(const char *);
+/* 1 if the method's schema names the parameter. */
+int	lexicon_param_known(const char *, const char *, size_t);
+
 /* 1 if a record schema is loaded for the collection. */
 int	lexicon_has_record(const char *);
 /* Number of loaded documents. */

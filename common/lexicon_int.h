@@ -67,6 +67,7 @@ struct lex_ref {
 
 struct lex_type {
 	enum lex_kind	 kind;
+	int		 has_default;	/* a missing value takes it */
 	union {
 		struct {
 			int		 has_const;
@@ -109,6 +110,11 @@ struct lex_type {
 		struct {
 			struct lex_type	*record;	/* an object */
 		} r;
+		struct {
+			struct lex_type	*params;	/* NULL: none */
+			const char	*inenc;		/* NULL: no input */
+			struct lex_type	*input;		/* NULL: no schema */
+		} m;
 	} u;
 };
 

@@ -243,7 +243,8 @@ parse_bool(struct pctx *p, const char *w, struct json_object *o,
 	struct json_object	*v;
 	int			 r;
 
-	if (get_opt(p, w, o, "default", json_type_boolean, &v) == -1)
+	if ((t->has_default = get_opt(p, w, o, "default", json_type_boolean, &v)) ==
+	    -1)
 		return -1;
 	if ((r = get_opt(p, w, o, "const", json_type_boolean, &v)) == -1)
 		return -1;
@@ -295,7 +296,8 @@ parse_int(struct pctx *p, const char *w, struct json_object *o,
 	struct json_object	*v;
 	int			 r;
 
-	if (get_opt(p, w, o, "default", json_type_int, &v) == -1)
+	if ((t->has_default = get_opt(p, w, o, "default", json_type_int, &v)) ==
+	    -1)
 		return -1;
 	if ((r = get_opt(p, w, o, "minimum", json_type_int, &v)) == -1)
 		return -1;
@@ -317,7 +319,8 @@ parse_string(struct pctx *p, const char *w, struct json_object *o,
 	size_t			 nknown;
 	int			 r, f;
 
-	if (get_opt(p, w, o, "default", json_type_string, &v) == -1)
+	if ((t->has_default = get_opt(p, w, o, "default", json_type_string, &v)) ==
+	    -1)
 		return -1;
 	if (get_opt(p, w, o, "format", json_type_string, &v) == -1)
 		return -1;
@@ -545,16 +548,26 @@ parse_record(struct pctx *p, const char *w, struct json_object *o,
 	return 0;
 }
 
-/* Input, output and message bodies: an object, a ref or a union. */
+/*
+ * Input, output and message bodies: an object, a ref or a union.  The
+ * encoding and schema of the input are kept (*enc, *out); the others
+ * are only checked.
+ */
 static int
 parse_body(struct pctx *p, const char *w, struct json_object *o,
-    const char *key)
+    const char *key, const char **enc, struct lex_type **out)
 {
-	struct json_object	*b, *s;
+	struct json_object	*b, *s, *e;
 	struct lex_type		*t;
 
 	if (get_opt(p, w, o, key, json_type_object, &b) != 1)
 		return b == NULL ? 0 : -1;
+	if (get_opt(p, w, b, "encoding", json_type_string, &e) == -1)
+		return -1;
+	if (enc != NULL && e != NULL && (*enc = arena_strndup(p->doc,
+	    json_object_get_string(e), json_object_get_string_len(e))) ==
+	    NULL)
+		return perr(p, w, "out of memory");
 	if (get_opt(p, w, b, "schema", json_type_object, &s) != 1)
 		return s == NULL ? 0 : -1;
 	if ((t = parse_type(p, w, s, 0)) == NULL)
@@ -563,11 +576,14 @@ parse_body(struct pctx *p, const char *w, struct json_object *o,
 	    LEX_UNION)
 		return perr(p, w, "%s schema must be an object, ref or union",
 		    key);
+	if (out != NULL)
+		*out = t;
 	return 0;
 }
 
 static int
-parse_method(struct pctx *p, const char *w, struct json_object *o)
+parse_method(struct pctx *p, const char *w, struct json_object *o,
+    struct lex_type *t)
 {
 	struct json_object	*v, *ty;
 
@@ -578,12 +594,12 @@ parse_method(struct pctx *p, const char *w, struct json_object *o)
 		    !json_object_is_type(ty, json_type_string) ||
 		    strcmp(json_object_get_string(ty), "params") != 0)
 			return perr(p, w, "parameters are not of type params");
-		if (parse_type(p, w, v, 0) == NULL)
+		if ((t->u.m.params = parse_type(p, w, v, 0)) == NULL)
 			return -1;
 	}
-	if (parse_body(p, w, o, "input") == -1 ||
-	    parse_body(p, w, o, "output") == -1 ||
-	    parse_body(p, w, o, "message") == -1)
+	if (parse_body(p, w, o, "input", &t->u.m.inenc, &t->u.m.input) ==
+	    -1 || parse_body(p, w, o, "output", NULL, NULL) == -1 ||
+	    parse_body(p, w, o, "message", NULL, NULL) == -1)
 		return -1;
 	return 0;
 }
@@ -643,7 +659,7 @@ parse_body_of(struct pctx *p, const char *w, struct json_object *o,
 	case LEX_QUERY:
 	case LEX_PROCEDURE:
 	case LEX_SUBSCRIPTION:
-		return parse_method(p, w, o);
+		return parse_method(p, w, o, t);
 	case LEX_PERMSET:
 		return get_opt(p, w, o, "permissions", json_type_array, &v) ==
 		    -1 ? -1 : 0;

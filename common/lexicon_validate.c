@@ -15,6 +15,7 @@
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "dm.h"
@@ -32,8 +33,8 @@ struct seg {
 };
 
 struct vctx {
-	const char	*coll;
-	const char	*root;
+	const char	*prefix;	/* before every message */
+	const char	*root;		/* NULL: no path in messages */
 	char		*err;
 	size_t		 errlen;
 	int		 depth;
@@ -238,6 +239,8 @@ sb_path(struct sbuf *b, const struct vctx *c)
 {
 	int	i;
 
+	if (c->root == NULL)
+		return;
 	sb_add(b, " at ", 4);
 	sb_add(b, c->root, strlen(c->root));
 	for (i = 0; i < c->depth; i++) {
@@ -262,7 +265,7 @@ sb_start(struct sbuf *b, const struct vctx *c)
 	b->len = 0;
 	if (b->cap > 0)
 		b->p[0] = '\0';
-	sb_printf(b, "Invalid %s record: ", c->coll);
+	sb_add(b, c->prefix, strlen(c->prefix));
 }
 
 /* "<message> at <path>"; always returns -1. */
@@ -396,7 +399,7 @@ v_object(struct vctx *c, struct lex_type *t, const struct dm *v)
 	for (i = 0; i < t->u.o.nprops; i++) {
 		p = &t->u.o.props[i];
 		if ((pv = dm_map_getn(v, p->name, p->namelen)) == NULL) {
-			if (p->required)
+			if (p->required && !p->type->has_default)
 				return fail(c, "Missing required key \"%s\"",
 				    p->name);
 			continue;
@@ -707,7 +710,7 @@ v_type(struct vctx *c, struct lex_type *t, const struct dm *v)
 	case LEX_UNKNOWN:
 		/* Any map that is not a blob; never a scalar or bytes. */
 		return v->type == DM_MAP && !is_blobish(v) ? 0 :
-		    fail_type(c, "unknown", v);
+		    fail_type(c, "object", v);
 	case LEX_RECORD:
 		return v_object(c, t->u.r.record, v);
 	case LEX_TOKEN:
@@ -725,11 +728,13 @@ lexicon_validate_record_at(const char *coll, const struct dm *rec,
 	struct lex_type	*t;
 	struct dm	*ty;
 	struct sbuf	 b;
+	char		 prefix[NSID_MAX + 32];
 
 	if ((t = lex_lookup(coll, "main")) == NULL || t->kind != LEX_RECORD)
 		return 1;
 	memset(&c, 0, sizeof(c));
-	c.coll = coll;
+	snprintf(prefix, sizeof(prefix), "Invalid %s record: ", coll);
+	c.prefix = prefix;
 	c.root = root != NULL ? root : "$";
 	c.err = err;
 	c.errlen = err != NULL ? errlen : 0;
@@ -757,4 +762,232 @@ lexicon_validate_record(const char *coll, const struct dm *rec, char *err,
     size_t errlen)
 {
 	return lexicon_validate_record_at(coll, rec, "$.record", err, errlen);
+}
+
+/*
+ * XRPC methods.
+ */
+
+static struct lex_type *
+method_def(const char *nsid)
+{
+	struct lex_type	*t;
+
+	if ((t = lex_lookup(nsid, "main")) == NULL || (t->kind != LEX_QUERY &&
+	    t->kind != LEX_PROCEDURE && t->kind != LEX_SUBSCRIPTION))
+		return NULL;
+	return t;
+}
+
+int
+lexicon_has_method(const char *nsid)
+{
+	return method_def(nsid) != NULL;
+}
+
+int
+lexicon_validate_input(const char *nsid, const struct dm *body, char *err,
+    size_t errlen)
+{
+	struct vctx	 c;
+	struct lex_type	*t;
+
+	if ((t = method_def(nsid)) == NULL || t->kind != LEX_PROCEDURE ||
+	    t->u.m.input == NULL || t->u.m.inenc == NULL ||
+	    strcmp(t->u.m.inenc, "application/json") != 0)
+		return 1;
+	memset(&c, 0, sizeof(c));
+	c.prefix = "";
+	c.root = "$";
+	c.err = err;
+	c.errlen = err != NULL ? errlen : 0;
+	return v_type(&c, t->u.m.input, body);
+}
+
+static struct lex_prop *
+param_prop(struct lex_type *ps, const char *name, size_t len)
+{
+	size_t	i;
+
+	for (i = 0; i < ps->u.o.nprops; i++)
+		if (ps->u.o.props[i].namelen == len &&
+		    memcmp(ps->u.o.props[i].name, name, len) == 0)
+			return &ps->u.o.props[i];
+	return NULL;
+}
+
+int
+lexicon_param_known(const char *nsid, const char *name, size_t len)
+{
+	struct lex_type	*t;
+
+	return (t = method_def(nsid)) != NULL && t->u.m.params != NULL &&
+	    param_prop(t->u.m.params, name, len) != NULL;
+}
+
+static int
+is_decimal(const char *s, size_t len)
+{
+	size_t	i = len > 0 && s[0] == '-';
+
+	if (i == len)
+		return 0;
+	for (; i < len; i++)
+		if (s[i] < '0' || s[i] > '9')
+			return 0;
+	return 1;
+}
+
+/*
+ * A query string value as the type of its parameter wants it; the
+ * reference turns text into integers and booleans before it validates,
+ * and rejects here what cannot be turned.  NULL (reported) on failure.
+ */
+static struct dm *
+coerce_param(struct vctx *c, struct lex_type *t, const char *s, size_t len)
+{
+	struct dm	 sv, *v;
+	char		 num[32];
+	int64_t		 n;
+	size_t		 i;
+
+	memset(&sv, 0, sizeof(sv));
+	sv.type = DM_STR;
+	sv.u.s.p = (char *)s;
+	sv.u.s.len = len;
+	if (t->kind == LEX_STRING && t->u.s.nvals > 0) {
+		for (i = 0; i < t->u.s.nvals; i++)
+			if (strlen(t->u.s.vals[i]) == len &&
+			    memcmp(t->u.s.vals[i], s, len) == 0)
+				break;
+		if (i == t->u.s.nvals) {
+			fail_value(c, &sv, t->u.s.vals, NULL, t->u.s.nvals);
+			return NULL;
+		}
+	}
+	if (t->kind == LEX_INTEGER && t->u.i.nvals > 0) {
+		for (i = 0; i < t->u.i.nvals; i++) {
+			snprintf(num, sizeof(num), "%" PRId64, t->u.i.vals[i]);
+			if (strlen(num) == len && memcmp(num, s, len) == 0)
+				break;
+		}
+		if (i == t->u.i.nvals) {
+			fail_value(c, &sv, NULL, t->u.i.vals, t->u.i.nvals);
+			return NULL;
+		}
+	}
+	switch (t->kind) {
+	case LEX_INTEGER:
+		if (!is_decimal(s, len) || len > 17) {
+			fail_type(c, "integer", &sv);
+			return NULL;
+		}
+		memcpy(num, s, len);
+		num[len] = '\0';
+		n = strtoll(num, NULL, 10);
+		if (n > DM_SAFEINT || n < -DM_SAFEINT) {
+			fail_type(c, "integer", &sv);
+			return NULL;
+		}
+		v = dm_int(n);
+		break;
+	case LEX_BOOLEAN:
+		if ((len != 4 || memcmp(s, "true", 4) != 0) &&
+		    (len != 5 || memcmp(s, "false", 5) != 0)) {
+			fail_type(c, "boolean", &sv);
+			return NULL;
+		}
+		v = dm_bool(len == 4);
+		break;
+	default:
+		v = dm_strn(s, len);
+		break;
+	}
+	if (v == NULL)
+		fail(c, "out of memory");
+	return v;
+}
+
+/* Adds one coerced value under its name, arrays as the reference does. */
+static int
+param_add(struct vctx *c, struct dm *map, struct lex_prop *p, struct dm *v)
+{
+	struct dm	*cur, *arr;
+
+	if ((cur = dm_map_getn(map, p->name, p->namelen)) == NULL) {
+		if (p->type->kind != LEX_ARRAY)
+			return dm_map_setn(map, p->name, p->namelen, v) == 0 ?
+			    0 : fail(c, "out of memory");
+		if ((arr = dm_array()) == NULL) {
+			dm_free(v);
+			return fail(c, "out of memory");
+		}
+		if (dm_array_push(arr, v) == -1 ||
+		    dm_map_setn(map, p->name, p->namelen, arr) == -1)
+			return fail(c, "out of memory");
+		return 0;
+	}
+	if (cur->type == DM_ARRAY)
+		return dm_array_push(cur, v) == 0 ? 0 : fail(c, "out of memory");
+	/* A scalar given twice: a list, which the scalar type refuses. */
+	if ((arr = dm_array()) == NULL || (cur = dm_copy(cur)) == NULL ||
+	    dm_array_push(arr, cur) == -1 || dm_array_push(arr, v) == -1 ||
+	    dm_map_setn(map, p->name, p->namelen, arr) == -1)
+		return fail(c, "out of memory");
+	return 0;
+}
+
+int
+lexicon_validate_params(const char *nsid, const struct lexicon_param *q,
+    size_t nq, char *err, size_t errlen)
+{
+	struct vctx	 c;
+	struct lex_type	*t, *ps, *it;
+	struct lex_prop	*p;
+	struct dm	*map, *v;
+	char		 prefix[NSID_MAX + 32];
+	size_t		 i;
+	int		 rv = -1;
+
+	if ((t = method_def(nsid)) == NULL)
+		return 1;
+	if ((ps = t->u.m.params) == NULL)
+		return 0;
+	memset(&c, 0, sizeof(c));
+	snprintf(prefix, sizeof(prefix), "Invalid %s params: ", nsid);
+	c.prefix = prefix;
+	c.root = NULL;
+	c.err = err;
+	c.errlen = err != NULL ? errlen : 0;
+	if ((map = dm_map()) == NULL)
+		return fail(&c, "out of memory");
+	/* Text becomes typed values in the order of the query... */
+	for (i = 0; i < nq; i++) {
+		if (q[i].len == 0 || (p = param_prop(ps, q[i].name,
+		    q[i].namelen)) == NULL)
+			continue;
+		it = p->type->kind == LEX_ARRAY ? p->type->u.a.items : p->type;
+		if ((v = coerce_param(&c, it, q[i].value, q[i].len)) == NULL ||
+		    param_add(&c, map, p, v) == -1)
+			goto done;
+	}
+	/* ... then is checked in the order of the schema. */
+	for (i = 0; i < ps->u.o.nprops; i++) {
+		p = &ps->u.o.props[i];
+		if ((v = dm_map_getn(map, p->name, p->namelen)) == NULL) {
+			if (p->required && !p->type->has_default) {
+				fail(&c, "Missing required key \"%s\"", p->name);
+				goto done;
+			}
+			continue;
+		}
+		if (push_key(&c, p->name, p->namelen) == -1 ||
+		    v_type(&c, p->type, v) == -1)
+			goto done;
+		c.depth--;
+	}
+	rv = 0;
+ done:
+	dm_free(map);
+	return rv;
 }

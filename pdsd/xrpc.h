@@ -66,6 +66,14 @@ int	xrpc_param_bool(struct http_request *, const char *, const char *,
 int	xrpc_sync_repo(struct http_request *, const char *,
 	    char [DID_MAX + 1]);
 
+/*
+ * xrpc_lex.c: the Lexicon checks of every method with a known schema.
+ * Each returns 0 valid, -1 invalid (the message for a 400
+ * InvalidRequest in err), 1 nothing to check.
+ */
+int	xrpc_lex_params(const char *, const char *, char *, size_t);
+int	xrpc_lex_input(const char *, struct json_object *, char *, size_t);
+
 /* xrpc.c */
 void	xrpc_reply_json(struct http_request *, int, struct json_object *);
 void	xrpc_error(struct http_request *, int, const char *, const char *,

@@ -43,6 +43,8 @@
 #define AW_TYPE		NS "applyWrites"
 #define LIST_DEFAULT	50
 #define LIST_MAX	100
+#define WRITE_AUTH	(AUTH_ACCESS_APP | AUTH_CHECK_TAKEDOWN | \
+			    AUTH_CHECK_DEACTIVATED)
 
 enum vstatus {
 	V_NONE,			/* validate: false */
@@ -499,8 +501,7 @@ write_begin(struct http_request *req, struct json_object *o,
 	struct rwrite		*rw;
 	char			 did[DID_MAX + 1];
 
-	if (auth_check(req, AUTH_ACCESS_APP | AUTH_CHECK_TAKEDOWN |
-	    AUTH_CHECK_DEACTIVATED, &auth) == -1 ||
+	if (auth_check(req, WRITE_AUTH, &auth) == -1 ||
 	    write_repo(req, o, &auth, did) == -1)
 		return NULL;
 	if (nops > REPO_MAX_OPS) {
@@ -596,6 +597,22 @@ op_value(struct http_request *req, struct json_object *o, const char *path,
 }
 
 /*
+ * The reference authenticates before it reads and checks the input;
+ * the body callback checks again (write_begin), for the account the
+ * body names.
+ */
+static void
+write_read(struct http_request *req, size_t max,
+    void (*cb)(struct http_request *, struct json_object *))
+{
+	struct auth	auth;
+
+	if (auth_check(req, WRITE_AUTH, &auth) == -1)
+		return;
+	xrpc_read_json(req, max, cb);
+}
+
+/*
  * createRecord, putRecord
  */
 
@@ -684,13 +701,13 @@ repo_put_body(struct http_request *req, struct json_object *o)
 static void
 repo_create(struct http_request *req)
 {
-	xrpc_read_json(req, XRPC_WRITE_MAX, repo_create_body);
+	write_read(req, XRPC_WRITE_MAX, repo_create_body);
 }
 
 static void
 repo_put(struct http_request *req)
 {
-	xrpc_read_json(req, XRPC_WRITE_MAX, repo_put_body);
+	write_read(req, XRPC_WRITE_MAX, repo_put_body);
 }
 
 /*
@@ -736,7 +753,7 @@ out:
 static void
 repo_delete(struct http_request *req)
 {
-	xrpc_read_json(req, XRPC_JSON_MAX, repo_delete_body);
+	write_read(req, XRPC_JSON_MAX, repo_delete_body);
 }
 
 /*
@@ -816,7 +833,7 @@ out:
 static void
 repo_apply(struct http_request *req)
 {
-	xrpc_read_json(req, XRPC_WRITE_MAX, repo_apply_body);
+	write_read(req, XRPC_WRITE_MAX, repo_apply_body);
 }
 
 /*

@@ -107,18 +107,18 @@ await step('login', async () => {
 // Missing fields the client would not let through its types.
 await step('missing fields', async () => {
   ok(await raw('com.atproto.server.createSession', { identifier: HANDLE }) ===
-    '400 InvalidRequest Input must have the property "password"',
+    '400 InvalidRequest Missing required key "password" at $',
   'createSession without a password: 400 InvalidRequest')
   ok(await raw('com.atproto.server.createAppPassword', {},
     agent.session.accessJwt) ===
-    '400 InvalidRequest Input must have the property "name"',
+    '400 InvalidRequest Missing required key "name" at $',
   'createAppPassword without a name: 400 InvalidRequest')
   ok(await raw('com.atproto.server.revokeAppPassword', {},
     agent.session.accessJwt) ===
-    '400 InvalidRequest Input must have the property "name"',
+    '400 InvalidRequest Missing required key "name" at $',
   'revokeAppPassword without a name: 400 InvalidRequest')
   ok(await raw('com.atproto.server.deleteAccount', { did, token: 'AAAAA-BBBBB' }) ===
-    '400 InvalidRequest Input must have the property "password"',
+    '400 InvalidRequest Missing required key "password" at $',
   'deleteAccount without a password: 400 InvalidRequest')
 })
 

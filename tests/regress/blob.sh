@@ -232,7 +232,7 @@ refused "getBlob of an unknown repo" 400 RepoNotFound \
     "Could not find repo for DID: did:plc:zzzzzzzzzzzzzzzzzzzzzzzz" \
     "$S.getBlob?did=did:plc:zzzzzzzzzzzzzzzzzzzzzzzz&cid=$PNG"
 refused "getBlob with a bad CID" 400 InvalidRequest \
-    'Invalid com.atproto.sync.getBlob params: Invalid CID (got \"nope\")' \
+    'Invalid com.atproto.sync.getBlob params: Invalid CID string (got \"nope\")' \
     "$S.getBlob?did=$ALICE&cid=nope"
 
 expect "listBlobs: the blobs the records use" "JSON.stringify(o.cids) === '[\"$PNG\"]' &&

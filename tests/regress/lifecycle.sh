@@ -218,7 +218,7 @@ req "deleteAccount: unknown account" 400 \
     -d '{"did":"did:plc:zzzzzzzzzzzzzzzzzzzzzzzz","password":"x","token":"ABCDE-FGH23"}' \
     "$X.deleteAccount"
 req "deleteAccount: token is required" 400 \
-    'Input must have the property \"token\"' -H "$J" \
+    'Missing required key \"token\" at $' -H "$J" \
     -d "{\"did\":\"$DID\",\"password\":\"pw-alice-123\"}" "$X.deleteAccount"
 [ "$(q "SELECT count(*) FROM account WHERE did = '$DID'")" = 1 ] &&
     ok "nothing deleted by refusals" || notok "refusals deleted"

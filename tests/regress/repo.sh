@@ -283,7 +283,8 @@ refused "applyWrites is all or nothing" 400 InvalidRequest "Could not find recor
 refused "... and wrote none of it" 400 RecordNotFound \
     "Could not locate record: at://$ALICE/$POST/partial" \
     "$R.getRecord?repo=$ALICE&collection=$POST&rkey=partial"
-refused "applyWrites with an unknown action" 400 InvalidRequest "Action not supported: $AW#move" \
+refused "applyWrites with an unknown action" 400 InvalidRequest \
+    "Expected one of \\\"$AW#create\\\", \\\"$AW#update\\\" or \\\"$AW#delete\\\" (got \\\"$AW#move\\\") at \$.writes[0].\$type" \
     -H "$A" -H "$J" -d "{\"repo\":\"$ALICE\",\"writes\":[{\"\$type\":\"$AW#move\",\"collection\":\"$POST\",\"rkey\":\"x\"}]}" \
     "$R.applyWrites"
 
@@ -386,7 +387,7 @@ refused "getRepo of a bad DID" 400 InvalidRequest \
     'Invalid com.atproto.sync.getRepo params: Invalid DID (got \"not-a-did\")' \
     "$S.getRepo?did=not-a-did"
 refused "getRepo with a bad since" 400 InvalidRequest \
-    'Invalid com.atproto.sync.getRepo params: Invalid TID (got \"yesterday\")' \
+    'Invalid com.atproto.sync.getRepo params: Invalid TID string (got \"yesterday\")' \
     "$S.getRepo?did=$ALICE&since=yesterday"
 
 st=$(curl -sS -o "$T/rec.car" -w '%{http_code}' "$S.getRecord?did=$ALICE&collection=$POST&rkey=self")
@@ -407,6 +408,37 @@ refused "getBlocks of a missing block" 400 InvalidRequest \
 refused "getBlocks without cids" 400 InvalidRequest \
     'Invalid com.atproto.sync.getBlocks params: Missing required key \"cids\"' \
     "$S.getBlocks?did=$ALICE"
+
+#
+# The Lexicon step of the router: every method's parameters and JSON
+# input against its schema, in the reference's order (parameters, then
+# authentication, then input), with the reference's words.
+#
+refused "lexicon: a repeated scalar parameter" 400 InvalidRequest \
+    'Invalid com.atproto.repo.listRecords params: Expected integer value type (got [5, 6])' \
+    "$R.listRecords?repo=$ALICE&collection=$POST&limit=5&limit=6"
+refused "lexicon: a boolean parameter is true or false" 400 InvalidRequest \
+    'Invalid com.atproto.repo.listRecords params: Expected boolean value type (got \"TRUE\")' \
+    "$R.listRecords?repo=$ALICE&collection=$POST&reverse=TRUE"
+refused "lexicon: an empty parameter is an absent one" 400 InvalidRequest \
+    'Invalid com.atproto.repo.getRecord params: Missing required key \"rkey\"' \
+    "$R.getRecord?repo=$ALICE&collection=$POST&rkey="
+refused "lexicon: parameters before authentication" 400 InvalidRequest \
+    'Invalid com.atproto.server.getServiceAuth params: Missing required key \"aud\"' \
+    "$X/com.atproto.server.getServiceAuth"
+refused "lexicon: authentication before input" 401 AuthMissing \
+    "Authentication Required" -H "$J" -d '{"repo":1}' "$R.createRecord"
+refused "lexicon: input after authentication" 400 InvalidRequest \
+    'Expected string value type (got 1) at $.repo' \
+    -H "$A" -H "$J" -d '{"repo":1,"collection":"a.b.c","record":{}}' \
+    "$R.createRecord"
+refused "lexicon: nested input" 400 InvalidRequest \
+    'Missing required key \"value\" at $.writes[0]' \
+    -H "$A" -H "$J" -d "{\"repo\":\"$ALICE\",\"writes\":[{\"\$type\":\"$AW#create\",\"collection\":\"$POST\"}]}" \
+    "$R.applyWrites"
+call "$R.listRecords?repo=$ALICE&collection=$POST&limit=2&reverse=true&unknown=x&unknown=y"
+[ "$st" = 200 ] && ok "lexicon: good and unknown parameters pass" ||
+    notok "lexicon: good parameters" "$st $(cat "$T/body")"
 
 #
 # The official client does it all again.

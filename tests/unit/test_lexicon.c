@@ -264,7 +264,7 @@ test_catalog_messages(void **state)
 		    "\"123\") at $.record.formats.did" },
 		{ "\"cid-link\":\"x\"}", "Expected cid value type (got \"x\") "
 		    "at $.record[\"cid-link\"]" },
-		{ "\"unknown\":[1,2,3]}", "Expected unknown value type (got "
+		{ "\"unknown\":[1,2,3]}", "Expected object value type (got "
 		    "[1, 2, ...]) at $.record.unknown" },
 		{ "\"object\":{\"a\":\"q\",\"b\":2,\"c\":3}}", "Expected "
 		    "integer value type (got \"q\") at $.record.object.a" },
