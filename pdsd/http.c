@@ -70,6 +70,7 @@ struct http_request {
 	http_chunk_cb		 chunk_cb;
 	http_done_cb		 done_cb;
 	http_abort_cb		 abort_cb;
+	http_drain_cb		 drain_cb;	/* waits for the output */
 
 	int			 status;	/* 0: not started */
 	int			 head_sent;
@@ -444,9 +445,25 @@ static void
 conn_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct http_conn	*c = arg;
+	struct http_request	*req = c->req;
+	http_drain_cb		 cb;
 
-	if (c->state == CS_CLOSING)
+	if (c->state == CS_CLOSING) {
 		conn_linger(c);
+		return;
+	}
+	if (req == NULL || req->drain_cb == NULL ||
+	    evbuffer_get_length(bufferevent_get_output(bev)) > HTTP_OUT_LOW)
+		return;
+	cb = req->drain_cb;
+	req->drain_cb = NULL;
+	bufferevent_setwatermark(bev, EV_WRITE, 0, 0);
+	c->in_cb++;
+	cb(req);
+	c->in_cb--;
+	conn_after_cb(c);
+	if (c->dead && c->in_cb == 0 && !c->processing)
+		conn_destroy(c);
 }
 
 static void
@@ -684,6 +701,8 @@ conn_finish(struct http_conn *c)
 	struct http_request	*req = c->req;
 	int			 keep = !req->close;
 
+	/* A producer's watermark must not outlive its response. */
+	bufferevent_setwatermark(c->bev, EV_WRITE, 0, 0);
 	request_free(req);
 	if ((c->req = request_new(c)) == NULL) {
 		log_warnx("http: out of memory");
@@ -1091,6 +1110,29 @@ http_response_flush(struct http_request *req)
 		send_head(req);
 	}
 	send_out(req, 0);
+	return 0;
+}
+
+size_t
+http_response_pending(const struct http_request *req)
+{
+	size_t	n = evbuffer_get_length(req->out);
+
+	if (req->conn != NULL)
+		n += evbuffer_get_length(bufferevent_get_output(
+		    req->conn->bev));
+	return n;
+}
+
+int
+http_response_on_drain(struct http_request *req, http_drain_cb cb)
+{
+	if (req->conn == NULL || req->ended || cb == NULL ||
+	    req->conn->state != CS_HANDLER)
+		return -1;
+	req->drain_cb = cb;
+	/* The write callback comes when the output falls to the mark. */
+	bufferevent_setwatermark(req->conn->bev, EV_WRITE, HTTP_OUT_LOW, 0);
 	return 0;
 }
 

@@ -246,6 +246,24 @@ int		 http_response_body(struct http_request *, const void *,
 int		 http_response_body_buffer(struct http_request *,
 		    struct evbuffer *);
 int		 http_response_flush(struct http_request *);
+/*
+ * Flow control for a response made in steps (a repository export): a
+ * producer writes while http_response_pending() (bytes held for the
+ * client, in the response and on the connection) is at most
+ * HTTP_OUT_HIGH, and otherwise asks with http_response_on_drain() to
+ * be called back, once, when the connection's output has fallen to
+ * HTTP_OUT_LOW.  So a slow reader holds the frontend to about
+ * HTTP_OUT_HIGH plus one step, and a fast one never waits.  The
+ * callback runs inside the layer: it may write and end the response.
+ * If the connection dies first, the abort callback comes instead.
+ * on_drain returns -1 if the connection is gone (an orphan).
+ */
+#define HTTP_OUT_HIGH		(256 * 1024)
+#define HTTP_OUT_LOW		(64 * 1024)
+typedef void	(*http_drain_cb)(struct http_request *);
+size_t		 http_response_pending(const struct http_request *);
+int		 http_response_on_drain(struct http_request *,
+		    http_drain_cb);
 /* Ask for Connection: close after this response. */
 void		 http_response_close(struct http_request *);
 int		 http_response_end(struct http_request *);

@@ -123,7 +123,10 @@ block_to_dmbuf(void *arg, const struct cid *c, const uint8_t *data,
 
 /*
  * getRepo.  Each turn of the event loop sends EXPORT_STEP bytes of
- * blocks, so other requests go on while a large repository leaves.
+ * blocks, so other requests go on while a large repository leaves; and
+ * only while the client keeps up: past HTTP_OUT_HIGH bytes waiting for
+ * it, the next step waits for the connection to drain, so a slow reader
+ * costs the frontend a bounded buffer, not the repository.
  */
 struct export {
 	struct http_request	*req;	/* NULL once the client is gone */
@@ -145,7 +148,17 @@ export_abort(struct http_request *req)
 {
 	struct export	*x = http_request_data(req);
 
+	/* It may be waiting for a drain that will never come. */
 	x->req = NULL;
+	event_active(x->ev, EV_TIMEOUT, 0);
+}
+
+static void
+export_drained(struct http_request *req)
+{
+	struct export	*x = http_request_data(req);
+
+	event_active(x->ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -161,7 +174,9 @@ export_step(evutil_socket_t fd, short ev, void *arg)
 	r = rstore_export_next(x->ex, EXPORT_STEP, block_to_response, x->req);
 	if (r == 1) {
 		http_response_flush(x->req);
-		event_active(x->ev, EV_TIMEOUT, 0);
+		if (http_response_pending(x->req) <= HTTP_OUT_HIGH ||
+		    http_response_on_drain(x->req, export_drained) == -1)
+			event_active(x->ev, EV_TIMEOUT, 0);
 		return;
 	}
 	if (r == -1) {
