@@ -102,6 +102,12 @@ enum imsg_type {
 	IMSG_CTL_RELAY_STATUS,
 	IMSG_CTL_RELAY_CRAWL,
 	IMSG_CTL_RELAY_INFO,		/* struct ctl_relay */
+
+	/*
+	 * pdsctl -> frontend: recompute the app.bsky index from the
+	 * repos -> IMSG_CTL_OK with a summary, or IMSG_CTL_FAIL.
+	 */
+	IMSG_CTL_INDEX_REBUILD,
 };
 
 struct cfg_main {
