@@ -47,6 +47,7 @@ struct av_cursor {
 const char	*av_blob_url(const char *, const char *, char *, size_t);
 int		 av_actor(struct http_request *, const char *, const char *,
 		    char [DID_MAX + 1]);
+int		 av_resolve(const char *, char [DID_MAX + 1]);
 int		 av_viewer(struct http_request *, char [DID_MAX + 1]);
 int		 av_limit(struct http_request *, const char *, long long,
 		    long long *);
@@ -60,6 +61,7 @@ struct json_object *av_post_or_missing(const char *, const char *);
 struct json_object *av_feed_item(const char *, const char *,
 		    const char *, const char *, const char *);
 int		 av_blocked(const char *, const char *);
+int		 av_blocking(const char *, const char *);
 struct json_object *av_record_json(const char *, const char *);
 void		 av_add_str(struct json_object *, const char *, const char *);
 
