@@ -26,6 +26,7 @@
 #define GETPOSTS_MAX	25
 #define THREAD_MAX	1000		/* posts in one thread answer */
 #define QUERY_MAX	2048
+#define TAG_MAX		640		/* as appindex.c keeps them */
 
 static void	feed_timeline(struct http_request *);
 static void	feed_author(struct http_request *);
@@ -566,6 +567,21 @@ struct search {
 	int		 no_author;	/* one was named and is unknown */
 };
 
+/* Tags are indexed in lower case (appindex.c). */
+static void
+search_tag(struct search *s, const char *t, size_t n)
+{
+	char	 buf[TAG_MAX + 1];
+	size_t	 i;
+
+	if (n > TAG_MAX)
+		n = TAG_MAX;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)t[i]);
+	json_object_array_add(s->tags, json_object_new_string_len(buf,
+	    (int)n));
+}
+
 static int
 search_word(struct search *s, const char *w, size_t n)
 {
@@ -573,8 +589,7 @@ search_word(struct search *s, const char *w, size_t n)
 	size_t		 i;
 
 	if (n > 1 && w[0] == '#') {
-		json_object_array_add(s->tags, json_object_new_string_len(w + 1,
-		    (int)n - 1));
+		search_tag(s, w + 1, n - 1);
 		return 0;
 	}
 	if (n > 5 && strncmp(w, "from:", 5) == 0 && n - 5 <= DID_MAX) {
@@ -616,7 +631,7 @@ search_params(struct http_request *req, struct search *s, char *since,
     char *until, size_t len)
 {
 	const char	*nsid = NS "searchPosts", *qs;
-	char		 q[QUERY_MAX], tag[640], who[DID_MAX + 1];
+	char		 q[QUERY_MAX], tag[TAG_MAX + 1], who[DID_MAX + 1];
 	size_t		 iter = 0;
 	int		 r;
 
@@ -631,7 +646,7 @@ search_params(struct http_request *req, struct search *s, char *since,
 		s->no_author = av_resolve(who, s->author) != 0;
 	qs = http_request_query(req);
 	while ((r = http_query_next(qs, "tag", &iter, tag, sizeof(tag))) == 1)
-		json_object_array_add(s->tags, json_object_new_string(tag));
+		search_tag(s, tag, strlen(tag));
 	if (r == -1) {
 		xrpc_error(req, 400, "InvalidRequest", "Invalid %s params: "
 		    "malformed or too long \"tag\"", nsid);
@@ -656,7 +671,7 @@ feed_search(struct http_request *req)
 	char			 viewer[DID_MAX + 1], since[64], until[64];
 	char			 author[DID_MAX + 1];
 	long long		 limit;
-	size_t			 i, j;
+	size_t			 i;
 
 	memset(&s, 0, sizeof(s));
 	since[0] = until[0] = '\0';
@@ -666,12 +681,6 @@ feed_search(struct http_request *req)
 	if (search_params(req, &s, since, until, sizeof(since)) == -1 ||
 	    page_params(req, NS "searchPosts", &limit, &c, 25) == -1)
 		goto out;
-	for (j = 0; j < json_object_array_length(s.tags); j++) {
-		p = json_object_array_get_idx(s.tags, j);
-		for (i = 0; i < (size_t)json_object_get_string_len(p); i++)
-			((char *)json_object_get_string(p))[i] = (char)tolower(
-			    (unsigned char)json_object_get_string(p)[i]);
-	}
 	st = db_stmt(fe->db, &cache, "SELECT uri AS item, uri, NULL, "
 	    "indexed_at AS at FROM bsky_post p WHERE "
 	    "(?1 = '' OR id IN (SELECT rowid FROM bsky_post_fts WHERE "
