@@ -455,8 +455,8 @@ appindex_drop_repo(sqlite3 *db, const char *did)
 {
 	static sqlite3_stmt	*c[8];
 	static const char	*sql[8] = {
-		"DELETE FROM bsky_tag WHERE uri IN (SELECT uri FROM bsky_post "
-		    "WHERE did = ?1)",
+		("DELETE FROM bsky_tag WHERE uri IN (SELECT uri FROM bsky_post "
+		    "WHERE did = ?1)"),
 		"DELETE FROM bsky_post WHERE did = ?1",
 		"DELETE FROM bsky_profile WHERE did = ?1",
 		"DELETE FROM bsky_follow WHERE did = ?1",
