@@ -26,6 +26,7 @@
 #define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
 #define PDSD_DB_FILE		"pdsd.db"
 #define PDSD_ADMIN_PW_MAX	256
+#define PDSD_APPVIEW_DID_MAX	256
 #define PDSD_BLOB_MAX_DEFAULT	5242880		/* bytes, as the reference */
 #define PDSD_BLOB_EXPIRY_DEFAULT 3600		/* seconds unreferenced */
 #define PDSD_RETENTION_DEFAULT	24		/* hours, as the reference */
@@ -66,6 +67,8 @@ struct pdsd_conf {
 	char			 signer_user[PDSD_USER_MAX + 1];
 	enum registration	 registration;
 	char			 plc[PDSD_URL_MAX];		/* "" = none */
+	char			 appview[PDSD_URL_MAX];		/* "" = none */
+	char			 appview_did[PDSD_APPVIEW_DID_MAX];
 	char			 admin_password[PDSD_ADMIN_PW_MAX + 1];
 	struct listen_list	 listens;
 	struct conf_str_list	 domains;	/* handle domains, ".x.y" */
