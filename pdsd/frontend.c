@@ -138,7 +138,7 @@ frontend_configure(void)
 		return;
 	}
 	/* The CA roots for outbound HTTPS are read before any chroot. */
-	if (plc_init() == -1)
+	if (fetch_init() == -1)
 		fatalx("cannot start the outbound HTTP client");
 	if (fe->cfg.user[0] != '\0') {
 		/* The data directory becomes our root: the db and blobs. */

@@ -209,18 +209,44 @@ void		 invite_xrpc_create_many(struct http_request *);
 void		 invite_xrpc_account_codes(struct http_request *);
 
 /*
- * plc.c: outbound HTTP on the event loop (libcurl multi).  A fetch
- * callback gets the HTTP status and the answer (NUL-terminated), or
- * status 0 and a reason; a submit callback gets NULL once the PLC
+ * fetch.c: outbound HTTP on the event loop (libcurl multi).  A buffered
+ * fetch's callback gets the HTTP status and the answer (NUL-terminated),
+ * or status 0 and a reason.  See fetch.c for the streamed form.
+ */
+typedef void	(*fetch_cb)(void *, int, const char *, size_t,
+		    const char *);
+struct fetch_req;
+struct fetch_opts {
+	const char		*url;
+	const char *const	*headers;	/* "Name: value", NULL ends */
+	const char		*post;		/* NULL: GET */
+	size_t			 postlen;
+	int			 redirects;
+	long			 timeout_ms;	/* 0: the default */
+};
+struct fetch_stream_cbs {
+	int	(*head)(void *, struct fetch_req *, int);
+	int	(*data)(void *, const char *, size_t);
+	void	(*done)(void *, const char *);
+};
+int		 fetch_init(void);
+int		 fetch_buffered(const char *, const char *, size_t, int,
+		    fetch_cb, void *);
+struct fetch_req *fetch_stream(const struct fetch_opts *,
+		    const struct fetch_stream_cbs *, void *);
+const char	*fetch_header_get(struct fetch_req *, const char *, char *,
+		    size_t);
+void		 fetch_resume(struct fetch_req *);
+void		 fetch_cancel(struct fetch_req *);
+size_t		 fetch_pending(void);
+void		 fetch_shutdown(void);
+
+/*
+ * plc.c: the PLC directory.  A submit callback gets NULL once the
  * directory took the operation, else the reason.
  */
 #define PLC_ANSWER_MAX	(64 * 1024)
-typedef void	(*plc_fetch_cb)(void *, int, const char *, size_t,
-		    const char *);
 typedef void	(*plc_submit_cb)(void *, const char *);
-int		 plc_init(void);
-int		 plc_fetch(const char *, const char *, size_t, int,
-		    plc_fetch_cb, void *);
 int		 plc_submit(const char *, const uint8_t *, size_t,
 		    plc_submit_cb, void *);
 int		 plc_configured(void);
@@ -228,8 +254,6 @@ int		 plc_url(const char *, const char *, char *, size_t);
 char		*plc_op_json(const uint8_t *, size_t);
 /* A refusal's text: its JSON "message", else the start of the body. */
 void		 plc_reason(const char *, size_t, char *, size_t);
-size_t		 plc_pending(void);
-void		 plc_shutdown(void);
 
 /*
  * relay.c: com.atproto.sync.requestCrawl to each configured relay, at
