@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "pds_imsg.h"
 
@@ -158,7 +159,13 @@ int		 account_delete(const char *);
 void		 lifecycle_no_mail(struct http_request *);
 
 /* servauth.c */
+typedef void	(*servauth_cb)(void *, const char *);
 void		 servauth_get(struct http_request *);
+int		 servauth_sign(const char *, const char *, const char *, time_t,
+		    servauth_cb, void *);
+/* Methods no service token may name; those app passwords may not. */
+int		 servauth_protected(const char *);
+int		 servauth_privileged(const char *);
 
 /* account.c */
 void		 account_create(struct http_request *);
@@ -278,6 +285,16 @@ int		 control_account(uint32_t, struct imsg *);
 
 /* xrpc.c */
 int		 xrpc_start(void);
+
+/*
+ * mutes.c: the profileView of an actor as this server knows it (the
+ * index may answer it instead, later).
+ */
+struct json_object *profile_view_basic(const char *);
+
+/* proxy.c: the AppView proxy; xrpc.c decides what goes there. */
+void		 proxy_forward(struct http_request *, const char *);
+int		 proxy_is_appview(const char *);
 
 /* db.c */
 struct sqlite3	*db_open(const char *, char *, size_t);
