@@ -115,6 +115,8 @@ struct cfg_main {
 	char		datadir[4096];
 	int		registration;
 	char		plc[512];
+	char		appview[512];		/* "" = none */
+	char		appview_did[256];
 	char		user[33];	/* the frontend chroots and drops */
 	char		admin_password[257];	/* "" = no admin endpoints */
 	int32_t		initial;	/* 0: a reload */
