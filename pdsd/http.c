@@ -1116,12 +1116,10 @@ http_response_flush(struct http_request *req)
 size_t
 http_response_pending(const struct http_request *req)
 {
-	size_t	n = evbuffer_get_length(req->out);
-
-	if (req->conn != NULL)
-		n += evbuffer_get_length(bufferevent_get_output(
-		    req->conn->bev));
-	return n;
+	if (req->conn == NULL)
+		return 0;
+	return evbuffer_get_length(req->out) +
+	    evbuffer_get_length(bufferevent_get_output(req->conn->bev));
 }
 
 int

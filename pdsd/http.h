@@ -247,9 +247,10 @@ int		 http_response_body_buffer(struct http_request *,
 		    struct evbuffer *);
 int		 http_response_flush(struct http_request *);
 /*
- * Flow control for a response made in steps (a repository export): a
- * producer writes while http_response_pending() (bytes held for the
- * client, in the response and on the connection) is at most
+ * Flow control for a response made in steps (a repository export, a
+ * proxied answer): a producer writes while http_response_pending()
+ * (bytes held for the client, in the response and on the connection,
+ * not yet taken by the kernel; 0 once the connection is gone) is at most
  * HTTP_OUT_HIGH, and otherwise asks with http_response_on_drain() to
  * be called back, once, when the connection's output has fallen to
  * HTTP_OUT_LOW.  So a slow reader holds the frontend to about
