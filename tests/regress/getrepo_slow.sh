@@ -97,7 +97,7 @@ echo "# fast reader: $size bytes at $rate MB/s"
 [ "$code" = 200 ] && [ "$size" -gt $((NREC * SIZE)) ] &&
     ok "fast reader got the whole export ($size bytes)" ||
     notok "fast export" "$code $size"
-[ "$rate" -ge 20 ] && ok "fast reader at $rate MB/s" ||
+[ "$rate" -ge 10 ] && ok "fast reader at $rate MB/s" ||
     notok "fast reader at only $rate MB/s"
 "$PDSCTL" inspect "$T/fast.car" >"$T/inspect" 2>&1 &&
     ok "the export is a well-formed repository CAR" ||
