@@ -80,6 +80,7 @@ frontend_main(int debug, int verbose)
 
 	event_dispatch();
 	control_cleanup();
+	db_checkpointer_stop();
 	db_close(fe->db);
 	log_debug("exiting");
 	exit(0);
@@ -150,7 +151,8 @@ frontend_configure(void)
 	    snprintf(blobdir, sizeof(blobdir), "%s/%s", fe->cfg.datadir,
 	    BLOB_DIR) >= (int)sizeof(blobdir))
 		fatalx("data directory path too long");
-	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL)
+	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL ||
+	    db_checkpointer_start(fe->db, fe->dbpath, err, sizeof(err)) == -1)
 		fatalx("database: %s", err);
 	if (blob_init(blobdir) == -1)
 		fatalx("cannot set up the blob directory");
