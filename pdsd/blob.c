@@ -37,7 +37,7 @@
 struct blob_upload {
 	int				 fd;
 	char				 tmp[PATH_MAX];
-	crypto_hash_sha256_state	 sha;
+	struct cid_hash			*sha;
 	int64_t				 size;
 	int64_t				 max;
 	uint8_t				 head[BLOB_SNIFF_LEN];
@@ -266,7 +266,12 @@ blob_upload_new(int64_t max)
 		free(u);
 		return NULL;
 	}
-	crypto_hash_sha256_init(&u->sha);
+	if ((u->sha = cid_hash_new()) == NULL) {
+		close(u->fd);
+		unlink(u->tmp);
+		free(u);
+		return NULL;
+	}
 	return u;
 }
 
@@ -279,6 +284,7 @@ blob_upload_abort(struct blob_upload *u)
 		close(u->fd);
 		unlink(u->tmp);
 	}
+	cid_hash_free(u->sha);
 	free(u);
 }
 
@@ -328,7 +334,7 @@ blob_upload_write(struct blob_upload *u, const uint8_t *p, size_t len)
 		log_warn("blob write %s", u->tmp);
 		return -1;
 	}
-	crypto_hash_sha256_update(&u->sha, p, len);
+	cid_hash_update(u->sha, p, len);
 	u->size += len;
 	return 0;
 }
@@ -420,7 +426,8 @@ blob_upload_finish(struct blob_upload *u, struct sqlite3 *db,
 
 	if (u->fd == -1)
 		goto out;
-	crypto_hash_sha256_final(&u->sha, digest);
+	cid_hash_final(u->sha, digest);
+	u->sha = NULL;
 	raw_cid(&bi->cid, digest);
 	bi->size = u->size;
 	blob_mime(u->head, u->nhead, ct, bi->mime, sizeof(bi->mime));

@@ -47,8 +47,19 @@ function mem(pid) {
   }
 }
 
-// The highest VmRSS while fn runs.
+// CPU seconds pid has used, user and system (all its threads).
+function cpu(pid) {
+  try {
+    const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')
+    return (Number(f[11]) + Number(f[12])) / 100
+  } catch {
+    return null
+  }
+}
+
+// The highest VmRSS while fn runs, and the CPU it took.
 async function sampled(fn) {
+  const c0 = cpu(O.pid)
   let peak = mem(O.pid)?.rss ?? 0
   const t = setInterval(() => {
     const m = mem(O.pid)
@@ -56,7 +67,8 @@ async function sampled(fn) {
   }, 10)
   try {
     const r = await fn()
-    return { r, peak }
+    const c1 = cpu(O.pid)
+    return { r, peak, cpu: c0 == null || c1 == null ? null : c1 - c0 }
   } finally {
     clearInterval(t)
   }
@@ -131,6 +143,8 @@ async function measure() {
     upload_ms: up.map((x) => round(x)), download_ms: down.map((x) => round(x)),
     upload_mb_s: round(O.size / MB / (median(up) / 1000)),
     download_mb_s: round(O.size / MB / (median(down) / 1000)),
+    cpu_s_per_upload: u.cpu == null ? null : round(u.cpu / O.runs, 3),
+    cpu_s_per_download: d.cpu == null ? null : round(d.cpu / O.runs, 3),
     rss_before_kb: before?.rss ?? null, hwm_before_kb: before?.hwm ?? null,
     rss_peak_upload_kb: u.peak, rss_peak_download_kb: d.peak,
     rss_after_kb: after?.rss ?? null, hwm_after_kb: after?.hwm ?? null,
@@ -143,19 +157,21 @@ function report() {
   const mib = (kb) => (kb == null ? '-' : `${round(kb / 1024)}`)
   const grow = (r, k) => (r[k] == null || r.rss_before_kb == null ? null : r[k] - r.rss_before_kb)
   const rows = [
-    ['upload MB/s (median)', (r) => r.upload_mb_s, true],
-    ['download MB/s (median)', (r) => r.download_mb_s, true],
-    ['server RSS before, MiB', (r) => r.rss_before_kb / 1024, false],
-    ['RSS growth during uploads, MiB', (r) => grow(r, 'rss_peak_upload_kb') / 1024, false],
-    ['RSS growth during downloads, MiB', (r) => grow(r, 'rss_peak_download_kb') / 1024, false],
-    ['VmHWM before -> after, MiB', null, false],
+    ['upload MB/s (median)', (r) => r.upload_mb_s, 'more'],
+    ['download MB/s (median)', (r) => r.download_mb_s, 'more'],
+    ['server CPU s per upload', (r) => r.cpu_s_per_upload, 'less'],
+    ['server CPU s per download', (r) => r.cpu_s_per_download, 'less'],
+    ['server RSS before, MiB', (r) => r.rss_before_kb / 1024, 'less'],
+    ['RSS growth during uploads, MiB', (r) => grow(r, 'rss_peak_upload_kb') / 1024, null],
+    ['RSS growth during downloads, MiB', (r) => grow(r, 'rss_peak_download_kb') / 1024, null],
+    ['VmHWM before -> after, MiB', null, null],
   ]
   const size = rs[0] ? `${round(rs[0].size / MiB)} MiB` : '?'
   console.log(`### One blob of ${size}, ${rs[0]?.runs} uploads and ${rs[0]?.runs} downloads` +
     ' (MB = 10^6 bytes; memory of the process serving HTTP)\n')
   console.log(`| | ${rs.map((r) => r.label).join(' | ')} |${base ? ' ratio |' : ''}`)
   console.log(`|---|${rs.map(() => '---:').join('|')}|${base ? '---:|' : ''}`)
-  for (const [name, f, more] of rows) {
+  for (const [name, f, better] of rows) {
     if (f === null) {
       console.log(`| ${name} | ${rs.map((r) => `${mib(r.hwm_before_kb)} -> ${mib(r.hwm_after_kb)}`).join(' | ')} |${base ? ' |' : ''}`)
       continue
@@ -165,9 +181,9 @@ function report() {
     if (base) {
       const other = rs.find((r) => r !== base)
       const b = f(base), o = other ? f(other) : null
-      ratio = o && b ? ` ${round(more ? o / b : b / Math.max(o, 0.1), 1)}x |` : ' - |'
+      ratio = better && o && b ? ` ${round(better === 'more' ? o / b : b / o, 1)}x |` : ' |'
     }
-    console.log(`| ${name} | ${vals.map((v) => (v == null ? '-' : round(v))).join(' | ')} |${ratio}`)
+    console.log(`| ${name} | ${vals.map((v) => (v == null ? '-' : round(v, 2))).join(' | ')} |${ratio}`)
   }
 }
 
