@@ -104,6 +104,12 @@ enum imsg_type {
 	IMSG_CTL_RELAY_INFO,		/* struct ctl_relay */
 
 	/*
+	 * pdsctl -> frontend: recompute the app.bsky index from the
+	 * repos -> IMSG_CTL_OK with a summary, or IMSG_CTL_FAIL.
+	 */
+	IMSG_CTL_INDEX_REBUILD,
+
+	/*
 	 * pdsctl -> frontend: int64_t seconds a blob must have been idle
 	 * (-1: "blob unreferenced expiry") -> BLOB_GC_RESULT once the
 	 * collection has run, or IMSG_CTL_FAIL with text.

@@ -43,6 +43,8 @@ static const struct xrpc_method *xrpc_tables[] = {
 	xrpc_sync_methods,
 	xrpc_firehose_methods,
 	xrpc_blob_methods,
+	xrpc_bsky_feed_methods,
+	xrpc_bsky_actor_methods,
 };
 
 int

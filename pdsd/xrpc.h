@@ -36,6 +36,8 @@ extern const struct xrpc_method	xrpc_repo_methods[];
 extern const struct xrpc_method	xrpc_sync_methods[];
 extern const struct xrpc_method	xrpc_firehose_methods[];
 extern const struct xrpc_method	xrpc_blob_methods[];
+extern const struct xrpc_method	xrpc_bsky_feed_methods[];
+extern const struct xrpc_method	xrpc_bsky_actor_methods[];
 
 /*
  * xrpc_repo.c: parameters checked by their lexicon format, as the
