@@ -1,18 +1,27 @@
 /*
- * pdsctl import: replace an account's repository with a CAR file, in
- * one SQLite transaction.  The old blocks, records and root are deleted
+ * Import: replace an account's repository with a CAR file, in one
+ * SQLite transaction.  Both `pdsctl import` (control.c) and
+ * com.atproto.repo.importRepo (xrpc_import.c, which first spools the
+ * request body to a scratch file) come here.  The old blocks, records and root are deleted
  * first; the CAR's blocks go straight into the table as they stream
  * (each checked against its CID by the reader), stamped with an empty
  * rev.  Then the tree is walked from the commit's data root in the
  * database: every node must decode strictly and sit in its place, every
  * record must be a data-model map, and each block reached is restamped
- * with the commit's rev; what is left unstamped was not part of the
- * repository and is dropped.  Any fault rolls it all back, so memory
+ * with the repository's new rev; what is left unstamped was not part of
+ * the repository and is dropped.  The new rev is the commit's, unless
+ * that would take the repository back (the same migration run twice, an
+ * older backup): then it is the next rev after the old head's, so revs
+ * only ever go up.  Any fault rolls it all back, so memory
  * stays flat however large the repository and a bad CAR changes
  * nothing.  The same transaction logs a #sync event for the relays.
  * Then signerd is asked to move its last signed rev for the DID up to
- * the imported one, so that our next commit is newer than it; the
- * import stands either way, and a refusal is a warning in the reply.
+ * the new one, so that our next commit is newer than both heads; the
+ * import stands either way, and a refusal is a warning in the summary.
+ *
+ * As the reference does, a commit for another DID or signed by another
+ * key is taken (an account migrating in brings a commit its old host
+ * signed), with a warning in the log and the summary.
  *
  * The import runs to its end inside one event callback: the database
  * has one connection, and no other write may land inside our
@@ -48,14 +57,17 @@
 #include "repo_store.h"
 #include "signer_proto.h"
 #include "syntax.h"
+#include "tid.h"
 
 #define IMPORT_CHUNK	(256 * 1024)
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
+#define IMPORT_WARN_MAX		320
 #define UNREACHED	""	/* the rev of blocks not yet reached */
 
 struct import;
 static int	import_fail(struct import *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
+static int	import_error(struct import *, const char *);
 
 struct import {
 	char			 did[DID_MAX + 1];
@@ -66,24 +78,40 @@ struct import {
 	uint64_t		 nblocks;
 	uint64_t		 records;
 	struct commit		 c;
+	int			 has_old;
+	struct repo_root	 old;		/* the head replaced */
+	char			 rev[TID_BUFSZ]; /* the repository's new rev */
+	char			 warn[IMPORT_WARN_MAX];
 	struct blockstore	 store;
 	int			 node_missing;
 	struct cid		 missing;
 	char			*msg;
 	size_t			 msglen;
-	int			 failed;	/* msg says why */
+	enum import_status	 failed;	/* msg says why */
 };
 
+/* The CAR, or the account named, is at fault. */
 static int
 import_fail(struct import *im, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (!im->failed) {
+	if (im->failed == IMPORT_OK) {
 		va_start(ap, fmt);
 		vsnprintf(im->msg, im->msglen, fmt, ap);
 		va_end(ap);
-		im->failed = 1;
+		im->failed = IMPORT_BAD;
+	}
+	return -1;
+}
+
+/* We are. */
+static int
+import_error(struct import *im, const char *what)
+{
+	if (im->failed == IMPORT_OK) {
+		strlcpy(im->msg, what, im->msglen);
+		im->failed = IMPORT_ERROR;
 	}
 	return -1;
 }
@@ -105,7 +133,7 @@ import_account(struct import *im, const char *who)
 		    "SELECT did, signing_key FROM account WHERE handle = ?");
 	if (st == NULL || sqlite3_bind_text(st, 1, who, -1,
 	    SQLITE_STATIC) != SQLITE_OK)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		did = (const char *)sqlite3_column_text(st, 0);
 		key = (const char *)sqlite3_column_text(st, 1);
@@ -115,11 +143,11 @@ import_account(struct import *im, const char *who)
 				strlcpy(im->key, key, sizeof(im->key));
 			rv = 0;
 		} else
-			import_fail(im, "database error");
+			import_error(im, "database error");
 	} else if (rc == SQLITE_DONE)
 		import_fail(im, "no such account: %.256s", who);
 	else
-		import_fail(im, "database error");
+		import_error(im, "database error");
 	sqlite3_reset(st);
 	return rv;
 }
@@ -131,6 +159,9 @@ on_header(void *arg, const struct cid *roots, size_t n)
 
 	if (n == 0)
 		return import_fail(im, "the CAR has no root");
+	if (n > 1)
+		return import_fail(im, "the CAR has %zu roots; expected one",
+		    n);
 	im->root = roots[0];
 	im->have_root = 1;
 	return 0;
@@ -142,7 +173,7 @@ on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
 	struct import	*im = arg;
 
 	if (rstore_put_block(fe->db, im->did, UNREACHED, c, p, len) == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
 		im->nblocks++;
 	return 0;
@@ -161,14 +192,15 @@ import_stream(struct import *im)
 	if ((r = car_reader_new(on_header, on_block, im)) == NULL ||
 	    (buf = malloc(IMPORT_CHUNK)) == NULL) {
 		car_reader_free(r);
-		return import_fail(im, "out of memory");
+		return import_error(im, "out of memory");
 	}
 	while (rc == 0) {
 		if ((n = pread(im->fd, buf, IMPORT_CHUNK, off)) == -1 &&
 		    errno == EINTR)
 			continue;
 		if (n == -1) {
-			rc = import_fail(im, "read: %s", strerror(errno));
+			log_warn("import: read");
+			rc = import_error(im, "read error");
 			break;
 		}
 		if (n == 0) {
@@ -200,7 +232,7 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 		im->missing = *c;
 	}
 	if (rc == 0 && rstore_set_block_rev(fe->db, im->did, c,
-	    im->c.rev) == -1) {
+	    im->rev) == -1) {
 		free(*data);
 		return -1;
 	}
@@ -227,7 +259,7 @@ import_check_record(struct import *im, const char *key, const uint8_t *p,
 	/* The blobs it names: listMissingBlobs shows those not here. */
 	if (blob_import_refs(fe->db, im->did, key, v) == -1) {
 		dm_free(v);
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	}
 	dm_free(v);
 	return 0;
@@ -251,7 +283,7 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		return import_fail(im, "record block missing: %.512s, cid %s",
 		    k, cid_fmt(val));
 	if (rc == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	rc = import_check_record(im, k, p, len);
 	free(p);
 	if (rc == -1)
@@ -259,15 +291,17 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 	if ((rkey = strchr(k, '/')) == NULL)
 		return import_fail(im, "bad MST key %.512s", k);
 	*rkey++ = '\0';
-	if (rstore_put_record(fe->db, im->did, k, rkey, val,
-	    im->c.rev) == -1 ||
-	    rstore_set_block_rev(fe->db, im->did, val, im->c.rev) == -1)
-		return import_fail(im, "database error");
+	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->rev) == -1 ||
+	    rstore_set_block_rev(fe->db, im->did, val, im->rev) == -1)
+		return import_error(im, "database error");
 	im->records++;
 	return 0;
 }
 
-/* The root commit: present, well formed, for this account. */
+/*
+ * The root commit: present and well formed.  It names the repository's
+ * new rev.
+ */
 static int
 import_commit(struct import *im)
 {
@@ -282,18 +316,18 @@ import_commit(struct import *im)
 	    &len)) == 1)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	rc = commit_decode(p, len, &im->c, &errstr);
 	free(p);
 	if (rc == -1)
 		return import_fail(im, "the root %s is not a commit: %s",
 		    cid_fmt(&im->root), errstr);
-	if (strcmp(im->c.did, im->did) != 0)
-		return import_fail(im, "the CAR is the repository of %.256s, "
-		    "not of %.256s", im->c.did, im->did);
-	if (rstore_set_block_rev(fe->db, im->did, &im->root,
-	    im->c.rev) == -1)
-		return import_fail(im, "database error");
+	if (im->has_old && tid_compare(im->c.rev, im->old.rev) <= 0)
+		repo_next_rev(im->old.rev, im->rev);
+	else
+		strlcpy(im->rev, im->c.rev, sizeof(im->rev));
+	if (rstore_set_block_rev(fe->db, im->did, &im->root, im->rev) == -1)
+		return import_error(im, "database error");
 	return 0;
 }
 
@@ -316,7 +350,10 @@ import_tree(struct import *im)
 	return import_fail(im, "bad MST under data %s", cid_fmt(&im->c.data));
 }
 
-/* Relays learn of the new state as a #sync of the commit alone. */
+/*
+ * Relays learn of the new state as a #sync of the commit alone, under
+ * the commit's own rev: the event's rev must be the block's.
+ */
 static int
 import_sync_event(struct import *im)
 {
@@ -336,45 +373,49 @@ static int
 import_tx(struct import *im, int64_t *dropped)
 {
 	struct repo_root	 root;
+	int			 rc;
 
-	if (rstore_delete_repo(fe->db, im->did) == -1 ||
+	if ((rc = rstore_get_root(fe->db, im->did, &im->old)) == -1 ||
+	    rstore_delete_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
+	im->has_old = rc == 0;
 	if (import_stream(im) == -1 || import_commit(im) == -1 ||
 	    import_tree(im) == -1)
 		return -1;
 	if ((*dropped = rstore_drop_blocks_of_rev(fe->db, im->did,
 	    UNREACHED)) == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	root.commit = im->root;
 	root.data = im->c.data;
-	strlcpy(root.rev, im->c.rev, sizeof(root.rev));
+	strlcpy(root.rev, im->rev, sizeof(root.rev));
 	if (rstore_set_root(fe->db, im->did, &root) == -1 ||
 	    import_sync_event(im) == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	return 0;
 }
 
-/*
- * An account migrating in brings a commit its old host signed, so a
- * signature by another key is worth a warning, not a refusal.
- */
-static const char *
-import_sig_warning(const struct import *im)
+/* What is taken, but worth a word: "" when nothing. */
+static void
+import_warnings(struct import *im)
 {
 	struct pubkey	 pub;
 
-	if (didkey_decode(im->key, strlen(im->key), &pub) == -1)
-		return "the account's signing key is unreadable; "
-		    "signature not checked";
-	if (commit_verify(&im->c, &pub) == -1)
-		return "the commit is not signed by the account's key";
-	return NULL;
+	if (strcmp(im->c.did, im->did) != 0)
+		snprintf(im->warn, sizeof(im->warn), "the commit is for "
+		    "%.128s, not for %.128s", im->c.did, im->did);
+	else if (didkey_decode(im->key, strlen(im->key), &pub) == -1)
+		strlcpy(im->warn, "the account's signing key is unreadable; "
+		    "signature not checked", sizeof(im->warn));
+	else if (commit_verify(&im->c, &pub) == -1)
+		strlcpy(im->warn, "the commit is not signed by the account's "
+		    "key", sizeof(im->warn));
 }
 
 /* The summary waiting for signerd's answer to the rev raise. */
 struct import_reply {
-	uint32_t	 ctlid;
+	import_done_cb	 done;
+	void		*arg;
 	size_t		 msglen;
 	char		 msg[];
 };
@@ -389,7 +430,7 @@ import_reply_send(struct import_reply *r, const char *warn)
 		log_warnx("import: signerd did not raise its last signed "
 		    "rev: %s", warn);
 	}
-	control_send(r->ctlid, IMSG_CTL_OK, r->msg, strlen(r->msg) + 1);
+	r->done(r->arg, r->msg);
 	free(r);
 }
 
@@ -400,41 +441,42 @@ import_raised(void *arg, int ok, const uint8_t *data, size_t len,
 	import_reply_send(arg, ok ? NULL : err);
 }
 
-/* Answers the client now if signerd cannot be asked. */
+/* Answers the caller now if signerd cannot be asked. */
 static void
-import_raise(const struct import *im, uint32_t ctlid, const char *msg)
+import_raise(const struct import *im, const char *msg, import_done_cb done,
+    void *arg)
 {
 	struct import_reply	*r;
 	uint8_t			 req[SIGNER_REV_RAISE_MAX];
 	size_t			 len;
 
 	if ((r = malloc(sizeof(*r) + IMPORT_REPLY_MAX)) == NULL) {
-		control_send(ctlid, IMSG_CTL_OK, msg, strlen(msg) + 1);
+		done(arg, msg);
 		return;
 	}
-	r->ctlid = ctlid;
+	r->done = done;
+	r->arg = arg;
 	r->msglen = IMPORT_REPLY_MAX;
 	strlcpy(r->msg, msg, r->msglen);
-	if (signer_rev_raise_encode(im->did, im->c.rev, req, &len) == -1)
+	if (signer_rev_raise_encode(im->did, im->rev, req, &len) == -1)
 		import_reply_send(r, "the DID is too long for signerd");
 	else if (signer_request(IMSG_SIGN_REV_RAISE, req, len, import_raised,
 	    r) == -1)
 		import_reply_send(r, "signerd is not available");
 }
 
-int
-import_repo(int fd, const char *who, uint32_t ctlid, char *msg,
-    size_t msglen)
+enum import_status
+import_repo(int fd, const char *who, char *msg, size_t msglen,
+    import_done_cb done, void *arg)
 {
-	struct import	*im;
-	struct stat	 st;
-	const char	*warn;
-	int64_t		 dropped = 0;
-	int		 rv = -1;
+	struct import		*im;
+	struct stat		 st;
+	enum import_status	 rv;
+	int64_t			 dropped = 0;
 
 	if ((im = calloc(1, sizeof(*im))) == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		return -1;
+		strlcpy(msg, "out of memory", msglen);
+		return IMPORT_ERROR;
 	}
 	im->fd = fd;
 	im->msg = msg;
@@ -443,33 +485,33 @@ import_repo(int fd, const char *who, uint32_t ctlid, char *msg,
 		import_fail(im, "the CAR is not a regular file");
 	else if (import_account(im, who) == -1)
 		;
-	else if (repo_writes_pending() > 0)
-		import_fail(im, "repository writes in progress; try again");
-	else if (db_begin(fe->db) == -1)
-		import_fail(im, "database error");
+	else if (repo_writes_pending_for(im->did) > 0) {
+		strlcpy(msg, "repository writes in progress; try again",
+		    msglen);
+		im->failed = IMPORT_BUSY;
+	} else if (db_begin(fe->db) == -1)
+		import_error(im, "database error");
 	else if (import_tx(im, &dropped) == -1) {
 		db_rollback(fe->db);
 		events_forget_seq();
 	} else if (db_commit(fe->db) == -1) {
 		events_forget_seq();
-		import_fail(im, "database error");
-	} else {
+		import_error(im, "database error");
+	} else
 		events_notify();
-		rv = 0;
-	}
-	if (rv == 0) {
-		warn = import_sig_warning(im);
+	if ((rv = im->failed) == IMPORT_OK) {
+		import_warnings(im);
 		snprintf(msg, msglen, "imported %.128s: commit %s, rev %s, "
 		    "%llu records, %llu blocks", im->did, cid_fmt(&im->root),
-		    im->c.rev, (unsigned long long)im->records,
+		    im->rev, (unsigned long long)im->records,
 		    (unsigned long long)(im->nblocks - (uint64_t)dropped));
-		log_info("%s%s%s", msg, warn != NULL ? "; warning: " : "",
-		    warn != NULL ? warn : "");
-		if (warn != NULL) {
+		if (im->warn[0] != '\0') {
+			log_warnx("%s; warning: %s", msg, im->warn);
 			strlcat(msg, "\nwarning: ", msglen);
-			strlcat(msg, warn, msglen);
-		}
-		import_raise(im, ctlid, msg);
+			strlcat(msg, im->warn, msglen);
+		} else
+			log_info("%s", msg);
+		import_raise(im, msg, done, arg);
 	} else
 		log_warnx("import for %.256s refused: %s", who, msg);
 	free(im);

@@ -86,6 +86,7 @@ enum seen {
 	SEEN_BLOB_MAX =		1 << 12,
 	SEEN_BLOB_EXPIRY =	1 << 13,
 	SEEN_BLOB_QUOTA =	1 << 14,
+	SEEN_IMPORT_MAX =	1 << 15,
 };
 
 typedef struct {
@@ -171,7 +172,7 @@ static void	 free_list(struct conf_str_list *);
 %token	LIMITS OFF RATE
 %token	ADMIN PASSWORD
 %token	DAYS FIREHOSE HOURS RETENTION
-%token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED
+%token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED IMPORT
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -268,6 +269,10 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 		| BLOB QUOTA NONE {
 			if (once(SEEN_BLOB_QUOTA, "blob quota") == 0)
 				conf->blob_quota = 0;
+		}
+		| IMPORT MAX SIZE NUMBER {
+			set_blob(SEEN_IMPORT_MAX, "import max size",
+			    &conf->import_max_size, $4, BLOB_MAX_SIZE_LIMIT);
 		}
 		;
 
@@ -756,6 +761,7 @@ lookup(const char *s)
 		{ "hostname",		HOSTNAME },
 		{ "hour",		HOURS },
 		{ "hours",		HOURS },
+		{ "import",		IMPORT },
 		{ "include",		INCLUDE },
 		{ "invite",		INVITE },
 		{ "key",		KEY },

@@ -27,6 +27,7 @@
 #define PDSD_DB_FILE		"pdsd.db"
 #define PDSD_ADMIN_PW_MAX	256
 #define PDSD_BLOB_MAX_DEFAULT	5242880		/* bytes, as the reference */
+#define PDSD_IMPORT_MAX_DEFAULT	104857600	/* bytes, as the reference */
 #define PDSD_BLOB_EXPIRY_DEFAULT 3600		/* seconds unreferenced */
 #define PDSD_RETENTION_DEFAULT	24		/* hours, as the reference */
 #define PDSD_RETENTION_MAX	(24 * 366)
@@ -75,6 +76,7 @@ struct pdsd_conf {
 	long long		 blob_max_size;	/* bytes */
 	long long		 blob_expiry;	/* seconds */
 	long long		 blob_quota;	/* bytes per account; 0 none */
+	long long		 import_max_size; /* bytes of an importRepo */
 	int			 fh_retention;	/* hours of events kept */
 };
 

@@ -97,6 +97,18 @@ repo_writes_pending(void)
 	return nwrites;
 }
 
+size_t
+repo_writes_pending_for(const char *did)
+{
+	struct repo_write	*w;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(w, &writes, entry)
+		if (strcmp(w->did, did) == 0)
+			n++;
+	return n;
+}
+
 static int
 busy(const char *did, const struct repo_write *until)
 {
@@ -173,8 +185,8 @@ collect_block(void *arg, enum mst_block_kind kind, const struct cid *c,
 }
 
 /* A rev newer than the head's, even if our clock is behind it. */
-static void
-next_rev(const char *prev, char rev[TID_BUFSZ])
+void
+repo_next_rev(const char *prev, char rev[TID_BUFSZ])
 {
 	uint64_t	 p, v;
 
@@ -325,7 +337,7 @@ write_start(struct repo_write *w)
 	    (w->proof = memstore_new()) == NULL ||
 	    mst_tx_proof(w->tx, w->proof) == -1)
 		goto fail;
-	next_rev(w->has_old ? w->old_root.rev : NULL, rev);
+	repo_next_rev(w->has_old ? w->old_root.rev : NULL, rev);
 	strlcpy(w->new_root.rev, rev, sizeof(w->new_root.rev));
 	if (commit_unsigned_encode(w->did, &w->new_root.data, rev,
 	    &w->unsigned_commit, &w->unsigned_len) == -1)

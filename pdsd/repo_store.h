@@ -53,14 +53,6 @@ int64_t	rstore_drop_blocks_of_rev(struct sqlite3 *, const char *,
 	    const char *);
 
 /*
- * import.c: replaces the repository of an account (DID or handle) with
- * the CAR read from fd.  -1 with the reason in msg; or 0, and once
- * signerd has moved its last signed rev up to the imported one, the
- * summary in msg goes to control client id as IMSG_CTL_OK.
- */
-int	import_repo(int, const char *, uint32_t, char *, size_t);
-
-/*
  * Listings.  Callbacks return 0 to go on; a non-zero value stops the
  * walk and is returned.  -1 on a database error.
  */
