@@ -2,19 +2,21 @@
  * Import: replace an account's repository with a CAR file, in one
  * SQLite transaction.  Both `pdsctl import` (control.c) and
  * com.atproto.repo.importRepo (xrpc_import.c, which first spools the
- * request body to a scratch file) come here.  The old blocks, records and root are deleted
- * first; the CAR's blocks go straight into the table as they stream
- * (each checked against its CID by the reader), stamped with an empty
- * rev.  Then the tree is walked from the commit's data root in the
- * database: every node must decode strictly and sit in its place, every
- * record must be a data-model map, and each block reached is restamped
- * with the repository's new rev; what is left unstamped was not part of
- * the repository and is dropped.  The new rev is the commit's, unless
- * that would take the repository back (the same migration run twice, an
- * older backup): then it is the next rev after the old head's, so revs
- * only ever go up.  Any fault rolls it all back, so memory
- * stays flat however large the repository and a bad CAR changes
- * nothing.  The same transaction logs a #sync event for the relays.
+ * request body to a scratch file) come here.
+ *
+ * The old blocks, records and root are deleted first; the CAR's blocks
+ * go into a staging table of the connection's temporary database as
+ * they stream (each checked against its CID by the reader).  Then the
+ * tree is walked from the commit's data root: every node must decode
+ * strictly and sit in its place, every record must be a data-model map,
+ * and each block reached is stored once, under the repository's new
+ * rev; what the walk does not reach was not part of the repository and
+ * never enters it.  The new rev is the commit's, unless that would take
+ * the repository back (the same migration run twice, an older backup):
+ * then it is the next rev after the old head's, so revs only ever go
+ * up.  Any fault rolls it all back, so memory stays flat however large
+ * the repository and a bad CAR changes nothing.  The same transaction
+ * logs a #sync event for the relays.
  * Then signerd is asked to move its last signed rev for the DID up to
  * the new one, so that our next commit is newer than both heads; the
  * import stands either way, and a refusal is a warning in the summary.
@@ -62,7 +64,11 @@
 #define IMPORT_CHUNK	(256 * 1024)
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
 #define IMPORT_WARN_MAX		320
-#define UNREACHED	""	/* the rev of blocks not yet reached */
+#define IMPORT_CACHE_KIB	"-32768"	/* negative: KiB, not pages */
+#define DEFAULT_CACHE_KIB	"-2000"		/* SQLite's */
+#define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
+			"(cid BLOB PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
+			"WITHOUT ROWID"
 
 struct import;
 static int	import_fail(struct import *, const char *, ...)
@@ -75,7 +81,7 @@ struct import {
 	int			 fd;
 	int			 have_root;
 	struct cid		 root;		/* the commit's CID */
-	uint64_t		 nblocks;
+	uint64_t		 nblocks;	/* kept */
 	uint64_t		 records;
 	struct commit		 c;
 	int			 has_old;
@@ -167,19 +173,115 @@ on_header(void *arg, const struct cid *roots, size_t n)
 	return 0;
 }
 
+/*
+ * The staging table, keyed by the CID's bytes.  It lives as long as the
+ * connection, empty between imports; made outside any transaction, so
+ * that a rollback does not take it away from the cached statements.
+ * While an import runs, the page caches are larger: with SQLite's
+ * default (2 MiB) a transaction of thousands of blocks spills pages to
+ * the WAL and reads them back, a quarter of the import's time.
+ */
 static int
-on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
+stage_init(void)
 {
-	struct import	*im = arg;
+	char	 err[256];
 
-	if (rstore_put_block(fe->db, im->did, UNREACHED, c, p, len) == -1)
-		return import_error(im, "database error");
+	if (db_exec(fe->db, STAGE_TABLE, err, sizeof(err)) == -1 ||
+	    db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB ";"
+	    "PRAGMA temp.cache_size = " IMPORT_CACHE_KIB, err,
+	    sizeof(err)) == -1) {
+		log_warnx("import: staging table: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The caches shrink back, whatever became of the import. */
+static void
+stage_done(void)
+{
+	char	 err[256];
+
+	if (db_exec(fe->db, "PRAGMA main.cache_size = " DEFAULT_CACHE_KIB ";"
+	    "PRAGMA temp.cache_size = " DEFAULT_CACHE_KIB, err,
+	    sizeof(err)) == -1)
+		log_warnx("import: cache size: %s", err);
+}
+
+static int
+stage_put(const struct cid *c, const uint8_t *p, size_t len)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(fe->db, &cache,
+	    "INSERT OR IGNORE INTO temp.import_block (cid, data) VALUES (?, ?)");
+	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_blob(st, 2, p,
+	    (int)len, SQLITE_STATIC) != SQLITE_OK)
+		return -1;
+	return db_step_done(fe->db, st);
+}
+
+/* A staged block, copied: 0, 1 not in the CAR, -1 error. */
+static int
+stage_get(const struct cid *c, uint8_t **data, size_t *len)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	const void		*p;
+	int			 rc, n;
+
+	st = db_stmt(fe->db, &cache,
+	    "SELECT data FROM temp.import_block WHERE cid = ?");
+	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
+	    SQLITE_STATIC) != SQLITE_OK)
+		return -1;
+	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
+		return rc == 0 ? 1 : -1;
+	p = sqlite3_column_blob(st, 0);
+	n = sqlite3_column_bytes(st, 0);
+	if ((*data = malloc(n > 0 ? n : 1)) != NULL) {
+		memcpy(*data, p, n);
+		*len = n;
+	}
+	sqlite3_reset(st);
+	return *data != NULL ? 0 : -1;
+}
+
+static int
+stage_clear(void)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_block");
+	return st == NULL ? -1 : db_step_done(fe->db, st);
+}
+
+/* A block the walk reached goes into the repository, once. */
+static int
+import_keep(struct import *im, const struct cid *c, const uint8_t *p,
+    size_t len)
+{
+	if (rstore_put_block(fe->db, im->did, im->rev, c, p, len) == -1)
+		return -1;
 	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
 		im->nblocks++;
 	return 0;
 }
 
-/* Streams the file into the table; the reader checks every block. */
+static int
+on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
+{
+	struct import	*im = arg;
+
+	if (stage_put(c, p, len) == -1)
+		return import_error(im, "database error");
+	return 0;
+}
+
+/* Streams the file into the stage; the reader checks every block. */
 static int
 import_stream(struct import *im)
 {
@@ -226,13 +328,12 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 	struct import	*im = arg;
 	int		 rc;
 
-	rc = rstore_get_block(fe->db, im->did, c, data, len);
+	rc = stage_get(c, data, len);
 	if (rc == 1 && !im->node_missing) {
 		im->node_missing = 1;
 		im->missing = *c;
 	}
-	if (rc == 0 && rstore_set_block_rev(fe->db, im->did, c,
-	    im->rev) == -1) {
+	if (rc == 0 && import_keep(im, c, *data, *len) == -1) {
 		free(*data);
 		return -1;
 	}
@@ -279,20 +380,21 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		return import_fail(im, "bad MST key");
 	memcpy(k, key, klen);
 	k[klen] = '\0';
-	if ((rc = rstore_get_block(fe->db, im->did, val, &p, &len)) == 1)
+	if ((rc = stage_get(val, &p, &len)) == 1)
 		return import_fail(im, "record block missing: %.512s, cid %s",
 		    k, cid_fmt(val));
 	if (rc == -1)
 		return import_error(im, "database error");
-	rc = import_check_record(im, k, p, len);
+	if ((rc = import_check_record(im, k, p, len)) == 0 &&
+	    import_keep(im, val, p, len) == -1)
+		rc = import_error(im, "database error");
 	free(p);
 	if (rc == -1)
 		return -1;
 	if ((rkey = strchr(k, '/')) == NULL)
 		return import_fail(im, "bad MST key %.512s", k);
 	*rkey++ = '\0';
-	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->rev) == -1 ||
-	    rstore_set_block_rev(fe->db, im->did, val, im->rev) == -1)
+	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->rev) == -1)
 		return import_error(im, "database error");
 	im->records++;
 	return 0;
@@ -312,23 +414,22 @@ import_commit(struct import *im)
 
 	if (!im->have_root)
 		return import_fail(im, "the CAR has no root");
-	if ((rc = rstore_get_block(fe->db, im->did, &im->root, &p,
-	    &len)) == 1)
+	if ((rc = stage_get(&im->root, &p, &len)) == 1)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
 		return import_error(im, "database error");
-	rc = commit_decode(p, len, &im->c, &errstr);
-	free(p);
-	if (rc == -1)
+	if (commit_decode(p, len, &im->c, &errstr) == -1) {
+		free(p);
 		return import_fail(im, "the root %s is not a commit: %s",
 		    cid_fmt(&im->root), errstr);
+	}
 	if (im->has_old && tid_compare(im->c.rev, im->old.rev) <= 0)
 		repo_next_rev(im->old.rev, im->rev);
 	else
 		strlcpy(im->rev, im->c.rev, sizeof(im->rev));
-	if (rstore_set_block_rev(fe->db, im->did, &im->root, im->rev) == -1)
-		return import_error(im, "database error");
-	return 0;
+	rc = import_keep(im, &im->root, p, len);
+	free(p);
+	return rc == -1 ? import_error(im, "database error") : 0;
 }
 
 static int
@@ -370,7 +471,7 @@ import_sync_event(struct import *im)
 
 /* Everything inside the transaction; -1 rolls it back. */
 static int
-import_tx(struct import *im, int64_t *dropped)
+import_tx(struct import *im)
 {
 	struct repo_root	 root;
 	int			 rc;
@@ -383,8 +484,7 @@ import_tx(struct import *im, int64_t *dropped)
 	if (import_stream(im) == -1 || import_commit(im) == -1 ||
 	    import_tree(im) == -1)
 		return -1;
-	if ((*dropped = rstore_drop_blocks_of_rev(fe->db, im->did,
-	    UNREACHED)) == -1)
+	if (stage_clear() == -1)
 		return import_error(im, "database error");
 	root.commit = im->root;
 	root.data = im->c.data;
@@ -472,7 +572,6 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 	struct import		*im;
 	struct stat		 st;
 	enum import_status	 rv;
-	int64_t			 dropped = 0;
 
 	if ((im = calloc(1, sizeof(*im))) == NULL) {
 		strlcpy(msg, "out of memory", msglen);
@@ -489,9 +588,9 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		strlcpy(msg, "repository writes in progress; try again",
 		    msglen);
 		im->failed = IMPORT_BUSY;
-	} else if (db_begin(fe->db) == -1)
+	} else if (stage_init() == -1 || db_begin(fe->db) == -1)
 		import_error(im, "database error");
-	else if (import_tx(im, &dropped) == -1) {
+	else if (import_tx(im) == -1) {
 		db_rollback(fe->db);
 		events_forget_seq();
 	} else if (db_commit(fe->db) == -1) {
@@ -499,12 +598,13 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		import_error(im, "database error");
 	} else
 		events_notify();
+	stage_done();
 	if ((rv = im->failed) == IMPORT_OK) {
 		import_warnings(im);
 		snprintf(msg, msglen, "imported %.128s: commit %s, rev %s, "
 		    "%llu records, %llu blocks", im->did, cid_fmt(&im->root),
 		    im->rev, (unsigned long long)im->records,
-		    (unsigned long long)(im->nblocks - (uint64_t)dropped));
+		    (unsigned long long)im->nblocks);
 		if (im->warn[0] != '\0') {
 			log_warnx("%s; warning: %s", msg, im->warn);
 			strlcat(msg, "\nwarning: ", msglen);

@@ -257,6 +257,8 @@ int		 xrpc_start(void);
 /* db.c */
 struct sqlite3	*db_open(const char *, char *, size_t);
 int		 db_migrate(struct sqlite3 *, char *, size_t);
+/* SQL with no result; the error into err. */
+int		 db_exec(struct sqlite3 *, const char *, char *, size_t);
 void		 db_close(struct sqlite3 *);
 int64_t		 db_count(struct sqlite3 *, const char *);
 int64_t		 db_size(const char *);

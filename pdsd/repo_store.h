@@ -46,11 +46,6 @@ int	rstore_foreach_block(struct sqlite3 *, const char *,
 void	rstore_blockstore(struct rstore_bs *, struct blockstore *);
 /* Everything of one repository: blocks, record rows and its root. */
 int	rstore_delete_repo(struct sqlite3 *, const char *);
-int	rstore_set_block_rev(struct sqlite3 *, const char *,
-	    const struct cid *, const char *);
-/* Drops the blocks whose rev is the given one; how many, or -1. */
-int64_t	rstore_drop_blocks_of_rev(struct sqlite3 *, const char *,
-	    const char *);
 
 /*
  * Listings.  Callbacks return 0 to go on; a non-zero value stops the
