@@ -80,10 +80,14 @@ int	cmd_unpack(int, char **);
 int	cmd_account(int, char **);
 int	cmd_invite(int, char **);
 
+/* ctl_blob.c: blob collection, through the daemon */
+int	cmd_blob(int, char **);
+
 /* ctl_daemon.c */
 int	cmd_status(int, char **);
 int	cmd_reload(int, char **);
 int	cmd_log(int, char **);
 int	cmd_relay(int, char **);
+int	cmd_index(int, char **);
 
 #endif

@@ -11,11 +11,14 @@
 #include <errno.h>
 #include <event.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "appview.h"
+#include "blob.h"
 #include "commit.h"
 #include "imsgev.h"
 #include "log.h"
@@ -49,9 +52,11 @@ static void	control_close(struct ctl_conn *);
 static int	control_peer_ok(int);
 static void	control_status(struct ctl_conn *);
 static void	control_fail(struct ctl_conn *, const char *);
+static void	control_index_rebuild(struct ctl_conn *);
 static void	control_import(struct ctl_conn *, struct imsg *);
 static void	control_relays(struct ctl_conn *);
 static void	control_sign_commit(struct ctl_conn *, struct imsg *);
+static void	control_blob_gc(struct ctl_conn *, struct imsg *);
 
 int
 control_listen(int fd)
@@ -212,6 +217,26 @@ control_imported(void *arg, const char *summary)
 }
 
 /* The CAR comes as an open fd: we may be chrooted away from its path. */
+/* Runs to its end in this callback: no write lands in the middle. */
+static void
+control_index_rebuild(struct ctl_conn *c)
+{
+	char		 msg[128];
+	long long	 n;
+
+	if (repo_writes_pending() > 0) {
+		control_fail(c, "repository writes in progress; try again");
+		return;
+	}
+	if (appindex_rebuild(fe->db, &n) == -1) {
+		control_fail(c, "index rebuild failed");
+		return;
+	}
+	snprintf(msg, sizeof(msg), "index rebuilt from %lld records", n);
+	log_info("%s", msg);
+	imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1, msg, strlen(msg) + 1);
+}
+
 static void
 control_import(struct ctl_conn *c, struct imsg *imsg)
 {
@@ -263,6 +288,19 @@ control_sign_commit(struct ctl_conn *c, struct imsg *imsg)
 	if (signer_sign_commit(imsg->data, len, control_signed,
 	    (void *)(uintptr_t)c->id) == -1)
 		control_fail(c, "signerd is not available");
+}
+
+/* Answered by blob.c once the run is over, maybe many ticks later. */
+static void
+control_blob_gc(struct ctl_conn *c, struct imsg *imsg)
+{
+	int64_t	 expiry;
+
+	if (imsg_get_data(imsg, &expiry, sizeof(expiry)) == -1 ||
+	    expiry < -1 || expiry > BLOB_EXPIRY_LIMIT)
+		control_fail(c, "bad blob collection request");
+	else if (blob_gc_request(c->id, expiry) == -1)
+		control_fail(c, "too many blob collections waiting");
 }
 
 void
@@ -364,8 +402,17 @@ control_dispatch(int fd, short event, void *arg)
 			imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1,
 			    NULL, 0);
 			break;
+		case IMSG_CTL_INDEX_REBUILD:
+			if (imsg_get_len(&imsg) != 0)
+				control_fail(c, "bad index request");
+			else
+				control_index_rebuild(c);
+			break;
 		case IMSG_CTL_SIGN_COMMIT:
 			control_sign_commit(c, &imsg);
+			break;
+		case IMSG_CTL_BLOB_GC:
+			control_blob_gc(c, &imsg);
 			break;
 		case IMSG_CTL_ACCOUNT_CREATE:
 		case IMSG_CTL_ACCOUNT_LIST:

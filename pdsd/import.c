@@ -42,6 +42,7 @@
 
 #include <sqlite3.h>
 
+#include "appview.h"
 #include "blob.h"
 #include "blockstore.h"
 #include "car.h"
@@ -66,9 +67,9 @@
 #define IMPORT_WARN_MAX		320
 #define IMPORT_CACHE_KIB	"-32768"	/* negative: KiB, not pages */
 #define DEFAULT_CACHE_KIB	"-2000"		/* SQLite's */
-#define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_stage " \
-			"(cid TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL, " \
-			"reached INTEGER NOT NULL) WITHOUT ROWID"
+#define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
+			"(cid BLOB PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
+			"WITHOUT ROWID"
 
 struct import;
 static int	import_fail(struct import *, const char *, ...)
@@ -174,11 +175,9 @@ on_header(void *arg, const struct cid *roots, size_t n)
 }
 
 /*
- * The staging table, keyed by the CID's text as repo_block is, so that
- * the blocks reached go over into repo_block in its own order, each
- * insert next to the last.  It lives as long as the connection, empty
- * between imports; made outside any transaction, so that a rollback
- * does not take it away from the cached statements.
+ * The staging table, keyed by the CID's bytes.  It lives as long as the
+ * connection, empty between imports; made outside any transaction, so
+ * that a rollback does not take it away from the cached statements.
  * While an import runs, the page caches are larger: with SQLite's
  * default (2 MiB) a transaction of thousands of blocks spills pages to
  * the WAL and reads them back, a quarter of the import's time.
@@ -215,31 +214,29 @@ stage_put(const struct cid *c, const uint8_t *p, size_t len)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
-	char			 cs[CID_STRSZ];
 
-	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO "
-	    "temp.import_stage (cid, data, reached) VALUES (?, ?, 0)");
-	if (st == NULL || cid_to_str(c, cs, sizeof(cs)) == -1 ||
-	    sqlite3_bind_text(st, 1, cs, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, p, (int)len, SQLITE_STATIC) != SQLITE_OK)
+	st = db_stmt(fe->db, &cache,
+	    "INSERT OR IGNORE INTO temp.import_block (cid, data) VALUES (?, ?)");
+	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_blob(st, 2, p,
+	    (int)len, SQLITE_STATIC) != SQLITE_OK)
 		return -1;
 	return db_step_done(fe->db, st);
 }
 
-/* A staged block, marked reached and copied: 0, 1 not in the CAR, -1. */
+/* A staged block, copied: 0, 1 not in the CAR, -1 error. */
 static int
 stage_get(const struct cid *c, uint8_t **data, size_t *len)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
 	const void		*p;
-	char			 cs[CID_STRSZ];
 	int			 rc, n;
 
-	st = db_stmt(fe->db, &cache, "UPDATE temp.import_stage "
-	    "SET reached = 1 WHERE cid = ? RETURNING data");
-	if (st == NULL || cid_to_str(c, cs, sizeof(cs)) == -1 ||
-	    sqlite3_bind_text(st, 1, cs, -1, SQLITE_STATIC) != SQLITE_OK)
+	st = db_stmt(fe->db, &cache,
+	    "SELECT data FROM temp.import_block WHERE cid = ?");
+	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
+	    SQLITE_STATIC) != SQLITE_OK)
 		return -1;
 	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
 		return rc == 0 ? 1 : -1;
@@ -249,29 +246,8 @@ stage_get(const struct cid *c, uint8_t **data, size_t *len)
 		memcpy(*data, p, n);
 		*len = n;
 	}
-	/* Run to its end: the change is made by then. */
-	if (db_step_done(fe->db, st) == -1) {
-		free(*data);
-		return -1;
-	}
+	sqlite3_reset(st);
 	return *data != NULL ? 0 : -1;
-}
-
-/* What the walk reached goes over into the repository, in key order. */
-static int
-stage_keep(struct import *im)
-{
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
-
-	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO repo_block "
-	    "(did, cid, rev, data) SELECT ?, cid, ?, data "
-	    "FROM temp.import_stage WHERE reached ORDER BY cid");
-	if (db_bind_strs(st, 1, im->did, im->rev, NULL) == -1 ||
-	    db_step_done(fe->db, st) == -1)
-		return -1;
-	im->nblocks = sqlite3_changes64(fe->db);
-	return 0;
 }
 
 static int
@@ -280,8 +256,20 @@ stage_clear(void)
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
 
-	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_stage");
+	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_block");
 	return st == NULL ? -1 : db_step_done(fe->db, st);
+}
+
+/* A block the walk reached goes into the repository, once. */
+static int
+import_keep(struct import *im, const struct cid *c, const uint8_t *p,
+    size_t len)
+{
+	if (rstore_put_block(fe->db, im->did, im->rev, c, p, len) == -1)
+		return -1;
+	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
+		im->nblocks++;
+	return 0;
 }
 
 static int
@@ -346,6 +334,10 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 		im->node_missing = 1;
 		im->missing = *c;
 	}
+	if (rc == 0 && import_keep(im, c, *data, *len) == -1) {
+		free(*data);
+		return -1;
+	}
 	return rc;
 }
 
@@ -394,14 +386,17 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		    k, cid_fmt(val));
 	if (rc == -1)
 		return import_error(im, "database error");
-	rc = import_check_record(im, k, p, len);
+	if ((rc = import_check_record(im, k, p, len)) == 0 &&
+	    import_keep(im, val, p, len) == -1)
+		rc = import_error(im, "database error");
 	free(p);
 	if (rc == -1)
 		return -1;
 	if ((rkey = strchr(k, '/')) == NULL)
 		return import_fail(im, "bad MST key %.512s", k);
 	*rkey++ = '\0';
-	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->rev) == -1)
+	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->rev) == -1 ||
+	    appindex_record(fe->db, im->did, k, rkey) == -1)
 		return import_error(im, "database error");
 	im->records++;
 	return 0;
@@ -434,8 +429,9 @@ import_commit(struct import *im)
 		repo_next_rev(im->old.rev, im->rev);
 	else
 		strlcpy(im->rev, im->c.rev, sizeof(im->rev));
+	rc = import_keep(im, &im->root, p, len);
 	free(p);
-	return 0;
+	return rc == -1 ? import_error(im, "database error") : 0;
 }
 
 static int
@@ -484,13 +480,14 @@ import_tx(struct import *im)
 
 	if ((rc = rstore_get_root(fe->db, im->did, &im->old)) == -1 ||
 	    rstore_delete_repo(fe->db, im->did) == -1 ||
+	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_error(im, "database error");
 	im->has_old = rc == 0;
 	if (import_stream(im) == -1 || import_commit(im) == -1 ||
 	    import_tree(im) == -1)
 		return -1;
-	if (stage_keep(im) == -1 || stage_clear() == -1)
+	if (stage_clear() == -1)
 		return import_error(im, "database error");
 	root.commit = im->root;
 	root.data = im->c.data;

@@ -86,7 +86,8 @@ enum seen {
 	SEEN_BLOB_MAX =		1 << 12,
 	SEEN_BLOB_EXPIRY =	1 << 13,
 	SEEN_BLOB_QUOTA =	1 << 14,
-	SEEN_IMPORT_MAX =	1 << 15,
+	SEEN_APPVIEW =		1 << 15,
+	SEEN_IMPORT_MAX =	1 << 16,
 };
 
 typedef struct {
@@ -152,12 +153,14 @@ static void	 set_user(int, const char *, char *, const char *);
 static void	 lowercase(char *);
 static void	 set_hostname(char *);
 static void	 set_plc(char *);
+static void	 set_appview(char *, char *);
 static void	 set_admin_password(char *);
 static void	 add_listen(const char *, long long);
 static void	 add_domain(char *);
 static void	 end_domains(void);
 static void	 add_relay(char *);
 static void	 set_retention(long long, long long);
+static long long scaled(const char *);
 static void	 set_blob(int, const char *, long long *, long long,
 		    long long);
 static const char *domain_problem(const char *);
@@ -171,6 +174,7 @@ static void	 free_list(struct conf_str_list *);
 %token	SOCKET USER
 %token	LIMITS OFF RATE
 %token	ADMIN PASSWORD
+%token	APPVIEW DID
 %token	DAYS FIREHOSE HOURS RETENTION
 %token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED IMPORT
 %token	ERROR
@@ -178,7 +182,7 @@ static void	 free_list(struct conf_str_list *);
 %token	<v.number>	NUMBER
 %type	<v.number>	port regmode
 %type	<v.string>	user
-%type	<v.number>	onoff hours
+%type	<v.number>	onoff hours size
 
 %%
 
@@ -244,6 +248,11 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 				conf->plc[0] = '\0';
 		}
 		| PLC DIRECTORY STRING		{ set_plc($3); }
+		| APPVIEW NONE {
+			if (once(SEEN_APPVIEW, "appview") == 0)
+				conf->appview[0] = conf->appview_did[0] = '\0';
+		}
+		| APPVIEW STRING DID STRING	{ set_appview($2, $4); }
 		| RELAY STRING			{ add_relay($2); }
 		| ADMIN PASSWORD STRING		{ set_admin_password($3); }
 		| FIREHOSE RETENTION NUMBER hours {
@@ -254,7 +263,7 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 			if (once(SEEN_RATE, "rate limits") == 0)
 				conf->ratelimit_off = !$3;
 		}
-		| BLOB MAX SIZE NUMBER {
+		| BLOB MAX SIZE size {
 			set_blob(SEEN_BLOB_MAX, "blob max size",
 			    &conf->blob_max_size, $4, BLOB_MAX_SIZE_LIMIT);
 		}
@@ -262,7 +271,7 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 			set_blob(SEEN_BLOB_EXPIRY, "blob unreferenced expiry",
 			    &conf->blob_expiry, $4, BLOB_EXPIRY_LIMIT);
 		}
-		| BLOB QUOTA NUMBER {
+		| BLOB QUOTA size {
 			set_blob(SEEN_BLOB_QUOTA, "blob quota",
 			    &conf->blob_quota, $3, BLOB_MAX_SIZE_LIMIT);
 		}
@@ -274,6 +283,10 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 			set_blob(SEEN_IMPORT_MAX, "import max size",
 			    &conf->import_max_size, $4, BLOB_MAX_SIZE_LIMIT);
 		}
+		;
+
+size		: NUMBER			{ $$ = $1; }
+		| STRING			{ $$ = scaled($1); }
 		;
 
 hours		: HOURS				{ $$ = 1; }
@@ -747,12 +760,14 @@ lookup(const char *s)
 	/* Sorted: bsearch finds nothing in a table out of order. */
 	static const struct keyword keywords[] = {
 		{ "admin",		ADMIN },
+		{ "appview",		APPVIEW },
 		{ "blob",		BLOB },
 		{ "closed",		CLOSED },
 		{ "control",		CONTROL },
 		{ "data",		DATA },
 		{ "day",		DAYS },
 		{ "days",		DAYS },
+		{ "did",		DID },
 		{ "directory",		DIRECTORY },
 		{ "domains",		DOMAINS },
 		{ "expiry",		EXPIRY },
@@ -909,12 +924,43 @@ cmdline_symset(char *s)
 	return rv;
 }
 
-/* A blob setting of 1 to max (bytes or seconds). */
+/*
+ * Bytes with a binary unit: "64K", "5M", "1G", "1T".  -1, said, if it
+ * is no such thing.
+ */
+static long long
+scaled(const char *s)
+{
+	static const char	 units[] = "KMGT";
+	const char		*u, *errstr;
+	char			 num[24];
+	size_t			 len = strlen(s);
+	long long		 n;
+	int			 shift;
+
+	if (len < 2 || len - 1 >= sizeof(num) ||
+	    (u = strchr(units, toupper((unsigned char)s[len - 1]))) == NULL ||
+	    strspn(s, "0123456789") != len - 1)
+		goto bad;
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	shift = 10 * (int)(u - units + 1);
+	n = strtonum(num, 0, LLONG_MAX >> shift, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	return n << shift;
+ bad:
+	yyerror("bad size %s: bytes, or a number and K, M, G or T expected",
+	    s);
+	return -1;
+}
+
+/* A blob setting of 1 to max (bytes or seconds); -1 was refused. */
 static void
 set_blob(int bit, const char *what, long long *dst, long long n,
     long long max)
 {
-	if (once(bit, what) != 0)
+	if (once(bit, what) != 0 || n == -1)
 		return;
 	if (n < 1 || n > max)
 		yyerror("bad %s %lld: 1 to %lld expected", what, n, max);
@@ -1158,6 +1204,22 @@ set_plc(char *val)
 		return;
 	if (check_url("plc directory", val) == 0)
 		strlcpy(conf->plc, val, sizeof(conf->plc));
+}
+
+/* The AppView app.bsky calls go to, and the DID its tokens are for. */
+static void
+set_appview(char *url, char *did)
+{
+	if (once(SEEN_APPVIEW, "appview") == -1 ||
+	    check_url("appview", url) == -1)
+		return;
+	if (strlen(did) >= sizeof(conf->appview_did) ||
+	    !syntax_is_did(did, strlen(did))) {
+		yyerror("appview did is not a DID: %s", did);
+		return;
+	}
+	strlcpy(conf->appview, url, sizeof(conf->appview));
+	strlcpy(conf->appview_did, did, sizeof(conf->appview_did));
 }
 
 static void
