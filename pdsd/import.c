@@ -9,16 +9,18 @@
  * they stream (each checked against its CID by the reader).  Then the
  * tree is walked from the commit's data root: every node must decode
  * strictly and sit in its place, every record must be a data-model map,
- * and each block reached is stored once, under the repository's new
+ * and each block reached is stored once, under the commit's
  * rev; what the walk does not reach was not part of the repository and
- * never enters it.  The new rev is the commit's, unless that would take
- * the repository back (the same migration run twice, an older backup):
- * then it is the next rev after the old head's, so revs only ever go
- * up.  Any fault rolls it all back, so memory stays flat however large
- * the repository and a bad CAR changes nothing.  The same transaction
- * logs a #sync event for the relays.
+ * never enters it.  The repository's rev is the commit's, even when it
+ * is older than the old head's (the same migration run twice, an older
+ * backup): the head, getLatestCommit and the #sync event must all say
+ * the rev the commit block says.  Any fault rolls it all back, so memory
+ * stays flat however large the repository and a bad CAR changes nothing.
+ * The same transaction logs a #sync event for the relays.
+ *
  * Then signerd is asked to move its last signed rev for the DID up to
- * the new one, so that our next commit is newer than both heads; the
+ * the imported one (it never moves down, so it stays at or above the old
+ * head's), and our next commit, on our clock, is newer than both; the
  * import stands either way, and a refusal is a warning in the summary.
  *
  * As the reference does, a commit for another DID or signed by another
@@ -60,7 +62,6 @@
 #include "repo_store.h"
 #include "signer_proto.h"
 #include "syntax.h"
-#include "tid.h"
 
 #define IMPORT_CHUNK	(256 * 1024)
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
@@ -85,9 +86,6 @@ struct import {
 	uint64_t		 nblocks;	/* kept */
 	uint64_t		 records;
 	struct commit		 c;
-	int			 has_old;
-	struct repo_root	 old;		/* the head replaced */
-	char			 rev[TID_BUFSZ]; /* the repository's new rev */
 	char			 warn[IMPORT_WARN_MAX];
 	struct blockstore	 store;
 	int			 node_missing;
@@ -265,7 +263,7 @@ static int
 import_keep(struct import *im, const struct cid *c, const uint8_t *p,
     size_t len)
 {
-	if (rstore_put_block(fe->db, im->did, im->rev, c, p, len) == -1)
+	if (rstore_put_block(fe->db, im->did, im->c.rev, c, p, len) == -1)
 		return -1;
 	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
 		im->nblocks++;
@@ -395,17 +393,14 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 	if ((rkey = strchr(k, '/')) == NULL)
 		return import_fail(im, "bad MST key %.512s", k);
 	*rkey++ = '\0';
-	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->rev) == -1 ||
+	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->c.rev) == -1 ||
 	    appindex_record(fe->db, im->did, k, rkey) == -1)
 		return import_error(im, "database error");
 	im->records++;
 	return 0;
 }
 
-/*
- * The root commit: present and well formed.  It names the repository's
- * new rev.
- */
+/* The root commit: present and well formed. */
 static int
 import_commit(struct import *im)
 {
@@ -425,10 +420,6 @@ import_commit(struct import *im)
 		return import_fail(im, "the root %s is not a commit: %s",
 		    cid_fmt(&im->root), errstr);
 	}
-	if (im->has_old && tid_compare(im->c.rev, im->old.rev) <= 0)
-		repo_next_rev(im->old.rev, im->rev);
-	else
-		strlcpy(im->rev, im->c.rev, sizeof(im->rev));
 	rc = import_keep(im, &im->root, p, len);
 	free(p);
 	return rc == -1 ? import_error(im, "database error") : 0;
@@ -476,14 +467,11 @@ static int
 import_tx(struct import *im)
 {
 	struct repo_root	 root;
-	int			 rc;
 
-	if ((rc = rstore_get_root(fe->db, im->did, &im->old)) == -1 ||
-	    rstore_delete_repo(fe->db, im->did) == -1 ||
+	if (rstore_delete_repo(fe->db, im->did) == -1 ||
 	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_error(im, "database error");
-	im->has_old = rc == 0;
 	if (import_stream(im) == -1 || import_commit(im) == -1 ||
 	    import_tree(im) == -1)
 		return -1;
@@ -491,7 +479,7 @@ import_tx(struct import *im)
 		return import_error(im, "database error");
 	root.commit = im->root;
 	root.data = im->c.data;
-	strlcpy(root.rev, im->rev, sizeof(root.rev));
+	strlcpy(root.rev, im->c.rev, sizeof(root.rev));
 	if (rstore_set_root(fe->db, im->did, &root) == -1 ||
 	    import_sync_event(im) == -1)
 		return import_error(im, "database error");
@@ -561,7 +549,7 @@ import_raise(const struct import *im, const char *msg, import_done_cb done,
 	r->arg = arg;
 	r->msglen = IMPORT_REPLY_MAX;
 	strlcpy(r->msg, msg, r->msglen);
-	if (signer_rev_raise_encode(im->did, im->rev, req, &len) == -1)
+	if (signer_rev_raise_encode(im->did, im->c.rev, req, &len) == -1)
 		import_reply_send(r, "the DID is too long for signerd");
 	else if (signer_request(IMSG_SIGN_REV_RAISE, req, len, import_raised,
 	    r) == -1)
@@ -606,7 +594,7 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		import_warnings(im);
 		snprintf(msg, msglen, "imported %.128s: commit %s, rev %s, "
 		    "%llu records, %llu blocks", im->did, cid_fmt(&im->root),
-		    im->rev, (unsigned long long)im->records,
+		    im->c.rev, (unsigned long long)im->records,
 		    (unsigned long long)im->nblocks);
 		if (im->warn[0] != '\0') {
 			log_warnx("%s; warning: %s", msg, im->warn);

@@ -186,8 +186,8 @@ collect_block(void *arg, enum mst_block_kind kind, const struct cid *c,
 }
 
 /* A rev newer than the head's, even if our clock is behind it. */
-void
-repo_next_rev(const char *prev, char rev[TID_BUFSZ])
+static void
+next_rev(const char *prev, char rev[TID_BUFSZ])
 {
 	uint64_t	 p, v;
 
@@ -338,7 +338,7 @@ write_start(struct repo_write *w)
 	    (w->proof = memstore_new()) == NULL ||
 	    mst_tx_proof(w->tx, w->proof) == -1)
 		goto fail;
-	repo_next_rev(w->has_old ? w->old_root.rev : NULL, rev);
+	next_rev(w->has_old ? w->old_root.rev : NULL, rev);
 	strlcpy(w->new_root.rev, rev, sizeof(w->new_root.rev));
 	if (commit_unsigned_encode(w->did, &w->new_root.data, rev,
 	    &w->unsigned_commit, &w->unsigned_len) == -1)

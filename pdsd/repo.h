@@ -13,7 +13,6 @@
 #include "cid.h"
 #include "repo_store.h"
 #include "syntax.h"
-#include "tid.h"
 
 #define REPO_MAX_OPS	200	/* applyWrites, as the reference */
 
@@ -93,8 +92,6 @@ void	repo_write_free(struct repo_write *);
 void	repo_write_submit(struct repo_write *);
 size_t	repo_writes_pending(void);
 size_t	repo_writes_pending_for(const char *);
-/* A rev newer than prev (NULL: none), even if our clock is behind it. */
-void	repo_next_rev(const char *, char [TID_BUFSZ]);
 
 /*
  * import.c: replaces the repository of an account (DID or handle) with
