@@ -132,6 +132,7 @@ struct cfg_main {
 	int64_t		blob_max_size;	/* bytes */
 	int64_t		blob_expiry;	/* seconds */
 	int64_t		blob_quota;	/* bytes per account; 0 none */
+	int64_t		import_max_size; /* bytes of an importRepo body */
 	int32_t		fh_retention;	/* hours of events kept */
 };
 

@@ -294,8 +294,23 @@ blob_upload_size(const struct blob_upload *u)
 	return u->size;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t len)
+int
+blob_scratch(void)
+{
+	char	 path[PATH_MAX];
+	int	 fd;
+
+	if (snprintf(path, sizeof(path), "%s/%s/scratch.XXXXXXXXXX", dir,
+	    TMP_DIR) >= (int)sizeof(path) || (fd = mkstemp(path)) == -1) {
+		log_warn("scratch file in %s", dir);
+		return -1;
+	}
+	unlink(path);
+	return fd;
+}
+
+int
+blob_write_all(int fd, const uint8_t *p, size_t len)
 {
 	ssize_t	 n;
 
@@ -330,7 +345,7 @@ blob_upload_write(struct blob_upload *u, const uint8_t *p, size_t len)
 		memcpy(u->head + u->nhead, p, n);
 		u->nhead += n;
 	}
-	if (write_all(u->fd, p, len) == -1) {
+	if (blob_write_all(u->fd, p, len) == -1) {
 		log_warn("blob write %s", u->tmp);
 		return -1;
 	}

@@ -70,6 +70,14 @@ int		 blob_upload_finish(struct blob_upload *, struct sqlite3 *,
 		    const char *, const char *, struct blob_info *);
 void		 blob_upload_abort(struct blob_upload *);
 
+/*
+ * A scratch file in dir/tmp, already unlinked, for a request body too
+ * large to hold in memory (importRepo): its fd, or -1 (logged).
+ */
+int		 blob_scratch(void);
+/* All of the bytes to fd: 0, or -1 with errno set. */
+int		 blob_write_all(int, const uint8_t *, size_t);
+
 /* An account's blob: 0 found, 1 none, -1 error. */
 int		 blob_get(struct sqlite3 *, const char *, const struct cid *,
 		    struct blob_info *);

@@ -35,6 +35,7 @@ config_new(void)
 	c->registration = REG_OPEN;
 	c->blob_max_size = PDSD_BLOB_MAX_DEFAULT;
 	c->blob_expiry = PDSD_BLOB_EXPIRY_DEFAULT;
+	c->import_max_size = PDSD_IMPORT_MAX_DEFAULT;
 	c->fh_retention = PDSD_RETENTION_DEFAULT;
 	c->ctlfd = -1;
 	return c;
@@ -283,6 +284,8 @@ print_config(FILE *fp, const struct pdsd_conf *c)
 		fprintf(fp, "blob unreferenced expiry %lld\n", c->blob_expiry);
 	if (c->blob_quota != 0)
 		fprintf(fp, "blob quota %lld\n", c->blob_quota);
+	if (c->import_max_size != PDSD_IMPORT_MAX_DEFAULT)
+		fprintf(fp, "import max size %lld\n", c->import_max_size);
 	if (c->fh_retention != PDSD_RETENTION_DEFAULT)
 		fprintf(fp, "firehose retention %d hour%s\n", c->fh_retention,
 		    c->fh_retention == 1 ? "" : "s");

@@ -209,6 +209,13 @@ control_relays(struct ctl_conn *c)
 	imsgev_compose(&c->iev, IMSG_CTL_END, 0, 0, -1, NULL, 0);
 }
 
+static void
+control_imported(void *arg, const char *summary)
+{
+	control_send((uint32_t)(uintptr_t)arg, IMSG_CTL_OK, summary,
+	    strlen(summary) + 1);
+}
+
 /* The CAR comes as an open fd: we may be chrooted away from its path. */
 /* Runs to its end in this callback: no write lands in the middle. */
 static void
@@ -245,7 +252,8 @@ control_import(struct ctl_conn *c, struct imsg *imsg)
 		return;
 	}
 	/* On success the answer follows once signerd has replied. */
-	if (import_repo(fd, who, c->id, msg, sizeof(msg)) == -1)
+	if (import_repo(fd, who, msg, sizeof(msg), control_imported,
+	    (void *)(uintptr_t)c->id) != IMPORT_OK)
 		control_fail(c, msg);
 	close(fd);
 }

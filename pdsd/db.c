@@ -21,10 +21,9 @@
 static sqlite3_stmt	**stmt_cache[DB_MAX_STMTS];
 static size_t		  nstmt_cache;
 
-static int	db_exec(sqlite3 *, const char *, char *, size_t);
 static int	db_user_version(sqlite3 *, int *);
 
-static int
+int
 db_exec(sqlite3 *db, const char *sql, char *err, size_t errlen)
 {
 	char	*msg = NULL;

@@ -1,18 +1,31 @@
 /*
- * pdsctl import: replace an account's repository with a CAR file, in
- * one SQLite transaction.  The old blocks, records and root are deleted
- * first; the CAR's blocks go straight into the table as they stream
- * (each checked against its CID by the reader), stamped with an empty
- * rev.  Then the tree is walked from the commit's data root in the
- * database: every node must decode strictly and sit in its place, every
- * record must be a data-model map, and each block reached is restamped
- * with the commit's rev; what is left unstamped was not part of the
- * repository and is dropped.  Any fault rolls it all back, so memory
- * stays flat however large the repository and a bad CAR changes
- * nothing.  The same transaction logs a #sync event for the relays.
+ * Import: replace an account's repository with a CAR file, in one
+ * SQLite transaction.  Both `pdsctl import` (control.c) and
+ * com.atproto.repo.importRepo (xrpc_import.c, which first spools the
+ * request body to a scratch file) come here.
+ *
+ * The old blocks, records and root are deleted first; the CAR's blocks
+ * go into a staging table of the connection's temporary database as
+ * they stream (each checked against its CID by the reader).  Then the
+ * tree is walked from the commit's data root: every node must decode
+ * strictly and sit in its place, every record must be a data-model map,
+ * and each block reached is stored once, under the commit's
+ * rev; what the walk does not reach was not part of the repository and
+ * never enters it.  The repository's rev is the commit's, even when it
+ * is older than the old head's (the same migration run twice, an older
+ * backup): the head, getLatestCommit and the #sync event must all say
+ * the rev the commit block says.  Any fault rolls it all back, so memory
+ * stays flat however large the repository and a bad CAR changes nothing.
+ * The same transaction logs a #sync event for the relays.
+ *
  * Then signerd is asked to move its last signed rev for the DID up to
- * the imported one, so that our next commit is newer than it; the
- * import stands either way, and a refusal is a warning in the reply.
+ * the imported one (it never moves down, so it stays at or above the old
+ * head's), and our next commit, on our clock, is newer than both; the
+ * import stands either way, and a refusal is a warning in the summary.
+ *
+ * As the reference does, a commit for another DID or signed by another
+ * key is taken (an account migrating in brings a commit its old host
+ * signed), with a warning in the log and the summary.
  *
  * The import runs to its end inside one event callback: the database
  * has one connection, and no other write may land inside our
@@ -52,11 +65,17 @@
 
 #define IMPORT_CHUNK	(256 * 1024)
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
-#define UNREACHED	""	/* the rev of blocks not yet reached */
+#define IMPORT_WARN_MAX		320
+#define IMPORT_CACHE_KIB	"-32768"	/* negative: KiB, not pages */
+#define DEFAULT_CACHE_KIB	"-2000"		/* SQLite's */
+#define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
+			"(cid BLOB PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
+			"WITHOUT ROWID"
 
 struct import;
 static int	import_fail(struct import *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
+static int	import_error(struct import *, const char *);
 
 struct import {
 	char			 did[DID_MAX + 1];
@@ -64,27 +83,40 @@ struct import {
 	int			 fd;
 	int			 have_root;
 	struct cid		 root;		/* the commit's CID */
-	uint64_t		 nblocks;
+	uint64_t		 nblocks;	/* kept */
 	uint64_t		 records;
 	struct commit		 c;
+	char			 warn[IMPORT_WARN_MAX];
 	struct blockstore	 store;
 	int			 node_missing;
 	struct cid		 missing;
 	char			*msg;
 	size_t			 msglen;
-	int			 failed;	/* msg says why */
+	enum import_status	 failed;	/* msg says why */
 };
 
+/* The CAR, or the account named, is at fault. */
 static int
 import_fail(struct import *im, const char *fmt, ...)
 {
 	va_list	 ap;
 
-	if (!im->failed) {
+	if (im->failed == IMPORT_OK) {
 		va_start(ap, fmt);
 		vsnprintf(im->msg, im->msglen, fmt, ap);
 		va_end(ap);
-		im->failed = 1;
+		im->failed = IMPORT_BAD;
+	}
+	return -1;
+}
+
+/* We are. */
+static int
+import_error(struct import *im, const char *what)
+{
+	if (im->failed == IMPORT_OK) {
+		strlcpy(im->msg, what, im->msglen);
+		im->failed = IMPORT_ERROR;
 	}
 	return -1;
 }
@@ -106,7 +138,7 @@ import_account(struct import *im, const char *who)
 		    "SELECT did, signing_key FROM account WHERE handle = ?");
 	if (st == NULL || sqlite3_bind_text(st, 1, who, -1,
 	    SQLITE_STATIC) != SQLITE_OK)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		did = (const char *)sqlite3_column_text(st, 0);
 		key = (const char *)sqlite3_column_text(st, 1);
@@ -116,11 +148,11 @@ import_account(struct import *im, const char *who)
 				strlcpy(im->key, key, sizeof(im->key));
 			rv = 0;
 		} else
-			import_fail(im, "database error");
+			import_error(im, "database error");
 	} else if (rc == SQLITE_DONE)
 		import_fail(im, "no such account: %.256s", who);
 	else
-		import_fail(im, "database error");
+		import_error(im, "database error");
 	sqlite3_reset(st);
 	return rv;
 }
@@ -132,8 +164,109 @@ on_header(void *arg, const struct cid *roots, size_t n)
 
 	if (n == 0)
 		return import_fail(im, "the CAR has no root");
+	if (n > 1)
+		return import_fail(im, "the CAR has %zu roots; expected one",
+		    n);
 	im->root = roots[0];
 	im->have_root = 1;
+	return 0;
+}
+
+/*
+ * The staging table, keyed by the CID's bytes.  It lives as long as the
+ * connection, empty between imports; made outside any transaction, so
+ * that a rollback does not take it away from the cached statements.
+ * While an import runs, the page caches are larger: with SQLite's
+ * default (2 MiB) a transaction of thousands of blocks spills pages to
+ * the WAL and reads them back, a quarter of the import's time.
+ */
+static int
+stage_init(void)
+{
+	char	 err[256];
+
+	if (db_exec(fe->db, STAGE_TABLE, err, sizeof(err)) == -1 ||
+	    db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB ";"
+	    "PRAGMA temp.cache_size = " IMPORT_CACHE_KIB, err,
+	    sizeof(err)) == -1) {
+		log_warnx("import: staging table: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+/* The caches shrink back, whatever became of the import. */
+static void
+stage_done(void)
+{
+	char	 err[256];
+
+	if (db_exec(fe->db, "PRAGMA main.cache_size = " DEFAULT_CACHE_KIB ";"
+	    "PRAGMA temp.cache_size = " DEFAULT_CACHE_KIB, err,
+	    sizeof(err)) == -1)
+		log_warnx("import: cache size: %s", err);
+}
+
+static int
+stage_put(const struct cid *c, const uint8_t *p, size_t len)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(fe->db, &cache,
+	    "INSERT OR IGNORE INTO temp.import_block (cid, data) VALUES (?, ?)");
+	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
+	    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_blob(st, 2, p,
+	    (int)len, SQLITE_STATIC) != SQLITE_OK)
+		return -1;
+	return db_step_done(fe->db, st);
+}
+
+/* A staged block, copied: 0, 1 not in the CAR, -1 error. */
+static int
+stage_get(const struct cid *c, uint8_t **data, size_t *len)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	const void		*p;
+	int			 rc, n;
+
+	st = db_stmt(fe->db, &cache,
+	    "SELECT data FROM temp.import_block WHERE cid = ?");
+	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
+	    SQLITE_STATIC) != SQLITE_OK)
+		return -1;
+	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
+		return rc == 0 ? 1 : -1;
+	p = sqlite3_column_blob(st, 0);
+	n = sqlite3_column_bytes(st, 0);
+	if ((*data = malloc(n > 0 ? n : 1)) != NULL) {
+		memcpy(*data, p, n);
+		*len = n;
+	}
+	sqlite3_reset(st);
+	return *data != NULL ? 0 : -1;
+}
+
+static int
+stage_clear(void)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_block");
+	return st == NULL ? -1 : db_step_done(fe->db, st);
+}
+
+/* A block the walk reached goes into the repository, once. */
+static int
+import_keep(struct import *im, const struct cid *c, const uint8_t *p,
+    size_t len)
+{
+	if (rstore_put_block(fe->db, im->did, im->c.rev, c, p, len) == -1)
+		return -1;
+	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
+		im->nblocks++;
 	return 0;
 }
 
@@ -142,14 +275,12 @@ on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
 {
 	struct import	*im = arg;
 
-	if (rstore_put_block(fe->db, im->did, UNREACHED, c, p, len) == -1)
-		return import_fail(im, "database error");
-	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
-		im->nblocks++;
+	if (stage_put(c, p, len) == -1)
+		return import_error(im, "database error");
 	return 0;
 }
 
-/* Streams the file into the table; the reader checks every block. */
+/* Streams the file into the stage; the reader checks every block. */
 static int
 import_stream(struct import *im)
 {
@@ -162,14 +293,15 @@ import_stream(struct import *im)
 	if ((r = car_reader_new(on_header, on_block, im)) == NULL ||
 	    (buf = malloc(IMPORT_CHUNK)) == NULL) {
 		car_reader_free(r);
-		return import_fail(im, "out of memory");
+		return import_error(im, "out of memory");
 	}
 	while (rc == 0) {
 		if ((n = pread(im->fd, buf, IMPORT_CHUNK, off)) == -1 &&
 		    errno == EINTR)
 			continue;
 		if (n == -1) {
-			rc = import_fail(im, "read: %s", strerror(errno));
+			log_warn("import: read");
+			rc = import_error(im, "read error");
 			break;
 		}
 		if (n == 0) {
@@ -195,13 +327,12 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 	struct import	*im = arg;
 	int		 rc;
 
-	rc = rstore_get_block(fe->db, im->did, c, data, len);
+	rc = stage_get(c, data, len);
 	if (rc == 1 && !im->node_missing) {
 		im->node_missing = 1;
 		im->missing = *c;
 	}
-	if (rc == 0 && rstore_set_block_rev(fe->db, im->did, c,
-	    im->c.rev) == -1) {
+	if (rc == 0 && import_keep(im, c, *data, *len) == -1) {
 		free(*data);
 		return -1;
 	}
@@ -228,7 +359,7 @@ import_check_record(struct import *im, const char *key, const uint8_t *p,
 	/* The blobs it names: listMissingBlobs shows those not here. */
 	if (blob_import_refs(fe->db, im->did, key, v) == -1) {
 		dm_free(v);
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	}
 	dm_free(v);
 	return 0;
@@ -248,28 +379,28 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		return import_fail(im, "bad MST key");
 	memcpy(k, key, klen);
 	k[klen] = '\0';
-	if ((rc = rstore_get_block(fe->db, im->did, val, &p, &len)) == 1)
+	if ((rc = stage_get(val, &p, &len)) == 1)
 		return import_fail(im, "record block missing: %.512s, cid %s",
 		    k, cid_fmt(val));
 	if (rc == -1)
-		return import_fail(im, "database error");
-	rc = import_check_record(im, k, p, len);
+		return import_error(im, "database error");
+	if ((rc = import_check_record(im, k, p, len)) == 0 &&
+	    import_keep(im, val, p, len) == -1)
+		rc = import_error(im, "database error");
 	free(p);
 	if (rc == -1)
 		return -1;
 	if ((rkey = strchr(k, '/')) == NULL)
 		return import_fail(im, "bad MST key %.512s", k);
 	*rkey++ = '\0';
-	if (rstore_put_record(fe->db, im->did, k, rkey, val,
-	    im->c.rev) == -1 ||
-	    rstore_set_block_rev(fe->db, im->did, val, im->c.rev) == -1 ||
+	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->c.rev) == -1 ||
 	    appindex_record(fe->db, im->did, k, rkey) == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	im->records++;
 	return 0;
 }
 
-/* The root commit: present, well formed, for this account. */
+/* The root commit: present and well formed. */
 static int
 import_commit(struct import *im)
 {
@@ -280,23 +411,18 @@ import_commit(struct import *im)
 
 	if (!im->have_root)
 		return import_fail(im, "the CAR has no root");
-	if ((rc = rstore_get_block(fe->db, im->did, &im->root, &p,
-	    &len)) == 1)
+	if ((rc = stage_get(&im->root, &p, &len)) == 1)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
-		return import_fail(im, "database error");
-	rc = commit_decode(p, len, &im->c, &errstr);
-	free(p);
-	if (rc == -1)
+		return import_error(im, "database error");
+	if (commit_decode(p, len, &im->c, &errstr) == -1) {
+		free(p);
 		return import_fail(im, "the root %s is not a commit: %s",
 		    cid_fmt(&im->root), errstr);
-	if (strcmp(im->c.did, im->did) != 0)
-		return import_fail(im, "the CAR is the repository of %.256s, "
-		    "not of %.256s", im->c.did, im->did);
-	if (rstore_set_block_rev(fe->db, im->did, &im->root,
-	    im->c.rev) == -1)
-		return import_fail(im, "database error");
-	return 0;
+	}
+	rc = import_keep(im, &im->root, p, len);
+	free(p);
+	return rc == -1 ? import_error(im, "database error") : 0;
 }
 
 static int
@@ -318,7 +444,10 @@ import_tree(struct import *im)
 	return import_fail(im, "bad MST under data %s", cid_fmt(&im->c.data));
 }
 
-/* Relays learn of the new state as a #sync of the commit alone. */
+/*
+ * Relays learn of the new state as a #sync of the commit alone, under
+ * the commit's own rev: the event's rev must be the block's.
+ */
 static int
 import_sync_event(struct import *im)
 {
@@ -335,49 +464,49 @@ import_sync_event(struct import *im)
 
 /* Everything inside the transaction; -1 rolls it back. */
 static int
-import_tx(struct import *im, int64_t *dropped)
+import_tx(struct import *im)
 {
 	struct repo_root	 root;
 
 	if (rstore_delete_repo(fe->db, im->did) == -1 ||
 	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	if (import_stream(im) == -1 || import_commit(im) == -1 ||
 	    import_tree(im) == -1)
 		return -1;
-	if ((*dropped = rstore_drop_blocks_of_rev(fe->db, im->did,
-	    UNREACHED)) == -1)
-		return import_fail(im, "database error");
+	if (stage_clear() == -1)
+		return import_error(im, "database error");
 	root.commit = im->root;
 	root.data = im->c.data;
 	strlcpy(root.rev, im->c.rev, sizeof(root.rev));
 	if (rstore_set_root(fe->db, im->did, &root) == -1 ||
 	    import_sync_event(im) == -1)
-		return import_fail(im, "database error");
+		return import_error(im, "database error");
 	return 0;
 }
 
-/*
- * An account migrating in brings a commit its old host signed, so a
- * signature by another key is worth a warning, not a refusal.
- */
-static const char *
-import_sig_warning(const struct import *im)
+/* What is taken, but worth a word: "" when nothing. */
+static void
+import_warnings(struct import *im)
 {
 	struct pubkey	 pub;
 
-	if (didkey_decode(im->key, strlen(im->key), &pub) == -1)
-		return "the account's signing key is unreadable; "
-		    "signature not checked";
-	if (commit_verify(&im->c, &pub) == -1)
-		return "the commit is not signed by the account's key";
-	return NULL;
+	if (strcmp(im->c.did, im->did) != 0)
+		snprintf(im->warn, sizeof(im->warn), "the commit is for "
+		    "%.128s, not for %.128s", im->c.did, im->did);
+	else if (didkey_decode(im->key, strlen(im->key), &pub) == -1)
+		strlcpy(im->warn, "the account's signing key is unreadable; "
+		    "signature not checked", sizeof(im->warn));
+	else if (commit_verify(&im->c, &pub) == -1)
+		strlcpy(im->warn, "the commit is not signed by the account's "
+		    "key", sizeof(im->warn));
 }
 
 /* The summary waiting for signerd's answer to the rev raise. */
 struct import_reply {
-	uint32_t	 ctlid;
+	import_done_cb	 done;
+	void		*arg;
 	size_t		 msglen;
 	char		 msg[];
 };
@@ -392,7 +521,7 @@ import_reply_send(struct import_reply *r, const char *warn)
 		log_warnx("import: signerd did not raise its last signed "
 		    "rev: %s", warn);
 	}
-	control_send(r->ctlid, IMSG_CTL_OK, r->msg, strlen(r->msg) + 1);
+	r->done(r->arg, r->msg);
 	free(r);
 }
 
@@ -403,19 +532,21 @@ import_raised(void *arg, int ok, const uint8_t *data, size_t len,
 	import_reply_send(arg, ok ? NULL : err);
 }
 
-/* Answers the client now if signerd cannot be asked. */
+/* Answers the caller now if signerd cannot be asked. */
 static void
-import_raise(const struct import *im, uint32_t ctlid, const char *msg)
+import_raise(const struct import *im, const char *msg, import_done_cb done,
+    void *arg)
 {
 	struct import_reply	*r;
 	uint8_t			 req[SIGNER_REV_RAISE_MAX];
 	size_t			 len;
 
 	if ((r = malloc(sizeof(*r) + IMPORT_REPLY_MAX)) == NULL) {
-		control_send(ctlid, IMSG_CTL_OK, msg, strlen(msg) + 1);
+		done(arg, msg);
 		return;
 	}
-	r->ctlid = ctlid;
+	r->done = done;
+	r->arg = arg;
 	r->msglen = IMPORT_REPLY_MAX;
 	strlcpy(r->msg, msg, r->msglen);
 	if (signer_rev_raise_encode(im->did, im->c.rev, req, &len) == -1)
@@ -425,19 +556,17 @@ import_raise(const struct import *im, uint32_t ctlid, const char *msg)
 		import_reply_send(r, "signerd is not available");
 }
 
-int
-import_repo(int fd, const char *who, uint32_t ctlid, char *msg,
-    size_t msglen)
+enum import_status
+import_repo(int fd, const char *who, char *msg, size_t msglen,
+    import_done_cb done, void *arg)
 {
-	struct import	*im;
-	struct stat	 st;
-	const char	*warn;
-	int64_t		 dropped = 0;
-	int		 rv = -1;
+	struct import		*im;
+	struct stat		 st;
+	enum import_status	 rv;
 
 	if ((im = calloc(1, sizeof(*im))) == NULL) {
-		snprintf(msg, msglen, "out of memory");
-		return -1;
+		strlcpy(msg, "out of memory", msglen);
+		return IMPORT_ERROR;
 	}
 	im->fd = fd;
 	im->msg = msg;
@@ -446,33 +575,34 @@ import_repo(int fd, const char *who, uint32_t ctlid, char *msg,
 		import_fail(im, "the CAR is not a regular file");
 	else if (import_account(im, who) == -1)
 		;
-	else if (repo_writes_pending() > 0)
-		import_fail(im, "repository writes in progress; try again");
-	else if (db_begin(fe->db) == -1)
-		import_fail(im, "database error");
-	else if (import_tx(im, &dropped) == -1) {
+	else if (repo_writes_pending_for(im->did) > 0) {
+		strlcpy(msg, "repository writes in progress; try again",
+		    msglen);
+		im->failed = IMPORT_BUSY;
+	} else if (stage_init() == -1 || db_begin(fe->db) == -1)
+		import_error(im, "database error");
+	else if (import_tx(im) == -1) {
 		db_rollback(fe->db);
 		events_forget_seq();
 	} else if (db_commit(fe->db) == -1) {
 		events_forget_seq();
-		import_fail(im, "database error");
-	} else {
+		import_error(im, "database error");
+	} else
 		events_notify();
-		rv = 0;
-	}
-	if (rv == 0) {
-		warn = import_sig_warning(im);
+	stage_done();
+	if ((rv = im->failed) == IMPORT_OK) {
+		import_warnings(im);
 		snprintf(msg, msglen, "imported %.128s: commit %s, rev %s, "
 		    "%llu records, %llu blocks", im->did, cid_fmt(&im->root),
 		    im->c.rev, (unsigned long long)im->records,
-		    (unsigned long long)(im->nblocks - (uint64_t)dropped));
-		log_info("%s%s%s", msg, warn != NULL ? "; warning: " : "",
-		    warn != NULL ? warn : "");
-		if (warn != NULL) {
+		    (unsigned long long)im->nblocks);
+		if (im->warn[0] != '\0') {
+			log_warnx("%s; warning: %s", msg, im->warn);
 			strlcat(msg, "\nwarning: ", msglen);
-			strlcat(msg, warn, msglen);
-		}
-		import_raise(im, ctlid, msg);
+			strlcat(msg, im->warn, msglen);
+		} else
+			log_info("%s", msg);
+		import_raise(im, msg, done, arg);
 	} else
 		log_warnx("import for %.256s refused: %s", who, msg);
 	free(im);

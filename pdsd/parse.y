@@ -87,6 +87,7 @@ enum seen {
 	SEEN_BLOB_EXPIRY =	1 << 13,
 	SEEN_BLOB_QUOTA =	1 << 14,
 	SEEN_APPVIEW =		1 << 15,
+	SEEN_IMPORT_MAX =	1 << 16,
 };
 
 typedef struct {
@@ -175,7 +176,7 @@ static void	 free_list(struct conf_str_list *);
 %token	ADMIN PASSWORD
 %token	APPVIEW DID
 %token	DAYS FIREHOSE HOURS RETENTION
-%token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED
+%token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED IMPORT
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -277,6 +278,10 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 		| BLOB QUOTA NONE {
 			if (once(SEEN_BLOB_QUOTA, "blob quota") == 0)
 				conf->blob_quota = 0;
+		}
+		| IMPORT MAX SIZE NUMBER {
+			set_blob(SEEN_IMPORT_MAX, "import max size",
+			    &conf->import_max_size, $4, BLOB_MAX_SIZE_LIMIT);
 		}
 		;
 
@@ -771,6 +776,7 @@ lookup(const char *s)
 		{ "hostname",		HOSTNAME },
 		{ "hour",		HOURS },
 		{ "hours",		HOURS },
+		{ "import",		IMPORT },
 		{ "include",		INCLUDE },
 		{ "invite",		INVITE },
 		{ "key",		KEY },

@@ -423,6 +423,7 @@ send_config(struct pdsd_conf *c, int initial)
 	cm.blob_max_size = c->blob_max_size;
 	cm.blob_expiry = c->blob_expiry;
 	cm.blob_quota = c->blob_quota;
+	cm.import_max_size = c->import_max_size;
 	cm.fh_retention = c->fh_retention;
 	cm.initial = initial;
 	imsgev_compose(iev, IMSG_CFG_START, 0, 0, -1, &cm, sizeof(cm));

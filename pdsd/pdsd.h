@@ -29,6 +29,7 @@
 #define PDSD_ADMIN_PW_MAX	256
 #define PDSD_APPVIEW_DID_MAX	256
 #define PDSD_BLOB_MAX_DEFAULT	5242880		/* bytes, as the reference */
+#define PDSD_IMPORT_MAX_DEFAULT	104857600	/* bytes, as the reference */
 #define PDSD_BLOB_EXPIRY_DEFAULT 3600		/* seconds unreferenced */
 #define PDSD_RETENTION_DEFAULT	24		/* hours, as the reference */
 #define PDSD_RETENTION_MAX	(24 * 366)
@@ -79,6 +80,7 @@ struct pdsd_conf {
 	long long		 blob_max_size;	/* bytes */
 	long long		 blob_expiry;	/* seconds */
 	long long		 blob_quota;	/* bytes per account; 0 none */
+	long long		 import_max_size; /* bytes of an importRepo */
 	int			 fh_retention;	/* hours of events kept */
 };
 
@@ -299,6 +301,8 @@ int		 proxy_is_appview(const char *);
 /* db.c */
 struct sqlite3	*db_open(const char *, char *, size_t);
 int		 db_migrate(struct sqlite3 *, char *, size_t);
+/* SQL with no result; the error into err. */
+int		 db_exec(struct sqlite3 *, const char *, char *, size_t);
 void		 db_close(struct sqlite3 *);
 int64_t		 db_count(struct sqlite3 *, const char *);
 int64_t		 db_size(const char *);

@@ -98,6 +98,18 @@ repo_writes_pending(void)
 	return nwrites;
 }
 
+size_t
+repo_writes_pending_for(const char *did)
+{
+	struct repo_write	*w;
+	size_t			 n = 0;
+
+	TAILQ_FOREACH(w, &writes, entry)
+		if (strcmp(w->did, did) == 0)
+			n++;
+	return n;
+}
+
 static int
 busy(const char *did, const struct repo_write *until)
 {

@@ -91,6 +91,24 @@ void	repo_write_free(struct repo_write *);
 /* Queues the write behind any other for the same repository. */
 void	repo_write_submit(struct repo_write *);
 size_t	repo_writes_pending(void);
+size_t	repo_writes_pending_for(const char *);
+
+/*
+ * import.c: replaces the repository of an account (DID or handle) with
+ * the CAR read from fd, a regular file.  IMPORT_OK, and once signerd
+ * has moved its last signed rev up, done gets the summary (warnings on
+ * further lines); otherwise nothing changed, done is never called, and
+ * msg says why.
+ */
+enum import_status {
+	IMPORT_OK,
+	IMPORT_BAD,		/* the CAR, or the account named */
+	IMPORT_BUSY,		/* writes to that repository in flight */
+	IMPORT_ERROR,		/* ours */
+};
+typedef void	(*import_done_cb)(void *, const char *);
+enum import_status import_repo(int, const char *, char *, size_t,
+	    import_done_cb, void *);
 
 /* events.c: the event log, written inside a change's transaction. */
 struct sqlite3;

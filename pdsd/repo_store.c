@@ -548,34 +548,3 @@ rstore_delete_repo(sqlite3 *db, const char *did)
 	return 0;
 }
 
-/* Restamps a block, for a caller that marks the blocks it reached. */
-int
-rstore_set_block_rev(sqlite3 *db, const char *did, const struct cid *cid,
-    const char *rev)
-{
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
-
-	st = db_stmt(db, &cache,
-	    "UPDATE repo_block SET rev = ? WHERE did = ? AND cid = ?");
-	if (st == NULL || sqlite3_bind_text(st, 1, rev, -1,
-	    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_text(st, 2, did, -1,
-	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 3, cid) == -1)
-		return -1;
-	return db_step_done(db, st);
-}
-
-int64_t
-rstore_drop_blocks_of_rev(sqlite3 *db, const char *did, const char *rev)
-{
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
-
-	st = db_stmt(db, &cache,
-	    "DELETE FROM repo_block WHERE did = ? AND rev = ?");
-	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
-	    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_text(st, 2, rev, -1,
-	    SQLITE_STATIC) != SQLITE_OK || db_step_done(db, st) == -1)
-		return -1;
-	return sqlite3_changes64(db);
-}

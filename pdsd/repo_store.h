@@ -46,19 +46,6 @@ int	rstore_foreach_block(struct sqlite3 *, const char *,
 void	rstore_blockstore(struct rstore_bs *, struct blockstore *);
 /* Everything of one repository: blocks, record rows and its root. */
 int	rstore_delete_repo(struct sqlite3 *, const char *);
-int	rstore_set_block_rev(struct sqlite3 *, const char *,
-	    const struct cid *, const char *);
-/* Drops the blocks whose rev is the given one; how many, or -1. */
-int64_t	rstore_drop_blocks_of_rev(struct sqlite3 *, const char *,
-	    const char *);
-
-/*
- * import.c: replaces the repository of an account (DID or handle) with
- * the CAR read from fd.  -1 with the reason in msg; or 0, and once
- * signerd has moved its last signed rev up to the imported one, the
- * summary in msg goes to control client id as IMSG_CTL_OK.
- */
-int	import_repo(int, const char *, uint32_t, char *, size_t);
 
 /*
  * Listings.  Callbacks return 0 to go on; a non-zero value stops the

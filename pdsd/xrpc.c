@@ -44,6 +44,7 @@ static const struct xrpc_method *xrpc_tables[] = {
 	xrpc_sync_methods,
 	xrpc_firehose_methods,
 	xrpc_blob_methods,
+	xrpc_import_methods,
 	xrpc_bsky_feed_methods,
 	xrpc_bsky_actor_methods,
 	xrpc_prefs_methods,
@@ -230,9 +231,8 @@ xrpc_json_body(struct http_request *req, const uint8_t *body, size_t len)
 	cb(req, o);
 }
 
-void
-xrpc_read_json(struct http_request *req, size_t max,
-    void (*cb)(struct http_request *, struct json_object *))
+int
+xrpc_content_type(struct http_request *req, const char *type)
 {
 	const char	*ct = http_request_header(req, "Content-Type");
 	size_t		 n;
@@ -241,17 +241,32 @@ xrpc_read_json(struct http_request *req, size_t max,
 		xrpc_error(req, 400, "InvalidRequest",
 		    "Request encoding (Content-Type) required but not "
 		    "provided");
-		return;
+		return -1;
 	}
 	n = strcspn(ct, ";");
 	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
 		n--;
-	if (n != strlen("application/json") ||
-	    strncasecmp(ct, "application/json", n) != 0) {
+	if (n != strlen(type) || strncasecmp(ct, type, n) != 0) {
 		xrpc_error(req, 400, "InvalidRequest",
 		    "Wrong request encoding (Content-Type): %.*s", (int)n, ct);
-		return;
+		return -1;
 	}
+	return 0;
+}
+
+void
+xrpc_too_large(struct http_request *req, const char *msg)
+{
+	http_response_close(req);
+	xrpc_error(req, 413, "PayloadTooLargeError", "%s", msg);
+}
+
+void
+xrpc_read_json(struct http_request *req, size_t max,
+    void (*cb)(struct http_request *, struct json_object *))
+{
+	if (xrpc_content_type(req, "application/json") == -1)
+		return;
 	http_request_set_data(req, (void *)cb);
 	http_request_body_max(req, max, xrpc_json_body);
 }

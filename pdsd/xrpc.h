@@ -36,6 +36,7 @@ extern const struct xrpc_method	xrpc_repo_methods[];
 extern const struct xrpc_method	xrpc_sync_methods[];
 extern const struct xrpc_method	xrpc_firehose_methods[];
 extern const struct xrpc_method	xrpc_blob_methods[];
+extern const struct xrpc_method	xrpc_import_methods[];
 extern const struct xrpc_method	xrpc_bsky_feed_methods[];
 extern const struct xrpc_method	xrpc_bsky_actor_methods[];
 extern const struct xrpc_method	xrpc_prefs_methods[];
@@ -85,6 +86,13 @@ int	xrpc_lex_input(const char *, struct json_object *, char *, size_t);
 void	xrpc_reply_json(struct http_request *, int, struct json_object *);
 void	xrpc_error(struct http_request *, int, const char *, const char *,
 	    ...) __attribute__((__format__ (printf, 4, 5)));
+/*
+ * The request has a body of that Content-Type (parameters aside): 0, or
+ * -1 answered with the reference's words.
+ */
+int	xrpc_content_type(struct http_request *, const char *);
+/* 413 PayloadTooLargeError with that message; the connection closes. */
+void	xrpc_too_large(struct http_request *, const char *);
 /*
  * Read a JSON object body (at most max bytes) and call cb with it; cb
  * owns the object (json_object_put).  A wrong Content-Type, bad JSON or

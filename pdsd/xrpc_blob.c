@@ -73,9 +73,8 @@ upload_abort(struct http_request *req)
 static void
 too_large(struct http_request *req, int by_quota)
 {
-	http_response_close(req);
-	xrpc_error(req, 413, "PayloadTooLargeError", "%s", by_quota ?
-	    "blob storage quota exceeded" : "request entity too large");
+	xrpc_too_large(req, by_quota ? "blob storage quota exceeded" :
+	    "request entity too large");
 }
 
 static int
