@@ -38,6 +38,7 @@ struct acct_new {
 	account_done_cb		 done;
 	void			*arg;
 	struct account_err	 err;		/* a refusal, before done */
+	int			 pending;	/* hash, signerd: running */
 	char			 invite[INVITE_CODE_MAX + 1];	/* "": none */
 	char			 handle[HANDLE_MAX + 1];
 	char			 email[EMAIL_MAX + 1];
@@ -80,6 +81,9 @@ static void	acct_repo_done(struct repo_write *, int, const char *,
 		    const char *);
 static void	acct_plc_submitted(void *, const char *);
 static void	acct_commit(struct acct_new *);
+static void	acct_abort(struct acct_new *, int, const char *,
+		    const char *);
+static void	acct_step_done(struct acct_new *);
 
 static int
 in_list(const char *s, const char *const *list, size_t n)
@@ -317,13 +321,49 @@ account_create_start(const struct account_params *p, account_done_cb done,
 	}
 	a->done = done;
 	a->arg = arg;
-	if (acct_check(a, p) == -1)
+	if (acct_check(a, p) == -1) {
 		acct_fail(a, a->err.status, a->err.name, a->err.msg);
-	else if (a->password == NULL)
-		acct_hashed(a, NULL);
-	else if (pwhash_hash_async(a->password, acct_hashed, a) == -1)
-		acct_fail(a, 503, "InternalServerError",
-		    "Server busy, try again");
+		return;
+	}
+	/*
+	 * The hash (a worker thread) and signerd's key, genesis signature
+	 * and the directory's answer are independent: run them side by
+	 * side, so the account costs the slower of the two, not the sum.
+	 */
+	if (a->password != NULL) {
+		if (pwhash_hash_async(a->password, acct_hashed, a) == -1) {
+			acct_fail(a, 503, "InternalServerError",
+			    "Server busy, try again");
+			return;
+		}
+		a->pending++;
+	}
+	a->pending++;
+	if (signer_key_create(acct_keyed, a) == -1)
+		acct_abort(a, 503, "InternalServerError",
+		    "Signer unavailable");
+}
+
+/* One of the two branches is over: the commit once both are. */
+static void
+acct_step_done(struct acct_new *a)
+{
+	if (--a->pending > 0)
+		return;
+	if (a->err.status != 0)
+		acct_fail(a, a->err.status, a->err.name, a->err.msg);
+	else
+		acct_commit(a);
+}
+
+/* A branch failed: the first reason is the answer, once both are over. */
+static void
+acct_abort(struct acct_new *a, int status, const char *name,
+    const char *msg)
+{
+	if (a->err.status == 0)
+		refuse(&a->err, status, name, "%s", msg);
+	acct_step_done(a);
 }
 
 /* The XRPC answer: the new account's first session. */
@@ -406,20 +446,12 @@ acct_hashed(void *arg, const char *hash)
 {
 	struct acct_new	*a = arg;
 
-	if (a->password != NULL) {
-		if (hash == NULL) {
-			acct_fail(a, 500, "InternalServerError",
-			    "Internal Server Error");
-			return;
-		}
-		if ((a->pwhash = strdup(hash)) == NULL) {
-			acct_fail(a, 500, "InternalServerError",
-			    "Internal Server Error");
-			return;
-		}
+	if (hash == NULL || (a->pwhash = strdup(hash)) == NULL) {
+		acct_abort(a, 500, "InternalServerError",
+		    "Internal Server Error");
+		return;
 	}
-	if (signer_key_create(acct_keyed, a) == -1)
-		acct_fail(a, 503, "InternalServerError", "Signer unavailable");
+	acct_step_done(a);
 }
 
 /* The genesis operation, unsigned, as DAG-CBOR. */
@@ -465,20 +497,20 @@ acct_keyed(void *arg, const char *didkey, const char *err)
 
 	if (didkey == NULL) {
 		log_warnx("createAccount: no key: %s", err);
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
 	strlcpy(a->didkey, didkey, sizeof(a->didkey));
 	if (fe->rotation_key[0] == '\0' || genesis_op(a, &op, &len) == -1) {
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
 	a->op = op;
 	a->oplen = len;
 	if (signer_sign_plc_op(op, len, acct_plc_signed, a) == -1)
-		acct_fail(a, 503, "InternalServerError", "Signer unavailable");
+		acct_abort(a, 503, "InternalServerError", "Signer unavailable");
 }
 
 static int
@@ -544,13 +576,13 @@ acct_plc_signed(void *arg, const uint8_t *sig, const char *did,
 	if (sig == NULL || did == NULL || did[0] == '\0') {
 		log_warnx("createAccount: PLC operation not signed: %s",
 		    err != NULL ? err : "no DID");
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
 	strlcpy(a->did, did, sizeof(a->did));
 	if (identity_sign_op(&a->op, &a->oplen, sig) == -1) {
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
@@ -558,11 +590,11 @@ acct_plc_signed(void *arg, const uint8_t *sig, const char *did,
 	if (plc_configured()) {
 		if (plc_submit(a->did, a->op, a->oplen, acct_plc_submitted,
 		    a) == -1)
-			acct_fail(a, 500, "InternalServerError",
+			acct_abort(a, 500, "InternalServerError",
 			    "Internal Server Error");
 		return;
 	}
-	acct_commit(a);
+	acct_step_done(a);
 }
 
 static void
@@ -572,10 +604,10 @@ acct_plc_submitted(void *arg, const char *err)
 
 	if (err != NULL) {
 		log_warnx("createAccount %s: %s", a->did, err);
-		acct_fail(a, 502, "UpstreamFailure", err);
+		acct_abort(a, 502, "UpstreamFailure", err);
 		return;
 	}
-	acct_commit(a);
+	acct_step_done(a);
 }
 
 static void
