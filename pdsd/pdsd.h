@@ -240,6 +240,14 @@ struct ctl_relay;
 int		 relay_foreach(int (*)(const struct ctl_relay *, void *),
 		    void *);
 
+/* workq.c: blocking jobs on threads, callbacks on the loop. */
+struct workq;
+struct workq	*workq_new(struct event_base *, const char *, int, size_t,
+		    int, void (*)(void *));
+void		 workq_free(struct workq *);
+int		 workq_submit(struct workq *, void (*)(void *),
+		    void (*)(void *), void *);
+
 /* control.c */
 int		 control_listen(int);
 /* To one client by its id; dropped if it has gone. */
