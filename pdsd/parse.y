@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -86,6 +89,8 @@ enum seen {
 	SEEN_BLOB_MAX =		1 << 12,
 	SEEN_BLOB_EXPIRY =	1 << 13,
 	SEEN_BLOB_QUOTA =	1 << 14,
+	SEEN_RESOLVER =		1 << 15,
+	SEEN_RESOLVER_HTTP =	1 << 16,
 };
 
 typedef struct {
@@ -161,6 +166,7 @@ static void	 set_blob(int, const char *, long long *, long long,
 		    long long);
 static const char *domain_problem(const char *);
 static int	 check_url(const char *, char *);
+static void	 set_resolver(int, char *, long long);
 static int	 in_list(struct conf_str_list *, const char *);
 static void	 free_list(struct conf_str_list *);
 %}
@@ -172,6 +178,7 @@ static void	 free_list(struct conf_str_list *);
 %token	ADMIN PASSWORD
 %token	DAYS FIREHOSE HOURS RETENTION
 %token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED
+%token	HTTP RESOLVER
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -244,6 +251,11 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 		}
 		| PLC DIRECTORY STRING		{ set_plc($3); }
 		| RELAY STRING			{ add_relay($2); }
+		| RESOLVER STRING		{ set_resolver(0, $2, 53); }
+		| RESOLVER STRING PORT NUMBER	{ set_resolver(0, $2, $4); }
+		| RESOLVER HTTP STRING PORT NUMBER {
+			set_resolver(1, $3, $5);
+		}
 		| ADMIN PASSWORD STRING		{ set_admin_password($3); }
 		| FIREHOSE RETENTION NUMBER hours {
 			if (once(SEEN_RETENTION, "firehose retention") == 0)
@@ -756,6 +768,7 @@ lookup(const char *s)
 		{ "hostname",		HOSTNAME },
 		{ "hour",		HOURS },
 		{ "hours",		HOURS },
+		{ "http",		HTTP },
 		{ "include",		INCLUDE },
 		{ "invite",		INVITE },
 		{ "key",		KEY },
@@ -773,6 +786,7 @@ lookup(const char *s)
 		{ "rate",		RATE },
 		{ "registration",	REGISTRATION },
 		{ "relay",		RELAY },
+		{ "resolver",		RESOLVER },
 		{ "retention",		RETENTION },
 		{ "signer",		SIGNER },
 		{ "size",		SIZE },
@@ -1152,6 +1166,43 @@ set_plc(char *val)
 		return;
 	if (check_url("plc directory", val) == 0)
 		strlcpy(conf->plc, val, sizeof(conf->plc));
+}
+
+/*
+ * resolver ADDRESS [port N]: the DNS server for _atproto TXT lookups.
+ * resolver http ADDRESS port N (http): tests only, the server that
+ * answers every handle's /.well-known/atproto-did over plain HTTP; a
+ * loopback address, so it can never send a lookup across a network
+ * unencrypted.
+ */
+static void
+set_resolver(int http, char *addr, long long port)
+{
+	struct in_addr	 in4;
+	struct in6_addr	 in6;
+	int		 is4, is6;
+
+	if (once(http ? SEEN_RESOLVER_HTTP : SEEN_RESOLVER,
+	    http ? "resolver http" : "resolver") == -1)
+		return;
+	is4 = inet_pton(AF_INET, addr, &in4) == 1;
+	is6 = inet_pton(AF_INET6, addr, &in6) == 1;
+	if (port < 1 || port > 65535)
+		yyerror("resolver: bad port %lld: 1 to 65535 expected", port);
+	else if (!http && !is4)
+		yyerror("resolver %s: an IPv4 address expected", addr);
+	else if (http && !((is4 && (ntohl(in4.s_addr) >> 24) == 127) ||
+	    (is6 && IN6_IS_ADDR_LOOPBACK(&in6))))
+		yyerror("resolver http %s: a loopback address expected",
+		    addr);
+	else if (http) {
+		strlcpy(conf->resolver_http, addr,
+		    sizeof(conf->resolver_http));
+		conf->resolver_http_port = port;
+	} else {
+		strlcpy(conf->resolver, addr, sizeof(conf->resolver));
+		conf->resolver_port = port;
+	}
 }
 
 static void

@@ -76,6 +76,10 @@ struct pdsd_conf {
 	long long		 blob_expiry;	/* seconds */
 	long long		 blob_quota;	/* bytes per account; 0 none */
 	int			 fh_retention;	/* hours of events kept */
+	char			 resolver[46];	/* "" = /etc/resolv.conf */
+	int			 resolver_port;
+	char			 resolver_http[46];	/* "" = https only */
+	int			 resolver_http_port;
 };
 
 struct sqlite3;
@@ -218,6 +222,8 @@ typedef void	(*plc_submit_cb)(void *, const char *);
 int		 plc_init(void);
 int		 plc_fetch(const char *, const char *, size_t, int,
 		    plc_fetch_cb, void *);
+int		 plc_fetch_via(const char *, const char *, const char *,
+		    size_t, int, plc_fetch_cb, void *);
 int		 plc_submit(const char *, const uint8_t *, size_t,
 		    plc_submit_cb, void *);
 int		 plc_configured(void);
@@ -239,6 +245,16 @@ void		 relay_crawl_now(void);
 struct ctl_relay;
 int		 relay_foreach(int (*)(const struct ctl_relay *, void *),
 		    void *);
+
+/*
+ * resolve.c: the _atproto TXT record of a handle, looked up on worker
+ * threads; the callback gets the DID it names, or NULL.
+ */
+typedef void	(*resolve_cb)(void *, const char *);
+int		 resolve_init(struct event_base *);
+void		 resolve_shutdown(void);
+int		 resolve_handle_dns(const char *, resolve_cb, void *);
+int		 resolve_txt_did(const uint8_t *, size_t, char *, size_t);
 
 /* workq.c: blocking jobs on threads, callbacks on the loop. */
 struct workq;

@@ -40,6 +40,7 @@ struct plc_req {
 	TAILQ_ENTRY(plc_req)	 entry;
 	CURL			*easy;
 	struct curl_slist	*headers;
+	struct curl_slist	*connect_to;
 	char			*body;		/* the answer, NUL-terminated */
 	size_t			 len;
 	size_t			 max;
@@ -215,6 +216,7 @@ plc_req_free(struct plc_req *r)
 		curl_easy_cleanup(r->easy);
 	}
 	curl_slist_free_all(r->headers);
+	curl_slist_free_all(r->connect_to);
 	free(r->body);
 	free(r);
 }
@@ -264,6 +266,17 @@ int
 plc_fetch(const char *url, const char *post, size_t max, int redirects,
     plc_fetch_cb cb, void *arg)
 {
+	return plc_fetch_via(url, NULL, post, max, redirects, cb, arg);
+}
+
+/*
+ * plc_fetch, connecting where via says ("HOST:PORT:ADDR:PORT", curl's
+ * CURLOPT_CONNECT_TO) instead of where the URL's host resolves.
+ */
+int
+plc_fetch_via(const char *url, const char *via, const char *post,
+    size_t max, int redirects, plc_fetch_cb cb, void *arg)
+{
 	struct plc_req	*r;
 	CURL		*e;
 
@@ -288,6 +301,11 @@ plc_fetch(const char *url, const char *post, size_t max, int redirects,
 	curl_easy_setopt(e, CURLOPT_WRITEDATA, r);
 	if (plc.ca.data != NULL)
 		curl_easy_setopt(e, CURLOPT_CAINFO_BLOB, &plc.ca);
+	if (via != NULL) {
+		if ((r->connect_to = curl_slist_append(NULL, via)) == NULL)
+			goto fail;
+		curl_easy_setopt(e, CURLOPT_CONNECT_TO, r->connect_to);
+	}
 	if (redirects > 0) {
 		curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
 		curl_easy_setopt(e, CURLOPT_MAXREDIRS, (long)redirects);
