@@ -26,6 +26,7 @@
 #include "xrpc.h"
 
 #define WELLKNOWN_MAX	2048	/* an atproto-did answer */
+#define WELLKNOWN_MS	3000	/* the reference's resolver timeout */
 
 /* updateHandle in flight: signerd signs, the directory takes it. */
 struct handle_upd {
@@ -358,7 +359,8 @@ res_fetch(struct handle_res *r)
 	if (fe->cfg.resolver_http[0] == '\0') {
 		snprintf(url, sizeof(url),
 		    "https://%s/.well-known/atproto-did", r->handle);
-		return plc_fetch(url, NULL, WELLKNOWN_MAX, 3, res_fetched, r);
+		return plc_fetch_via(url, NULL, NULL, WELLKNOWN_MAX, 3,
+		    WELLKNOWN_MS, res_fetched, r);
 	}
 	v6 = strchr(fe->cfg.resolver_http, ':') != NULL;
 	snprintf(url, sizeof(url), "http://%s/.well-known/atproto-did",
@@ -366,8 +368,8 @@ res_fetch(struct handle_res *r)
 	snprintf(via, sizeof(via), "%s:80:%s%s%s:%d", r->handle,
 	    v6 ? "[" : "", fe->cfg.resolver_http, v6 ? "]" : "",
 	    fe->cfg.resolver_http_port);
-	return plc_fetch_via(url, via, NULL, WELLKNOWN_MAX, 0, res_fetched,
-	    r);
+	return plc_fetch_via(url, via, NULL, WELLKNOWN_MAX, 0, WELLKNOWN_MS,
+	    res_fetched, r);
 }
 
 /*

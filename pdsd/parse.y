@@ -178,7 +178,7 @@ static void	 free_list(struct conf_str_list *);
 %token	ADMIN PASSWORD
 %token	DAYS FIREHOSE HOURS RETENTION
 %token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED
-%token	HTTP RESOLVER
+%token	RESOLVER
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -253,8 +253,13 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 		| RELAY STRING			{ add_relay($2); }
 		| RESOLVER STRING		{ set_resolver(0, $2, 53); }
 		| RESOLVER STRING PORT NUMBER	{ set_resolver(0, $2, $4); }
-		| RESOLVER HTTP STRING PORT NUMBER {
-			set_resolver(1, $3, $5);
+		| RESOLVER STRING STRING PORT NUMBER {
+			/* Not a keyword: "port http" must stay a (bad) port. */
+			if (strcmp($2, "http") != 0)
+				yyerror("resolver %s: \"http\" or a port "
+				    "expected", $2);
+			else
+				set_resolver(1, $3, $5);
 		}
 		| ADMIN PASSWORD STRING		{ set_admin_password($3); }
 		| FIREHOSE RETENTION NUMBER hours {
@@ -768,7 +773,6 @@ lookup(const char *s)
 		{ "hostname",		HOSTNAME },
 		{ "hour",		HOURS },
 		{ "hours",		HOURS },
-		{ "http",		HTTP },
 		{ "include",		INCLUDE },
 		{ "invite",		INVITE },
 		{ "key",		KEY },

@@ -223,7 +223,7 @@ int		 plc_init(void);
 int		 plc_fetch(const char *, const char *, size_t, int,
 		    plc_fetch_cb, void *);
 int		 plc_fetch_via(const char *, const char *, const char *,
-		    size_t, int, plc_fetch_cb, void *);
+		    size_t, int, long, plc_fetch_cb, void *);
 int		 plc_submit(const char *, const uint8_t *, size_t,
 		    plc_submit_cb, void *);
 int		 plc_configured(void);

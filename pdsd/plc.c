@@ -266,16 +266,17 @@ int
 plc_fetch(const char *url, const char *post, size_t max, int redirects,
     plc_fetch_cb cb, void *arg)
 {
-	return plc_fetch_via(url, NULL, post, max, redirects, cb, arg);
+	return plc_fetch_via(url, NULL, post, max, redirects, 0, cb, arg);
 }
 
 /*
- * plc_fetch, connecting where via says ("HOST:PORT:ADDR:PORT", curl's
- * CURLOPT_CONNECT_TO) instead of where the URL's host resolves.
+ * plc_fetch within timeout ms (0: the default), connecting where via
+ * says ("HOST:PORT:ADDR:PORT", curl's CURLOPT_CONNECT_TO; NULL: where
+ * the URL's host resolves).
  */
 int
 plc_fetch_via(const char *url, const char *via, const char *post,
-    size_t max, int redirects, plc_fetch_cb cb, void *arg)
+    size_t max, int redirects, long timeout, plc_fetch_cb cb, void *arg)
 {
 	struct plc_req	*r;
 	CURL		*e;
@@ -294,7 +295,8 @@ plc_fetch_via(const char *url, const char *via, const char *post,
 	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
 	curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
 	curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "https");
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, (long)PLC_TIMEOUT_MS);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, timeout > 0 ? timeout :
+	    (long)PLC_TIMEOUT_MS);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)PLC_CONNECT_MS);
 	curl_easy_setopt(e, CURLOPT_USERAGENT, "pdsd/" PDS_VERSION);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, plc_write);

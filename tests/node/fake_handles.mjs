@@ -6,7 +6,7 @@
 // a DNS server (UDP) answering TXT questions for _atproto.HANDLE, and
 // an HTTP server answering GET /.well-known/atproto-did by Host, both
 // from the table: { "handle": { "txt": [["chunk", ...], ...],
-// "dnsDrop": true, "http": "body", "status": 200 } }.  The table is
+// "dnsDrop": true, "http": "body", "status": 200, "httpDelay": ms } }.  The table is
 // read again on every question, so a test can change it.  Unknown
 // names get NXDOMAIN and 404.  Each question is logged on stdout.
 import dgram from 'node:dgram'
@@ -77,7 +77,9 @@ const web = http.createServer((req, res) => {
     res.writeHead(404).end('not found\n')
     return
   }
-  res.writeHead(h.status ?? 200, { 'content-type': 'text/plain' }).end(h.http)
+  const send = () => res.writeHead(h.status ?? 200, { 'content-type': 'text/plain' }).end(h.http)
+  if (h.httpDelay) setTimeout(send, Math.min(h.httpDelay, 30000))
+  else send()
 })
 web.listen(Number(opt('--http-port')), '127.0.0.1')
 setTimeout(() => process.exit(0), 10 * 60 * 1000) // never outlive a test

@@ -53,7 +53,8 @@ table "{
  \"bad.elsewhere.net\": {\"txt\": [[\"did=not a did\"]], \"http\": \"<html>$D2</html>\"},
  \"line.elsewhere.net\": {\"http\": \"\\n$D2\"},
  \"err.elsewhere.net\": {\"http\": \"$D2\", \"status\": 500},
- \"slow.elsewhere.net\": {\"dnsDrop\": true, \"http\": \"$D2\"}
+ \"slow.elsewhere.net\": {\"dnsDrop\": true, \"http\": \"$D2\"},
+ \"hang.elsewhere.net\": {\"http\": \"$D2\", \"httpDelay\": 8000}
 }"
 
 expect "a TXT record resolves" "o.did === '$D1'" "$R?handle=dns.elsewhere.net"
@@ -105,6 +106,15 @@ esac
 ms=$(((t2 - t0) / 1000000))
 [ "$ms" -ge 900 ] && [ "$ms" -lt 12000 ] &&
     ok "after the DNS deadline ($ms ms)" || notok "DNS deadline" "$ms ms"
+
+# A web server that answers too late: the fetch gives up after 3 s.
+t0=$(date +%s%N)
+refused "a well-known answer after the deadline does not count" 400 \
+    InvalidRequest "Unable to resolve handle" "$R?handle=hang.elsewhere.net"
+ms=$((($(date +%s%N) - t0) / 1000000))
+[ "$ms" -ge 2500 ] && [ "$ms" -lt 6000 ] &&
+    ok "the well-known fetch gives up after 3 s ($ms ms)" ||
+    notok "well-known deadline" "$ms ms"
 
 # updateHandle to a handle elsewhere: it must name the account's DID.
 account alice.test || notok "createAccount" "$(cat "$T/body")"
