@@ -33,6 +33,7 @@
 #define HANDLE_FIRST_MIN	3
 #define HANDLE_FIRST_MAX	18
 #define EMAIL_MAX		254
+#define NEW_PASSWORD_MAX	256	/* the reference's, in UTF-16 units */
 
 struct acct_new {
 	account_done_cb		 done;
@@ -264,7 +265,27 @@ check_invite(struct acct_new *a, const struct account_params *p)
 	return 0;
 }
 
-/* Everything that can be checked before the password is hashed. */
+/* A string's length as JavaScript counts it: UTF-16 code units. */
+static size_t
+utf16_len(const char *s)
+{
+	const unsigned char	*p;
+	size_t			 n = 0;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p & 0xc0) != 0x80)
+			n++;
+		if (*p >= 0xf0)
+			n++;	/* outside the BMP: a surrogate pair */
+	}
+	return n;
+}
+
+/*
+ * Everything that can be checked before the password is hashed, in the
+ * reference's order, so that a request with several faults gets the
+ * same refusal.
+ */
 static int
 acct_check(struct acct_new *a, const struct account_params *p)
 {
@@ -276,13 +297,13 @@ acct_check(struct acct_new *a, const struct account_params *p)
 	if (!p->admin && fe->cfg.registration == REG_CLOSED)
 		return refuse(e, 400, "InvalidRequest",
 		    "Account registration is closed on this server");
+	if (p->password != NULL && utf16_len(p->password) > NEW_PASSWORD_MAX)
+		return refuse(e, 400, "InvalidRequest", "Password too long. "
+		    "Maximum length is %d characters.", NEW_PASSWORD_MAX);
 	if (!p->admin && fe->cfg.registration == REG_INVITE &&
 	    (p->invite == NULL || p->invite[0] == '\0'))
 		return refuse(e, 400, "InvalidInviteCode",
 		    "No invite code provided");
-	if (account_handle_check(p->handle, a->handle, sizeof(a->handle), 0,
-	    e) == -1)
-		return -1;
 	/* Only pdsctl may make an account without an email. */
 	if (p->email == NULL && !p->admin)
 		return refuse(e, 400, "InvalidRequest", "Email is required");
@@ -291,6 +312,9 @@ acct_check(struct acct_new *a, const struct account_params *p)
 		    "is not supported, please use a different email.");
 	if (p->email != NULL)
 		strlcpy(a->email, p->email, sizeof(a->email));
+	if (account_handle_check(p->handle, a->handle, sizeof(a->handle), 0,
+	    e) == -1)
+		return -1;
 	if (p->recovery_key != NULL &&
 	    (strncmp(p->recovery_key, "did:key:", 8) != 0 ||
 	    strlcpy(a->recovery, p->recovery_key, sizeof(a->recovery)) >=
@@ -299,8 +323,6 @@ acct_check(struct acct_new *a, const struct account_params *p)
 		    "Invalid recoveryKey: a did:key is expected");
 	if (check_invite(a, p) == -1 || check_unique(a) == -1)
 		return -1;
-	if (p->password != NULL && strlen(p->password) > PWHASH_PW_MAX)
-		return refuse(e, 400, "InvalidRequest", "Password too long");
 	if (p->password != NULL && (a->password = strdup(p->password)) ==
 	    NULL)
 		return refuse(e, 500, "InternalServerError",
