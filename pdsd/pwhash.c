@@ -23,6 +23,7 @@
  * request that needs no hash still gets a core at once.
  */
 #define PWHASH_NICE		10
+#define PWSLOT_SIZE		(PWHASH_PW_MAX + 1)
 
 /*
  * Nobody knows its password: unknown accounts are checked against it so
@@ -39,7 +40,8 @@ enum pwjob_kind {
 
 struct pwjob {
 	enum pwjob_kind		 kind;
-	char			*pw;		/* sodium_malloc'd */
+	char			*pw;		/* a slot */
+	int			 slot;
 	size_t			 pwlen;
 	char			 hash[crypto_pwhash_STRBYTES];
 	uint8_t			 salt[PWHASH_SALT_LEN];
@@ -50,6 +52,17 @@ struct pwjob {
 };
 
 static struct workq	*pool;
+
+/*
+ * The passwords of the jobs, in one sodium_malloc'd area made at start:
+ * sodium_malloc per job would map, lock and guard pages on the loop
+ * thread each time, and every such call waits for the process's mmap
+ * lock while a worker maps or unmaps argon2's 64 MiB.  Slots are taken
+ * and given back on the loop thread only.
+ */
+static char		*slots;
+static int		 slot_free[PWHASH_QUEUE_MAX];
+static int		 nslot_free;
 
 static void	 pwhash_run(void *);
 static void	 pwhash_done(void *);
@@ -64,10 +77,17 @@ pwhash_init(struct event_base *base)
 {
 	if (pool != NULL)
 		return 0;
-	if (sodium_init() == -1 || (pool = workq_new(base, "pwhash",
-	    PWHASH_THREADS, PWHASH_QUEUE_MAX, PWHASH_NICE, pwjob_drop)) ==
-	    NULL)
+	if (sodium_init() == -1 || (slots = sodium_allocarray(
+	    PWHASH_QUEUE_MAX, PWSLOT_SIZE)) == NULL)
 		return -1;
+	for (nslot_free = 0; nslot_free < PWHASH_QUEUE_MAX; nslot_free++)
+		slot_free[nslot_free] = nslot_free;
+	if ((pool = workq_new(base, "pwhash", PWHASH_THREADS,
+	    PWHASH_QUEUE_MAX, PWHASH_NICE, pwjob_drop)) == NULL) {
+		sodium_free(slots);
+		slots = NULL;
+		return -1;
+	}
 	return 0;
 }
 
@@ -77,13 +97,18 @@ pwhash_shutdown(void)
 {
 	workq_free(pool);
 	pool = NULL;
+	sodium_free(slots);	/* wipes them */
+	slots = NULL;
+	nslot_free = 0;
 }
 
 static void
 pwjob_free(struct pwjob *j)
 {
-	if (j->pw != NULL)
-		sodium_free(j->pw);	/* wipes it */
+	if (j->pw != NULL) {
+		sodium_memzero(j->pw, j->pwlen + 1);
+		slot_free[nslot_free++] = j->slot;
+	}
 	sodium_memzero(j->out, sizeof(j->out));
 	free(j);
 }
@@ -100,12 +125,11 @@ pwjob_new(enum pwjob_kind kind, const char *pw, void (*cb)(void), void *arg)
 	struct pwjob	*j;
 	size_t		 len = strnlen(pw, PWHASH_PW_MAX + 1);
 
-	if (len > PWHASH_PW_MAX || (j = calloc(1, sizeof(*j))) == NULL)
+	if (len > PWHASH_PW_MAX || nslot_free == 0 ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
-	if ((j->pw = sodium_malloc(len + 1)) == NULL) {
-		free(j);
-		return NULL;
-	}
+	j->slot = slot_free[--nslot_free];
+	j->pw = slots + (size_t)j->slot * PWSLOT_SIZE;
 	memcpy(j->pw, pw, len + 1);
 	j->pwlen = len;
 	j->kind = kind;
