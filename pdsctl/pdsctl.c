@@ -27,6 +27,7 @@ static const struct cmd cmds[] = {
 	{ "cbor2json",	"",		0, 0, 0, cmd_cbor2json },
 	{ "import",	"[--did did | --handle handle] file.car",
 	    1, 3, 0, cmd_import },
+	{ "index",	"rebuild",	1, 1, 1, cmd_index },
 	{ "inspect",	"[--verify] [--key did:key | --did-doc file] file.car",
 	    1, 4, 0, cmd_inspect },
 	{ "invite",	"create [-j] [-n uses] | list [-j]", 1, 4, 1,

@@ -274,6 +274,13 @@ print_config(FILE *fp, const struct pdsd_conf *c)
 	if (c->resolver_http[0] != '\0')
 		fprintf(fp, "resolver http %s port %d\n", c->resolver_http,
 		    c->resolver_http_port);
+	if (c->appview[0] != '\0') {
+		fputs("appview ", fp);
+		print_quoted(fp, c->appview);
+		fputs(" did ", fp);
+		print_quoted(fp, c->appview_did);
+		fputc('\n', fp);
+	}
 	if (c->ratelimit_off)
 		fputs("rate limits off\n", fp);
 	if (c->blob_max_size != PDSD_BLOB_MAX_DEFAULT)

@@ -80,6 +80,7 @@ frontend_main(int debug, int verbose)
 
 	event_dispatch();
 	control_cleanup();
+	db_checkpointer_stop();
 	db_close(fe->db);
 	log_debug("exiting");
 	exit(0);
@@ -138,7 +139,7 @@ frontend_configure(void)
 		return;
 	}
 	/* The CA roots for outbound HTTPS are read before any chroot. */
-	if (plc_init() == -1)
+	if (fetch_init() == -1)
 		fatalx("cannot start the outbound HTTP client");
 	/* So are the system's name servers. */
 	if (resolve_init(fe->base) == -1)
@@ -153,7 +154,8 @@ frontend_configure(void)
 	    snprintf(blobdir, sizeof(blobdir), "%s/%s", fe->cfg.datadir,
 	    BLOB_DIR) >= (int)sizeof(blobdir))
 		fatalx("data directory path too long");
-	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL)
+	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL ||
+	    db_checkpointer_start(fe->db, fe->dbpath, err, sizeof(err)) == -1)
 		fatalx("database: %s", err);
 	if (blob_init(blobdir) == -1)
 		fatalx("cannot set up the blob directory");
@@ -204,6 +206,9 @@ frontend_dispatch_parent(int fd, short event, void *arg)
 			fe->cfg.hostname[sizeof(fe->cfg.hostname) - 1] = '\0';
 			fe->cfg.datadir[sizeof(fe->cfg.datadir) - 1] = '\0';
 			fe->cfg.plc[sizeof(fe->cfg.plc) - 1] = '\0';
+			fe->cfg.appview[sizeof(fe->cfg.appview) - 1] = '\0';
+			fe->cfg.appview_did[sizeof(fe->cfg.appview_did) - 1] =
+			    '\0';
 			fe->cfg.user[sizeof(fe->cfg.user) - 1] = '\0';
 			fe->cfg.resolver[sizeof(fe->cfg.resolver) - 1] = '\0';
 			fe->cfg.resolver_http[sizeof(fe->cfg.resolver_http) -

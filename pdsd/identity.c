@@ -347,29 +347,35 @@ res_fetched(void *arg, int status, const char *body, size_t len,
 }
 
 /*
- * https://HANDLE/.well-known/atproto-did through plc.c; with "resolver
- * http" (tests), plain http to that loopback server, Host the handle.
+ * https://HANDLE/.well-known/atproto-did through fetch.c; with
+ * "resolver http" (tests), plain http to that loopback server, the
+ * handle as Host.
  */
 static int
 res_fetch(struct handle_res *r)
 {
-	char	 url[HANDLE_MAX + 64], via[HANDLE_MAX + 80];
-	int	 v6;
+	struct fetch_opts	 o;
+	char			 url[HANDLE_MAX + 64], host[HANDLE_MAX + 8];
+	const char		*hdrs[2] = { host, NULL };
+	int			 v6;
 
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.timeout_ms = WELLKNOWN_MS;
 	if (fe->cfg.resolver_http[0] == '\0') {
 		snprintf(url, sizeof(url),
 		    "https://%s/.well-known/atproto-did", r->handle);
-		return plc_fetch_via(url, NULL, NULL, WELLKNOWN_MAX, 3,
-		    WELLKNOWN_MS, res_fetched, r);
+		o.redirects = 3;
+	} else {
+		v6 = strchr(fe->cfg.resolver_http, ':') != NULL;
+		snprintf(url, sizeof(url),
+		    "http://%s%s%s:%d/.well-known/atproto-did",
+		    v6 ? "[" : "", fe->cfg.resolver_http, v6 ? "]" : "",
+		    fe->cfg.resolver_http_port);
+		snprintf(host, sizeof(host), "Host: %s", r->handle);
+		o.headers = hdrs;
 	}
-	v6 = strchr(fe->cfg.resolver_http, ':') != NULL;
-	snprintf(url, sizeof(url), "http://%s/.well-known/atproto-did",
-	    r->handle);
-	snprintf(via, sizeof(via), "%s:80:%s%s%s:%d", r->handle,
-	    v6 ? "[" : "", fe->cfg.resolver_http, v6 ? "]" : "",
-	    fe->cfg.resolver_http_port);
-	return plc_fetch_via(url, via, NULL, WELLKNOWN_MAX, 0, WELLKNOWN_MS,
-	    res_fetched, r);
+	return fetch_buffered_opts(&o, WELLKNOWN_MAX, res_fetched, r);
 }
 
 /*

@@ -89,8 +89,9 @@ enum seen {
 	SEEN_BLOB_MAX =		1 << 12,
 	SEEN_BLOB_EXPIRY =	1 << 13,
 	SEEN_BLOB_QUOTA =	1 << 14,
-	SEEN_RESOLVER =		1 << 15,
-	SEEN_RESOLVER_HTTP =	1 << 16,
+	SEEN_APPVIEW =		1 << 15,
+	SEEN_RESOLVER =		1 << 16,
+	SEEN_RESOLVER_HTTP =	1 << 17,
 };
 
 typedef struct {
@@ -156,6 +157,7 @@ static void	 set_user(int, const char *, char *, const char *);
 static void	 lowercase(char *);
 static void	 set_hostname(char *);
 static void	 set_plc(char *);
+static void	 set_appview(char *, char *);
 static void	 set_admin_password(char *);
 static void	 add_listen(const char *, long long);
 static void	 add_domain(char *);
@@ -176,6 +178,7 @@ static void	 free_list(struct conf_str_list *);
 %token	SOCKET USER
 %token	LIMITS OFF RATE
 %token	ADMIN PASSWORD
+%token	APPVIEW DID
 %token	DAYS FIREHOSE HOURS RETENTION
 %token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED
 %token	RESOLVER
@@ -250,6 +253,11 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 				conf->plc[0] = '\0';
 		}
 		| PLC DIRECTORY STRING		{ set_plc($3); }
+		| APPVIEW NONE {
+			if (once(SEEN_APPVIEW, "appview") == 0)
+				conf->appview[0] = conf->appview_did[0] = '\0';
+		}
+		| APPVIEW STRING DID STRING	{ set_appview($2, $4); }
 		| RELAY STRING			{ add_relay($2); }
 		| RESOLVER STRING		{ set_resolver(0, $2, 53); }
 		| RESOLVER STRING PORT NUMBER	{ set_resolver(0, $2, $4); }
@@ -759,12 +767,14 @@ lookup(const char *s)
 	/* Sorted: bsearch finds nothing in a table out of order. */
 	static const struct keyword keywords[] = {
 		{ "admin",		ADMIN },
+		{ "appview",		APPVIEW },
 		{ "blob",		BLOB },
 		{ "closed",		CLOSED },
 		{ "control",		CONTROL },
 		{ "data",		DATA },
 		{ "day",		DAYS },
 		{ "days",		DAYS },
+		{ "did",		DID },
 		{ "directory",		DIRECTORY },
 		{ "domains",		DOMAINS },
 		{ "expiry",		EXPIRY },
@@ -1207,6 +1217,22 @@ set_resolver(int http, char *addr, long long port)
 		strlcpy(conf->resolver, addr, sizeof(conf->resolver));
 		conf->resolver_port = port;
 	}
+}
+
+/* The AppView app.bsky calls go to, and the DID its tokens are for. */
+static void
+set_appview(char *url, char *did)
+{
+	if (once(SEEN_APPVIEW, "appview") == -1 ||
+	    check_url("appview", url) == -1)
+		return;
+	if (strlen(did) >= sizeof(conf->appview_did) ||
+	    !syntax_is_did(did, strlen(did))) {
+		yyerror("appview did is not a DID: %s", did);
+		return;
+	}
+	strlcpy(conf->appview, url, sizeof(conf->appview));
+	strlcpy(conf->appview_did, did, sizeof(conf->appview_did));
 }
 
 static void
