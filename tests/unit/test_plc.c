@@ -103,7 +103,7 @@ test_wellknown(void **state)
 		"", "\n\n", "not a did", "did:", "DID:plc:abc",
 		"did:plc:has space", "<html>did:plc:abc</html>",
 		/* The reference reads the first line only. */
-		"\n" EX_DID,
+		("\n" EX_DID),
 	};
 
 	assert_int_equal(identity_wellknown_parse(EX_DID, strlen(EX_DID), d,
@@ -184,8 +184,8 @@ test_txt(void **state)
 	char		 d[64];
 	size_t		 len;
 	const char	*one[] = { "did=" EX_DID };
-	const char	*split[] = { "v=spf1 -all", "did=did:plc:|"
-			    "6adr3q2labdllanslzhqkqd3" };
+	const char	*split[] = { "v=spf1 -all", ("did=did:plc:|"
+			    "6adr3q2labdllanslzhqkqd3") };
 	const char	*other[] = { "#did=" EX_DID, "did=" EX_DID };
 	const char	*two[] = { "did=" EX_DID, "did=did:web:example.com" };
 	const char	*none[] = { "v=spf1 -all" };
