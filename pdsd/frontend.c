@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "blob.h"
+#include "cid.h"
 #include "firehose.h"
 #include "imsgev.h"
 #include "lexicon.h"
@@ -144,6 +145,7 @@ frontend_configure(void)
 	/* So are the system's name servers. */
 	if (resolve_init(fe->base) == -1)
 		fatalx("cannot start the DNS lookup threads");
+	cid_init();	/* OpenSSL's configuration, for hashing uploads */
 	if (fe->cfg.user[0] != '\0') {
 		/* The data directory becomes our root: the db and blobs. */
 		privdrop(fe->cfg.datadir, fe->cfg.user);
