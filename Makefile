@@ -25,7 +25,7 @@ PKG_CFLAGS !=	pkg-config --cflags $(PKGS) 2>/dev/null || true
 PKG_LIBS !=	pkg-config --libs $(PKGS) 2>/dev/null || true
 CPPFLAGS +=	-Icommon -Ipdsd -D_GNU_SOURCE -DPDS_VERSION=\"$(VERSION)\" \
 		-DPDS_SBINDIR=\"$(SBINDIR)\" $(PKG_CFLAGS) -pthread
-LDLIBS +=	$(PKG_LIBS) -lwslay -lm -pthread
+LDLIBS +=	$(PKG_LIBS) -lwslay -lresolv -lm -pthread
 
 YACC =		byacc
 

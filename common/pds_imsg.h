@@ -134,6 +134,10 @@ struct cfg_main {
 	int64_t		blob_quota;	/* bytes per account; 0 none */
 	int64_t		import_max_size; /* bytes of an importRepo body */
 	int32_t		fh_retention;	/* hours of events kept */
+	char		resolver[46];	/* DNS server; "" = the system's */
+	int32_t		resolver_port;
+	char		resolver_http[46];	/* tests: plain-HTTP well-known */
+	int32_t		resolver_http_port;
 };
 
 struct cfg_listen {

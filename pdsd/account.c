@@ -33,11 +33,13 @@
 #define HANDLE_FIRST_MIN	3
 #define HANDLE_FIRST_MAX	18
 #define EMAIL_MAX		254
+#define NEW_PASSWORD_MAX	256	/* the reference's, in UTF-16 units */
 
 struct acct_new {
 	account_done_cb		 done;
 	void			*arg;
 	struct account_err	 err;		/* a refusal, before done */
+	int			 pending;	/* hash, signerd: running */
 	char			 invite[INVITE_CODE_MAX + 1];	/* "": none */
 	char			 handle[HANDLE_MAX + 1];
 	char			 email[EMAIL_MAX + 1];
@@ -80,6 +82,9 @@ static void	acct_repo_done(struct repo_write *, int, const char *,
 		    const char *);
 static void	acct_plc_submitted(void *, const char *);
 static void	acct_commit(struct acct_new *);
+static void	acct_abort(struct acct_new *, int, const char *,
+		    const char *);
+static void	acct_step_done(struct acct_new *);
 
 static int
 in_list(const char *s, const char *const *list, size_t n)
@@ -260,7 +265,27 @@ check_invite(struct acct_new *a, const struct account_params *p)
 	return 0;
 }
 
-/* Everything that can be checked before the password is hashed. */
+/* A string's length as JavaScript counts it: UTF-16 code units. */
+static size_t
+utf16_len(const char *s)
+{
+	const unsigned char	*p;
+	size_t			 n = 0;
+
+	for (p = (const unsigned char *)s; *p != '\0'; p++) {
+		if ((*p & 0xc0) != 0x80)
+			n++;
+		if (*p >= 0xf0)
+			n++;	/* outside the BMP: a surrogate pair */
+	}
+	return n;
+}
+
+/*
+ * Everything that can be checked before the password is hashed, in the
+ * reference's order, so that a request with several faults gets the
+ * same refusal.
+ */
 static int
 acct_check(struct acct_new *a, const struct account_params *p)
 {
@@ -272,13 +297,13 @@ acct_check(struct acct_new *a, const struct account_params *p)
 	if (!p->admin && fe->cfg.registration == REG_CLOSED)
 		return refuse(e, 400, "InvalidRequest",
 		    "Account registration is closed on this server");
+	if (p->password != NULL && utf16_len(p->password) > NEW_PASSWORD_MAX)
+		return refuse(e, 400, "InvalidRequest", "Password too long. "
+		    "Maximum length is %d characters.", NEW_PASSWORD_MAX);
 	if (!p->admin && fe->cfg.registration == REG_INVITE &&
 	    (p->invite == NULL || p->invite[0] == '\0'))
 		return refuse(e, 400, "InvalidInviteCode",
 		    "No invite code provided");
-	if (account_handle_check(p->handle, a->handle, sizeof(a->handle), 0,
-	    e) == -1)
-		return -1;
 	/* Only pdsctl may make an account without an email. */
 	if (p->email == NULL && !p->admin)
 		return refuse(e, 400, "InvalidRequest", "Email is required");
@@ -287,6 +312,9 @@ acct_check(struct acct_new *a, const struct account_params *p)
 		    "is not supported, please use a different email.");
 	if (p->email != NULL)
 		strlcpy(a->email, p->email, sizeof(a->email));
+	if (account_handle_check(p->handle, a->handle, sizeof(a->handle), 0,
+	    e) == -1)
+		return -1;
 	if (p->recovery_key != NULL &&
 	    (strncmp(p->recovery_key, "did:key:", 8) != 0 ||
 	    strlcpy(a->recovery, p->recovery_key, sizeof(a->recovery)) >=
@@ -295,8 +323,6 @@ acct_check(struct acct_new *a, const struct account_params *p)
 		    "Invalid recoveryKey: a did:key is expected");
 	if (check_invite(a, p) == -1 || check_unique(a) == -1)
 		return -1;
-	if (p->password != NULL && strlen(p->password) > PWHASH_PW_MAX)
-		return refuse(e, 400, "InvalidRequest", "Password too long");
 	if (p->password != NULL && (a->password = strdup(p->password)) ==
 	    NULL)
 		return refuse(e, 500, "InternalServerError",
@@ -317,13 +343,49 @@ account_create_start(const struct account_params *p, account_done_cb done,
 	}
 	a->done = done;
 	a->arg = arg;
-	if (acct_check(a, p) == -1)
+	if (acct_check(a, p) == -1) {
 		acct_fail(a, a->err.status, a->err.name, a->err.msg);
-	else if (a->password == NULL)
-		acct_hashed(a, NULL);
-	else if (pwhash_hash_async(a->password, acct_hashed, a) == -1)
-		acct_fail(a, 503, "InternalServerError",
-		    "Server busy, try again");
+		return;
+	}
+	/*
+	 * The hash (a worker thread) and signerd's key, genesis signature
+	 * and the directory's answer are independent: run them side by
+	 * side, so the account costs the slower of the two, not the sum.
+	 */
+	if (a->password != NULL) {
+		if (pwhash_hash_async(a->password, acct_hashed, a) == -1) {
+			acct_fail(a, 503, "InternalServerError",
+			    "Server busy, try again");
+			return;
+		}
+		a->pending++;
+	}
+	a->pending++;
+	if (signer_key_create(acct_keyed, a) == -1)
+		acct_abort(a, 503, "InternalServerError",
+		    "Signer unavailable");
+}
+
+/* One of the two branches is over: the commit once both are. */
+static void
+acct_step_done(struct acct_new *a)
+{
+	if (--a->pending > 0)
+		return;
+	if (a->err.status != 0)
+		acct_fail(a, a->err.status, a->err.name, a->err.msg);
+	else
+		acct_commit(a);
+}
+
+/* A branch failed: the first reason is the answer, once both are over. */
+static void
+acct_abort(struct acct_new *a, int status, const char *name,
+    const char *msg)
+{
+	if (a->err.status == 0)
+		refuse(&a->err, status, name, "%s", msg);
+	acct_step_done(a);
 }
 
 /* The XRPC answer: the new account's first session. */
@@ -406,20 +468,12 @@ acct_hashed(void *arg, const char *hash)
 {
 	struct acct_new	*a = arg;
 
-	if (a->password != NULL) {
-		if (hash == NULL) {
-			acct_fail(a, 500, "InternalServerError",
-			    "Internal Server Error");
-			return;
-		}
-		if ((a->pwhash = strdup(hash)) == NULL) {
-			acct_fail(a, 500, "InternalServerError",
-			    "Internal Server Error");
-			return;
-		}
+	if (hash == NULL || (a->pwhash = strdup(hash)) == NULL) {
+		acct_abort(a, 500, "InternalServerError",
+		    "Internal Server Error");
+		return;
 	}
-	if (signer_key_create(acct_keyed, a) == -1)
-		acct_fail(a, 503, "InternalServerError", "Signer unavailable");
+	acct_step_done(a);
 }
 
 /* The genesis operation, unsigned, as DAG-CBOR. */
@@ -465,20 +519,20 @@ acct_keyed(void *arg, const char *didkey, const char *err)
 
 	if (didkey == NULL) {
 		log_warnx("createAccount: no key: %s", err);
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
 	strlcpy(a->didkey, didkey, sizeof(a->didkey));
 	if (fe->rotation_key[0] == '\0' || genesis_op(a, &op, &len) == -1) {
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
 	a->op = op;
 	a->oplen = len;
 	if (signer_sign_plc_op(op, len, acct_plc_signed, a) == -1)
-		acct_fail(a, 503, "InternalServerError", "Signer unavailable");
+		acct_abort(a, 503, "InternalServerError", "Signer unavailable");
 }
 
 static int
@@ -544,13 +598,13 @@ acct_plc_signed(void *arg, const uint8_t *sig, const char *did,
 	if (sig == NULL || did == NULL || did[0] == '\0') {
 		log_warnx("createAccount: PLC operation not signed: %s",
 		    err != NULL ? err : "no DID");
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
 	strlcpy(a->did, did, sizeof(a->did));
 	if (identity_sign_op(&a->op, &a->oplen, sig) == -1) {
-		acct_fail(a, 500, "InternalServerError",
+		acct_abort(a, 500, "InternalServerError",
 		    "Internal Server Error");
 		return;
 	}
@@ -558,11 +612,11 @@ acct_plc_signed(void *arg, const uint8_t *sig, const char *did,
 	if (plc_configured()) {
 		if (plc_submit(a->did, a->op, a->oplen, acct_plc_submitted,
 		    a) == -1)
-			acct_fail(a, 500, "InternalServerError",
+			acct_abort(a, 500, "InternalServerError",
 			    "Internal Server Error");
 		return;
 	}
-	acct_commit(a);
+	acct_step_done(a);
 }
 
 static void
@@ -572,10 +626,10 @@ acct_plc_submitted(void *arg, const char *err)
 
 	if (err != NULL) {
 		log_warnx("createAccount %s: %s", a->did, err);
-		acct_fail(a, 502, "UpstreamFailure", err);
+		acct_abort(a, 502, "UpstreamFailure", err);
 		return;
 	}
-	acct_commit(a);
+	acct_step_done(a);
 }
 
 static void

@@ -269,6 +269,12 @@ print_config(FILE *fp, const struct pdsd_conf *c)
 	else
 		print_quoted(fp, c->plc);
 	fputc('\n', fp);
+	if (c->resolver[0] != '\0')
+		fprintf(fp, "resolver %s port %d\n", c->resolver,
+		    c->resolver_port);
+	if (c->resolver_http[0] != '\0')
+		fprintf(fp, "resolver http %s port %d\n", c->resolver_http,
+		    c->resolver_http_port);
 	if (c->appview[0] != '\0') {
 		fputs("appview ", fp);
 		print_quoted(fp, c->appview);

@@ -445,7 +445,6 @@ fetch_buffered(const char *url, const char *post, size_t max,
 		"Content-Type: application/json", NULL
 	};
 	struct fetch_opts	 o;
-	struct fetch_req	*r;
 
 	memset(&o, 0, sizeof(o));
 	o.url = url;
@@ -455,7 +454,17 @@ fetch_buffered(const char *url, const char *post, size_t max,
 		o.post = post;
 		o.postlen = strlen(post);
 	}
-	if ((r = fetch_new(&o, arg)) == NULL)
+	return fetch_buffered_opts(&o, max, cb, arg);
+}
+
+/* fetch_buffered with every option. */
+int
+fetch_buffered_opts(const struct fetch_opts *o, size_t max, fetch_cb cb,
+    void *arg)
+{
+	struct fetch_req	*r;
+
+	if ((r = fetch_new(o, arg)) == NULL)
 		return -1;
 	r->max = max;
 	r->cb = cb;

@@ -142,6 +142,9 @@ frontend_configure(void)
 	/* The CA roots for outbound HTTPS are read before any chroot. */
 	if (fetch_init() == -1)
 		fatalx("cannot start the outbound HTTP client");
+	/* So are the system's name servers. */
+	if (resolve_init(fe->base) == -1)
+		fatalx("cannot start the DNS lookup threads");
 	cid_init();	/* OpenSSL's configuration, for hashing uploads */
 	if (fe->cfg.user[0] != '\0') {
 		/* The data directory becomes our root: the db and blobs. */
@@ -209,6 +212,9 @@ frontend_dispatch_parent(int fd, short event, void *arg)
 			fe->cfg.appview_did[sizeof(fe->cfg.appview_did) - 1] =
 			    '\0';
 			fe->cfg.user[sizeof(fe->cfg.user) - 1] = '\0';
+			fe->cfg.resolver[sizeof(fe->cfg.resolver) - 1] = '\0';
+			fe->cfg.resolver_http[sizeof(fe->cfg.resolver_http) -
+			    1] = '\0';
 			str_list_clear(&fe->domains);
 			str_list_clear(&fe->relays);
 			break;

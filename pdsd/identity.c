@@ -26,6 +26,7 @@
 #include "xrpc.h"
 
 #define WELLKNOWN_MAX	2048	/* an atproto-did answer */
+#define WELLKNOWN_MS	3000	/* the reference's resolver timeout */
 
 /* updateHandle in flight: signerd signs, the directory takes it. */
 struct handle_upd {
@@ -37,10 +38,17 @@ struct handle_upd {
 	char			 prev[CID_STRSZ];	/* op follows */
 };
 
-/* resolveHandle of a handle hosted elsewhere. */
+/* resolveHandle of a handle hosted elsewhere: DNS and HTTPS at once. */
 struct handle_res {
 	struct http_request	*req;
 	struct handle_upd	*upd;	/* set for updateHandle */
+	char			 handle[HANDLE_MAX + 1];
+	int			 pending;	/* callbacks to come, +1 */
+	int			 answered;
+	int			 dns_done;
+	int			 http_done;
+	char			 dns_did[DID_MAX + 1];	/* "": none */
+	char			 http_did[DID_MAX + 1];
 };
 
 static void	identity_resolve_handle(struct http_request *);
@@ -243,23 +251,24 @@ identity_did_doc(const char *did)
 }
 
 /*
- * The DID in a /.well-known/atproto-did answer: its first line, trimmed,
- * if that is a DID.  0 or -1.
+ * The DID in a /.well-known/atproto-did answer, as the reference reads
+ * it: the first line, trimmed, if that is a DID.  0 or -1.
  */
 int
 identity_wellknown_parse(const char *body, size_t len, char *did,
     size_t didlen)
 {
-	size_t	 n;
+	const char	*ws = " \t\r\v\f";
+	size_t		 n;
 
-	while (len > 0 && (*body == ' ' || *body == '\t' || *body == '\r' ||
-	    *body == '\n')) {
-		body++;
-		len--;
-	}
-	for (n = 0; n < len && body[n] != '\n' && body[n] != '\r'; n++)
+	for (n = 0; n < len && body[n] != '\n'; n++)
 		;
-	while (n > 0 && (body[n - 1] == ' ' || body[n - 1] == '\t'))
+	while (n > 0 && strchr(ws, *body) != NULL && *body != '\0') {
+		body++;
+		n--;
+	}
+	while (n > 0 && strchr(ws, body[n - 1]) != NULL &&
+	    body[n - 1] != '\0')
 		n--;
 	if (n < 4 || n >= didlen || memcmp(body, "did:", 4) != 0 ||
 	    memchr(body, '\0', n) != NULL || !syntax_is_did(body, n))
@@ -269,53 +278,116 @@ identity_wellknown_parse(const char *body, size_t len, char *did,
 	return 0;
 }
 
-/* A lookup is over: did is what the handle named, or NULL. */
+/* The answer to a resolveHandle (or updateHandle) lookup. */
 static void
-res_done(struct handle_res *r, const char *did)
+res_answer(struct handle_res *r, const char *did)
 {
 	struct json_object	*o;
 
+	r->answered = 1;
 	if (r->upd != NULL)
 		upd_resolved(r->upd, did);
 	else if (did == NULL)
-		xrpc_error(r->req, 400, "HandleNotFound",
+		xrpc_error(r->req, 400, "InvalidRequest",
 		    "Unable to resolve handle");
 	else {
 		o = json_object_new_object();
 		json_object_object_add(o, "did", json_object_new_string(did));
 		xrpc_reply_json(r->req, 200, o);
 	}
-	free(r);
+}
+
+/*
+ * One lookup is over.  As the reference: a DID from DNS wins at once;
+ * otherwise the well-known answer, once DNS has said it has none.  The
+ * state lives until both lookups have called back.
+ */
+static void
+res_step(struct handle_res *r)
+{
+	if (!r->answered) {
+		if (r->dns_did[0] != '\0')
+			res_answer(r, r->dns_did);
+		else if (r->dns_done && r->http_done)
+			res_answer(r, r->http_did[0] != '\0' ? r->http_did :
+			    NULL);
+	}
+	if (--r->pending == 0)
+		free(r);
+}
+
+static void
+res_dns(void *arg, const char *did)
+{
+	struct handle_res	*r = arg;
+
+	if (did != NULL)
+		strlcpy(r->dns_did, did, sizeof(r->dns_did));
+	else
+		log_debug("handle %s: no _atproto TXT record", r->handle);
+	r->dns_done = 1;
+	res_step(r);
 }
 
 static void
 res_fetched(void *arg, int status, const char *body, size_t len,
     const char *err)
 {
-	char	 did[DID_MAX + 1];
+	struct handle_res	*r = arg;
 
 	if (err != NULL || status < 200 || status > 299 ||
-	    identity_wellknown_parse(body, len, did, sizeof(did)) == -1) {
-		log_debug("handle resolution: %s", err != NULL ? err :
-		    "no DID in the answer");
-		res_done(arg, NULL);
-		return;
+	    identity_wellknown_parse(body, len, r->http_did,
+	    sizeof(r->http_did)) == -1) {
+		log_debug("handle %s: /.well-known/atproto-did: %s",
+		    r->handle, err != NULL ? err : "no DID in the answer");
+		r->http_did[0] = '\0';
 	}
-	res_done(arg, did);
+	r->http_done = 1;
+	res_step(r);
 }
 
 /*
- * Only https://HANDLE/.well-known/atproto-did, through plc.c: the DNS
- * TXT lookup the spec also names would need the blocking resolver on a
- * thread of its own (and a resolv.conf inside the chroot), so handles
- * proved only by DNS do not resolve here yet.  0, or -1 (not started).
+ * https://HANDLE/.well-known/atproto-did through fetch.c; with
+ * "resolver http" (tests), plain http to that loopback server, the
+ * handle as Host.
+ */
+static int
+res_fetch(struct handle_res *r)
+{
+	struct fetch_opts	 o;
+	char			 url[HANDLE_MAX + 64], host[HANDLE_MAX + 8];
+	const char		*hdrs[2] = { host, NULL };
+	int			 v6;
+
+	memset(&o, 0, sizeof(o));
+	o.url = url;
+	o.timeout_ms = WELLKNOWN_MS;
+	if (fe->cfg.resolver_http[0] == '\0') {
+		snprintf(url, sizeof(url),
+		    "https://%s/.well-known/atproto-did", r->handle);
+		o.redirects = 3;
+	} else {
+		v6 = strchr(fe->cfg.resolver_http, ':') != NULL;
+		snprintf(url, sizeof(url),
+		    "http://%s%s%s:%d/.well-known/atproto-did",
+		    v6 ? "[" : "", fe->cfg.resolver_http, v6 ? "]" : "",
+		    fe->cfg.resolver_http_port);
+		snprintf(host, sizeof(host), "Host: %s", r->handle);
+		o.headers = hdrs;
+	}
+	return fetch_buffered_opts(&o, WELLKNOWN_MAX, res_fetched, r);
+}
+
+/*
+ * A handle hosted elsewhere: the DNS TXT record and the well-known
+ * document, looked up side by side, as the reference does.  0, or -1
+ * when neither lookup could start (nothing will call back).
  */
 static int
 resolve_external(struct http_request *req, struct handle_upd *u,
     const char *handle)
 {
 	struct handle_res	*r;
-	char			 url[HANDLE_MAX + 64];
 
 	if (handle_has_suffix(handle, strlen(handle), banned_tlds,
 	    sizeof(banned_tlds) / sizeof(banned_tlds[0])))
@@ -324,12 +396,22 @@ resolve_external(struct http_request *req, struct handle_upd *u,
 		return -1;
 	r->req = req;
 	r->upd = u;
-	snprintf(url, sizeof(url), "https://%s/.well-known/atproto-did",
-	    handle);
-	if (fetch_buffered(url, NULL, WELLKNOWN_MAX, 3, res_fetched, r) == -1) {
+	strlcpy(r->handle, handle, sizeof(r->handle));
+	/* One reference for us while both start: neither frees r early. */
+	r->pending = 1;
+	if (resolve_handle_dns(handle, res_dns, r) == 0)
+		r->pending++;
+	else
+		r->dns_done = 1;
+	if (res_fetch(r) == 0)
+		r->pending++;
+	else
+		r->http_done = 1;
+	if (r->pending == 1) {
 		free(r);
 		return -1;
 	}
+	res_step(r);
 	return 0;
 }
 
@@ -362,9 +444,13 @@ identity_resolve_handle(struct http_request *req)
 		return;
 	}
 	/* Ours would be in the table: only others are looked up. */
-	if (r == 1 && (account_handle_domain(handle) != NULL ||
-	    resolve_external(req, NULL, handle) == -1)) {
+	if (r == 1 && account_handle_domain(handle) != NULL) {
 		xrpc_error(req, 400, "HandleNotFound",
+		    "Unable to resolve handle");
+		return;
+	}
+	if (r == 1 && resolve_external(req, NULL, handle) == -1) {
+		xrpc_error(req, 400, "InvalidRequest",
 		    "Unable to resolve handle");
 		return;
 	}

@@ -12,6 +12,9 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
 #include <ctype.h>
 #include <errno.h>
 #include <limits.h>
@@ -88,6 +91,8 @@ enum seen {
 	SEEN_BLOB_QUOTA =	1 << 14,
 	SEEN_APPVIEW =		1 << 15,
 	SEEN_IMPORT_MAX =	1 << 16,
+	SEEN_RESOLVER =		1 << 17,
+	SEEN_RESOLVER_HTTP =	1 << 18,
 };
 
 typedef struct {
@@ -165,6 +170,7 @@ static void	 set_blob(int, const char *, long long *, long long,
 		    long long);
 static const char *domain_problem(const char *);
 static int	 check_url(const char *, char *);
+static void	 set_resolver(int, char *, long long);
 static int	 in_list(struct conf_str_list *, const char *);
 static void	 free_list(struct conf_str_list *);
 %}
@@ -177,6 +183,7 @@ static void	 free_list(struct conf_str_list *);
 %token	APPVIEW DID
 %token	DAYS FIREHOSE HOURS RETENTION
 %token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED IMPORT
+%token	RESOLVER
 %token	ERROR
 %token	<v.string>	STRING
 %token	<v.number>	NUMBER
@@ -254,6 +261,16 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 		}
 		| APPVIEW STRING DID STRING	{ set_appview($2, $4); }
 		| RELAY STRING			{ add_relay($2); }
+		| RESOLVER STRING		{ set_resolver(0, $2, 53); }
+		| RESOLVER STRING PORT NUMBER	{ set_resolver(0, $2, $4); }
+		| RESOLVER STRING STRING PORT NUMBER {
+			/* Not a keyword: "port http" must stay a (bad) port. */
+			if (strcmp($2, "http") != 0)
+				yyerror("resolver %s: \"http\" or a port "
+				    "expected", $2);
+			else
+				set_resolver(1, $3, $5);
+		}
 		| ADMIN PASSWORD STRING		{ set_admin_password($3); }
 		| FIREHOSE RETENTION NUMBER hours {
 			if (once(SEEN_RETENTION, "firehose retention") == 0)
@@ -794,6 +811,7 @@ lookup(const char *s)
 		{ "rate",		RATE },
 		{ "registration",	REGISTRATION },
 		{ "relay",		RELAY },
+		{ "resolver",		RESOLVER },
 		{ "retention",		RETENTION },
 		{ "signer",		SIGNER },
 		{ "size",		SIZE },
@@ -1204,6 +1222,43 @@ set_plc(char *val)
 		return;
 	if (check_url("plc directory", val) == 0)
 		strlcpy(conf->plc, val, sizeof(conf->plc));
+}
+
+/*
+ * resolver ADDRESS [port N]: the DNS server for _atproto TXT lookups.
+ * resolver http ADDRESS port N (http): tests only, the server that
+ * answers every handle's /.well-known/atproto-did over plain HTTP; a
+ * loopback address, so it can never send a lookup across a network
+ * unencrypted.
+ */
+static void
+set_resolver(int http, char *addr, long long port)
+{
+	struct in_addr	 in4;
+	struct in6_addr	 in6;
+	int		 is4, is6;
+
+	if (once(http ? SEEN_RESOLVER_HTTP : SEEN_RESOLVER,
+	    http ? "resolver http" : "resolver") == -1)
+		return;
+	is4 = inet_pton(AF_INET, addr, &in4) == 1;
+	is6 = inet_pton(AF_INET6, addr, &in6) == 1;
+	if (port < 1 || port > 65535)
+		yyerror("resolver: bad port %lld: 1 to 65535 expected", port);
+	else if (!http && !is4)
+		yyerror("resolver %s: an IPv4 address expected", addr);
+	else if (http && !((is4 && (ntohl(in4.s_addr) >> 24) == 127) ||
+	    (is6 && IN6_IS_ADDR_LOOPBACK(&in6))))
+		yyerror("resolver http %s: a loopback address expected",
+		    addr);
+	else if (http) {
+		strlcpy(conf->resolver_http, addr,
+		    sizeof(conf->resolver_http));
+		conf->resolver_http_port = port;
+	} else {
+		strlcpy(conf->resolver, addr, sizeof(conf->resolver));
+		conf->resolver_port = port;
+	}
 }
 
 /* The AppView app.bsky calls go to, and the DID its tokens are for. */

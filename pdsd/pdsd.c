@@ -425,6 +425,10 @@ send_config(struct pdsd_conf *c, int initial)
 	cm.blob_quota = c->blob_quota;
 	cm.import_max_size = c->import_max_size;
 	cm.fh_retention = c->fh_retention;
+	strlcpy(cm.resolver, c->resolver, sizeof(cm.resolver));
+	cm.resolver_port = c->resolver_port;
+	strlcpy(cm.resolver_http, c->resolver_http, sizeof(cm.resolver_http));
+	cm.resolver_http_port = c->resolver_http_port;
 	cm.initial = initial;
 	imsgev_compose(iev, IMSG_CFG_START, 0, 0, -1, &cm, sizeof(cm));
 	explicit_bzero(cm.admin_password, sizeof(cm.admin_password));

@@ -82,6 +82,10 @@ struct pdsd_conf {
 	long long		 blob_quota;	/* bytes per account; 0 none */
 	long long		 import_max_size; /* bytes of an importRepo */
 	int			 fh_retention;	/* hours of events kept */
+	char			 resolver[46];	/* "" = /etc/resolv.conf */
+	int			 resolver_port;
+	char			 resolver_http[46];	/* "" = https only */
+	int			 resolver_http_port;
 };
 
 struct sqlite3;
@@ -241,6 +245,8 @@ struct fetch_stream_cbs {
 int		 fetch_init(void);
 int		 fetch_buffered(const char *, const char *, size_t, int,
 		    fetch_cb, void *);
+int		 fetch_buffered_opts(const struct fetch_opts *, size_t,
+		    fetch_cb, void *);
 struct fetch_req *fetch_stream(const struct fetch_opts *,
 		    const struct fetch_stream_cbs *, void *);
 const char	*fetch_header_get(struct fetch_req *, const char *, char *,
@@ -275,6 +281,24 @@ void		 relay_crawl_now(void);
 struct ctl_relay;
 int		 relay_foreach(int (*)(const struct ctl_relay *, void *),
 		    void *);
+
+/*
+ * resolve.c: the _atproto TXT record of a handle, looked up on worker
+ * threads; the callback gets the DID it names, or NULL.
+ */
+typedef void	(*resolve_cb)(void *, const char *);
+int		 resolve_init(struct event_base *);
+void		 resolve_shutdown(void);
+int		 resolve_handle_dns(const char *, resolve_cb, void *);
+int		 resolve_txt_did(const uint8_t *, size_t, char *, size_t);
+
+/* workq.c: blocking jobs on threads, callbacks on the loop. */
+struct workq;
+struct workq	*workq_new(struct event_base *, const char *, int, size_t,
+		    int, void (*)(void *));
+void		 workq_free(struct workq *);
+int		 workq_submit(struct workq *, void (*)(void *),
+		    void (*)(void *), void *);
 
 /* control.c */
 int		 control_listen(int);

@@ -1,29 +1,29 @@
 /*
  * Password hashing off the event loop.  argon2id at libsodium's
  * interactive limits costs tens of milliseconds and 64 MB per hash, so
- * a small pool of threads does it while the loop goes on serving; a
- * pipe wakes the loop when a job is done, and its callback runs there.
- * The queue is bounded: a flood of logins is refused, not buffered.
+ * a work queue of its own (workq.c) runs it on two threads while the
+ * loop goes on serving.
  */
 #include <sys/types.h>
-#include <sys/queue.h>
 
-#include <errno.h>
 #include <event.h>
-#include <fcntl.h>
-#include <pthread.h>
-#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <sodium.h>
 
 #include "auth.h"
 #include "log.h"
+#include "pdsd.h"
 
 #define PWHASH_THREADS		2
 #define PWHASH_QUEUE_MAX	64	/* queued and running jobs */
+/*
+ * The hashes yield to the loop thread: with both cores hashing, a
+ * request that needs no hash still gets a core at once.
+ */
+#define PWHASH_NICE		10
+#define PWSLOT_SIZE		(PWHASH_PW_MAX + 1)
 
 /*
  * Nobody knows its password: unknown accounts are checked against it so
@@ -39,9 +39,9 @@ enum pwjob_kind {
 };
 
 struct pwjob {
-	TAILQ_ENTRY(pwjob)	 entry;
 	enum pwjob_kind		 kind;
-	char			*pw;		/* sodium_malloc'd */
+	char			*pw;		/* a slot */
+	int			 slot;
 	size_t			 pwlen;
 	char			 hash[crypto_pwhash_STRBYTES];
 	uint8_t			 salt[PWHASH_SALT_LEN];
@@ -50,29 +50,24 @@ struct pwjob {
 	void			(*cb)(void);
 	void			*arg;
 };
-TAILQ_HEAD(pwjob_list, pwjob);
 
-static struct {
-	pthread_mutex_t		 mtx;
-	pthread_cond_t		 cond;
-	struct pwjob_list	 todo;
-	struct pwjob_list	 done;
-	size_t			 njobs;
-	int			 stopping;
-	int			 started;
-	int			 pipe[2];
-	pthread_t		 threads[PWHASH_THREADS];
-	struct event		 ev;
-} pool = {
-	.mtx = PTHREAD_MUTEX_INITIALIZER,
-	.cond = PTHREAD_COND_INITIALIZER,
-	.pipe = { -1, -1 },
-};
+static struct workq	*pool;
 
-static void	*pwhash_worker(void *);
-static void	 pwhash_run(struct pwjob *);
-static void	 pwhash_wakeup(int, short, void *);
+/*
+ * The passwords of the jobs, in one sodium_malloc'd area made at start:
+ * sodium_malloc per job would map, lock and guard pages on the loop
+ * thread each time, and every such call waits for the process's mmap
+ * lock while a worker maps or unmaps argon2's 64 MiB.  Slots are taken
+ * and given back on the loop thread only.
+ */
+static char		*slots;
+static int		 slot_free[PWHASH_QUEUE_MAX];
+static int		 nslot_free;
+
+static void	 pwhash_run(void *);
+static void	 pwhash_done(void *);
 static void	 pwjob_free(struct pwjob *);
+static void	 pwjob_drop(void *);
 static struct pwjob *pwjob_new(enum pwjob_kind, const char *, void (*)(void),
 		    void *);
 static int	 pwjob_submit(struct pwjob *);
@@ -80,82 +75,48 @@ static int	 pwjob_submit(struct pwjob *);
 int
 pwhash_init(struct event_base *base)
 {
-	sigset_t	 all, old;
-	int		 i, fl;
-
-	if (pool.started)
+	if (pool != NULL)
 		return 0;
-	if (sodium_init() == -1 || pipe(pool.pipe) == -1)
+	if (sodium_init() == -1 || (slots = sodium_allocarray(
+	    PWHASH_QUEUE_MAX, PWSLOT_SIZE)) == NULL)
 		return -1;
-	for (i = 0; i < 2; i++) {
-		fl = fcntl(pool.pipe[i], F_GETFL);
-		if (fl == -1 || fcntl(pool.pipe[i], F_SETFL, fl | O_NONBLOCK)
-		    == -1 || fcntl(pool.pipe[i], F_SETFD, FD_CLOEXEC) == -1)
-			goto fail;
+	for (nslot_free = 0; nslot_free < PWHASH_QUEUE_MAX; nslot_free++)
+		slot_free[nslot_free] = nslot_free;
+	if ((pool = workq_new(base, "pwhash", PWHASH_THREADS,
+	    PWHASH_QUEUE_MAX, PWHASH_NICE, pwjob_drop)) == NULL) {
+		sodium_free(slots);
+		slots = NULL;
+		return -1;
 	}
-	TAILQ_INIT(&pool.todo);
-	TAILQ_INIT(&pool.done);
-	pool.stopping = 0;
-	event_set(&pool.ev, pool.pipe[0], EV_READ | EV_PERSIST,
-	    pwhash_wakeup, NULL);
-	if (event_base_set(base, &pool.ev) == -1 ||
-	    event_add(&pool.ev, NULL) == -1)
-		goto fail;
-	/* Signals are the loop's business, not the workers'. */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	for (i = 0; i < PWHASH_THREADS; i++)
-		if (pthread_create(&pool.threads[i], NULL, pwhash_worker,
-		    NULL) != 0)
-			fatalx("pwhash: cannot start a thread");
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	pool.started = 1;
 	return 0;
- fail:
-	close(pool.pipe[0]);
-	close(pool.pipe[1]);
-	pool.pipe[0] = pool.pipe[1] = -1;
-	return -1;
 }
 
 /* Stop the workers; jobs not yet run are dropped without a callback. */
 void
 pwhash_shutdown(void)
 {
-	struct pwjob	*j;
-	int		 i;
-
-	if (!pool.started)
-		return;
-	pthread_mutex_lock(&pool.mtx);
-	pool.stopping = 1;
-	pthread_cond_broadcast(&pool.cond);
-	pthread_mutex_unlock(&pool.mtx);
-	for (i = 0; i < PWHASH_THREADS; i++)
-		pthread_join(pool.threads[i], NULL);
-	event_del(&pool.ev);
-	while ((j = TAILQ_FIRST(&pool.todo)) != NULL) {
-		TAILQ_REMOVE(&pool.todo, j, entry);
-		pwjob_free(j);
-	}
-	while ((j = TAILQ_FIRST(&pool.done)) != NULL) {
-		TAILQ_REMOVE(&pool.done, j, entry);
-		pwjob_free(j);
-	}
-	pool.njobs = 0;
-	close(pool.pipe[0]);
-	close(pool.pipe[1]);
-	pool.pipe[0] = pool.pipe[1] = -1;
-	pool.started = 0;
+	workq_free(pool);
+	pool = NULL;
+	sodium_free(slots);	/* wipes them */
+	slots = NULL;
+	nslot_free = 0;
 }
 
 static void
 pwjob_free(struct pwjob *j)
 {
-	if (j->pw != NULL)
-		sodium_free(j->pw);	/* wipes it */
+	if (j->pw != NULL) {
+		sodium_memzero(j->pw, j->pwlen + 1);
+		slot_free[nslot_free++] = j->slot;
+	}
 	sodium_memzero(j->out, sizeof(j->out));
 	free(j);
+}
+
+static void
+pwjob_drop(void *arg)
+{
+	pwjob_free(arg);
 }
 
 static struct pwjob *
@@ -164,12 +125,11 @@ pwjob_new(enum pwjob_kind kind, const char *pw, void (*cb)(void), void *arg)
 	struct pwjob	*j;
 	size_t		 len = strnlen(pw, PWHASH_PW_MAX + 1);
 
-	if (len > PWHASH_PW_MAX || (j = calloc(1, sizeof(*j))) == NULL)
+	if (len > PWHASH_PW_MAX || nslot_free == 0 ||
+	    (j = calloc(1, sizeof(*j))) == NULL)
 		return NULL;
-	if ((j->pw = sodium_malloc(len + 1)) == NULL) {
-		free(j);
-		return NULL;
-	}
+	j->slot = slot_free[--nslot_free];
+	j->pw = slots + (size_t)j->slot * PWSLOT_SIZE;
 	memcpy(j->pw, pw, len + 1);
 	j->pwlen = len;
 	j->kind = kind;
@@ -181,20 +141,11 @@ pwjob_new(enum pwjob_kind kind, const char *pw, void (*cb)(void), void *arg)
 static int
 pwjob_submit(struct pwjob *j)
 {
-	if (!pool.started) {
+	if (pool == NULL || workq_submit(pool, pwhash_run, pwhash_done,
+	    j) == -1) {
 		pwjob_free(j);
 		return -1;
 	}
-	pthread_mutex_lock(&pool.mtx);
-	if (pool.njobs >= PWHASH_QUEUE_MAX) {
-		pthread_mutex_unlock(&pool.mtx);
-		pwjob_free(j);
-		return -1;
-	}
-	pool.njobs++;
-	TAILQ_INSERT_TAIL(&pool.todo, j, entry);
-	pthread_cond_signal(&pool.cond);
-	pthread_mutex_unlock(&pool.mtx);
 	return 0;
 }
 
@@ -237,8 +188,10 @@ pwhash_derive_async(const uint8_t salt[PWHASH_SALT_LEN], const char *pw,
 
 /* In a worker thread: only the job, no loop state. */
 static void
-pwhash_run(struct pwjob *j)
+pwhash_run(void *arg)
 {
+	struct pwjob	*j = arg;
+
 	switch (j->kind) {
 	case PWJOB_HASH:
 		j->result = crypto_pwhash_str(j->hash, j->pw, j->pwlen,
@@ -262,68 +215,24 @@ pwhash_run(struct pwjob *j)
 	sodium_memzero(j->pw, j->pwlen);
 }
 
-static void *
-pwhash_worker(void *arg)
-{
-	struct pwjob	*j;
-	char		 c = 0;
-
-	for (;;) {
-		pthread_mutex_lock(&pool.mtx);
-		while (TAILQ_EMPTY(&pool.todo) && !pool.stopping)
-			pthread_cond_wait(&pool.cond, &pool.mtx);
-		if (pool.stopping) {
-			pthread_mutex_unlock(&pool.mtx);
-			return NULL;
-		}
-		j = TAILQ_FIRST(&pool.todo);
-		TAILQ_REMOVE(&pool.todo, j, entry);
-		pthread_mutex_unlock(&pool.mtx);
-
-		pwhash_run(j);
-
-		pthread_mutex_lock(&pool.mtx);
-		TAILQ_INSERT_TAIL(&pool.done, j, entry);
-		pthread_mutex_unlock(&pool.mtx);
-		/* A full pipe already holds a wakeup: EAGAIN is fine. */
-		(void)write(pool.pipe[1], &c, 1);
-	}
-}
-
-/* On the loop: every finished job's callback. */
+/* On the loop: the job's callback. */
 static void
-pwhash_wakeup(int fd, short event, void *arg)
+pwhash_done(void *arg)
 {
-	struct pwjob_list	 done;
-	struct pwjob		*j;
-	char			 buf[64];
+	struct pwjob	*j = arg;
 
-	while (read(fd, buf, sizeof(buf)) > 0)
-		;
-	TAILQ_INIT(&done);
-	pthread_mutex_lock(&pool.mtx);
-	TAILQ_CONCAT(&done, &pool.done, entry);
-	pthread_mutex_unlock(&pool.mtx);
-	while ((j = TAILQ_FIRST(&done)) != NULL) {
-		TAILQ_REMOVE(&done, j, entry);
-		pthread_mutex_lock(&pool.mtx);
-		pool.njobs--;
-		pthread_mutex_unlock(&pool.mtx);
-		switch (j->kind) {
-		case PWJOB_HASH:
-			((pwhash_str_cb)j->cb)(j->arg,
-			    j->result == 0 ? j->hash : NULL);
-			break;
-		case PWJOB_VERIFY:
-			((pwhash_verify_cb)j->cb)(j->arg,
-			    j->result == 0 ? 1 : 0);
-			break;
-		case PWJOB_DERIVE:
-			((pwhash_derive_cb)j->cb)(j->arg,
-			    j->result == 0 ? j->out : NULL);
-			break;
-		}
-		sodium_memzero(j->hash, sizeof(j->hash));
-		pwjob_free(j);
+	switch (j->kind) {
+	case PWJOB_HASH:
+		((pwhash_str_cb)j->cb)(j->arg, j->result == 0 ? j->hash : NULL);
+		break;
+	case PWJOB_VERIFY:
+		((pwhash_verify_cb)j->cb)(j->arg, j->result == 0 ? 1 : 0);
+		break;
+	case PWJOB_DERIVE:
+		((pwhash_derive_cb)j->cb)(j->arg,
+		    j->result == 0 ? j->out : NULL);
+		break;
 	}
+	sodium_memzero(j->hash, sizeof(j->hash));
+	pwjob_free(j);
 }

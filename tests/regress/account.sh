@@ -49,6 +49,21 @@ refused "missing email" '{"handle":"erin.test","password":"pw"}' \
     400 InvalidRequest "Email is required"
 refused "missing handle" '{"email":"x5@example.com","password":"pw"}' \
     400 InvalidRequest 'Missing required key \"handle\" at $'
+long=$(printf '%0257d' 0)
+refused "password longer than 256 characters" \
+    "{\"handle\":\"grace.test\",\"email\":\"g@example.com\",\"password\":\"$long\"}" \
+    400 InvalidRequest "Password too long. Maximum length is 256 characters."
+# 128 characters outside the BMP are 256 UTF-16 units, as JavaScript counts.
+long=$("$top/tests/node/node_modules/.bin/node" -e 'console.log("\u{1f600}".repeat(129))')
+refused "password long in UTF-16 units" \
+    "{\"handle\":\"grace.test\",\"email\":\"g@example.com\",\"password\":\"$long\"}" \
+    400 InvalidRequest "Password too long. Maximum length is 256 characters."
+refused "the email is checked before the handle, as the reference" \
+    '{"handle":"ab.test","password":"pw-123456"}' \
+    400 InvalidRequest "Email is required"
+refused "a recovery key that is not a did:key" \
+    '{"handle":"grace.test","email":"g@example.com","password":"pw-123456","recoveryKey":"zQ3shabc"}' \
+    400 InvalidRequest "Invalid recoveryKey: a did:key is expected"
 st=$(curl -sS -o "$T/body" -w '%{http_code}' -H 'content-type: text/plain' \
     -d '{}' "$X/com.atproto.server.createAccount")
 [ "$st" = 400 ] && grep -q 'Wrong request encoding (Content-Type): text/plain' "$T/body" &&
@@ -111,7 +126,8 @@ console.log("did:plc:"+o.slice(0,24))' "$T/op.hex")
 r=$(curl -sS "$X/com.atproto.identity.resolveHandle?handle=alice.test")
 [ "$r" = "{\"did\":\"$did\"}" ] && ok "resolveHandle" || notok "resolveHandle" "$r"
 st=$(curl -sS -o "$T/body" -w '%{http_code}' "$X/com.atproto.identity.resolveHandle?handle=nobody.test")
-[ "$st" = 400 ] && ok "resolveHandle of an unknown handle" || notok "unknown handle" "$st"
+[ "$st" = 400 ] && [ "$(cat "$T/body")" = '{"error":"HandleNotFound","message":"Unable to resolve handle"}' ] &&
+    ok "resolveHandle of an unknown handle" || notok "unknown handle" "$st $(cat "$T/body")"
 r=$(curl -sS -H 'Host: alice.test' "$URL/.well-known/atproto-did")
 [ "$r" = "$did" ] && ok "/.well-known/atproto-did by Host" || notok "well-known did" "$r"
 r=$(curl -sS "$URL/.well-known/did.json")
@@ -122,10 +138,14 @@ case $r in *'"id":"did:web:localhost"'*) ok "/.well-known/did.json" ;;
 create '{"handle":"bob.test","email":"bob@example.com","password":"pw-bob-123"}'
 [ "$st" = 200 ] && ok "second account" || notok "second account" "$(cat "$T/body")"
 kill -TERM "$PID"; wait_gone "$PID" 20; PID=
+echo "registration closed" >>"$T/pdsd.conf"
 if start_pdsd; then
 	r=$(curl -sS "$X/com.atproto.identity.resolveHandle?handle=alice.test")
 	[ "$r" = "{\"did\":\"$did\"}" ] && ok "accounts survive a restart" ||
 	    notok "after restart" "$r"
+	refused "registration closed" \
+	    '{"handle":"carl.test","email":"carl@example.com","password":"pw-carl-123"}' \
+	    400 InvalidRequest "Account registration is closed on this server"
 else
 	notok "restart" "$(tail -5 "$T/log")"
 fi

@@ -197,7 +197,7 @@ expect "updateHandle to an external handle that does not resolve" 400 \
 st=$(curl -sS -o "$T/body" -w '%{http_code}' \
     "$X/com.atproto.identity.resolveHandle?handle=nobody.pdsd-regress-no-such-host.com")
 expect "resolveHandle of an external handle that does not resolve" 400 \
-    HandleNotFound "Unable to resolve handle"
+    InvalidRequest "Unable to resolve handle"
 [ $(($(date +%s) - start)) -le 25 ] && ok "external lookups are bounded" ||
     notok "external lookups took too long"
 [ "$(sql "SELECT handle FROM account WHERE did = '$did'")" = alice2.test ] &&

@@ -162,6 +162,11 @@ req "app password session cannot create app passwords" 400 \
     '{"error":"InvalidToken","message":"Bad token scope"}' -H "$J" \
     -H "Authorization: Bearer $AACCESS" -d '{"name":"more"}' \
     "$X.createAppPassword"
+for m in deactivateAccount requestAccountDelete; do
+	req "app password session cannot $m" 400 \
+	    '{"error":"InvalidToken","message":"Bad token scope"}' -H "$J" \
+	    -H "Authorization: Bearer $AACCESS" -d '{"name":"phone"}' "$X.$m"
+done
 req "listAppPasswords" 200 '"name":"phone"' \
     -H "Authorization: Bearer $AACCESS" "$X.listAppPasswords"
 case $(cat "$T/body") in *"$APW"*) notok "list shows no secrets" ;;

@@ -102,6 +102,8 @@ test_wellknown(void **state)
 	static const char *const bad[] = {
 		"", "\n\n", "not a did", "did:", "DID:plc:abc",
 		"did:plc:has space", "<html>did:plc:abc</html>",
+		/* The reference reads the first line only. */
+		("\n" EX_DID),
 	};
 
 	assert_int_equal(identity_wellknown_parse(EX_DID, strlen(EX_DID), d,
@@ -122,6 +124,99 @@ test_wellknown(void **state)
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		assert_int_equal(identity_wellknown_parse(bad[i],
 		    strlen(bad[i]), d, sizeof(d)), -1);
+}
+
+/*
+ * A DNS answer to a TXT question for _atproto.x.test: one TXT record
+ * per entry of txt, its character-strings split at '|'; type 16 unless
+ * the entry starts with '#' (then an A-like record of that rdata).
+ */
+static size_t
+dns_answer(uint8_t *m, const char *const *txt, size_t n)
+{
+	static const uint8_t q[] = "\x08_atproto\x01x\x04test";
+	const char	*s, *bar;
+	size_t		 i, len, rdl, at;
+
+	memset(m, 0, 12);
+	m[2] = 0x81;			/* response, RD */
+	m[3] = 0x80;			/* RA, NOERROR */
+	m[5] = 1;			/* one question */
+	m[7] = (uint8_t)n;		/* answers */
+	len = 12;
+	memcpy(m + len, q, sizeof(q));	/* with its root label */
+	len += sizeof(q);
+	memcpy(m + len, "\x00\x10\x00\x01", 4);
+	len += 4;
+	for (i = 0; i < n; i++) {
+		s = txt[i];
+		memcpy(m + len, "\xc0\x0c", 2);	/* the question's name */
+		len += 2;
+		m[len++] = 0;
+		m[len++] = s[0] == '#' ? 1 : 16;
+		memcpy(m + len, "\x00\x01\x00\x00\x01\x2c", 6);
+		len += 6;
+		at = len;
+		len += 2;
+		if (s[0] == '#')
+			s++;
+		for (rdl = 0;;) {
+			bar = strchr(s, '|');
+			m[len + rdl] = (uint8_t)(bar != NULL ? (size_t)(bar - s) :
+			    strlen(s));
+			memcpy(m + len + rdl + 1, s, m[len + rdl]);
+			rdl += 1 + m[len + rdl];
+			if (bar == NULL)
+				break;
+			s = bar + 1;
+		}
+		m[at] = (uint8_t)(rdl >> 8);
+		m[at + 1] = (uint8_t)rdl;
+		len += rdl;
+	}
+	return len;
+}
+
+static void
+test_txt(void **state)
+{
+	uint8_t		 m[2048];
+	char		 d[64];
+	size_t		 len;
+	const char	*one[] = { "did=" EX_DID };
+	const char	*split[] = { "v=spf1 -all", ("did=did:plc:|"
+			    "6adr3q2labdllanslzhqkqd3") };
+	const char	*other[] = { "#did=" EX_DID, "did=" EX_DID };
+	const char	*two[] = { "did=" EX_DID, "did=did:web:example.com" };
+	const char	*none[] = { "v=spf1 -all" };
+	const char	*bad[] = { "did=not a did" };
+
+	len = dns_answer(m, one, 1);
+	assert_int_equal(resolve_txt_did(m, len, d, sizeof(d)), 0);
+	assert_string_equal(d, EX_DID);
+	/* Strings of one record are joined; other records are passed by. */
+	len = dns_answer(m, split, 2);
+	memset(d, 0, sizeof(d));
+	assert_int_equal(resolve_txt_did(m, len, d, sizeof(d)), 0);
+	assert_string_equal(d, EX_DID);
+	len = dns_answer(m, other, 2);
+	assert_int_equal(resolve_txt_did(m, len, d, sizeof(d)), 0);
+	/* Two DIDs: none, as the reference decides. */
+	len = dns_answer(m, two, 2);
+	assert_int_equal(resolve_txt_did(m, len, d, sizeof(d)), -1);
+	len = dns_answer(m, none, 1);
+	assert_int_equal(resolve_txt_did(m, len, d, sizeof(d)), -1);
+	len = dns_answer(m, bad, 1);
+	assert_int_equal(resolve_txt_did(m, len, d, sizeof(d)), -1);
+	len = dns_answer(m, one, 1);
+	assert_int_equal(resolve_txt_did(m, len, d, 10), -1);
+	/* Cut short anywhere, or a string running past its record. */
+	for (; len > 0; len--)
+		assert_int_equal(resolve_txt_did(m, len - 1, d, sizeof(d)),
+		    -1);
+	len = dns_answer(m, one, 1);
+	m[len - strlen("did=" EX_DID) - 1] += 1;
+	assert_int_equal(resolve_txt_did(m, len, d, sizeof(d)), -1);
 }
 
 /* A server that answers one connection with resp, in a child. */
@@ -249,6 +344,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_op_json),
 		cmocka_unit_test(test_url),
+		cmocka_unit_test(test_txt),
 		cmocka_unit_test(test_wellknown),
 		cmocka_unit_test(test_fetch),
 	};
