@@ -205,6 +205,25 @@ av_blocking(const char *a, const char *b)
 	return rc == 1;
 }
 
+/* 1 if viewer muted did (mutes.c keeps them). */
+int
+av_muted(const char *viewer, const char *did)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (viewer == NULL || did == NULL || strcmp(viewer, did) == 0)
+		return 0;
+	st = db_stmt(fe->db, &cache, "SELECT 1 FROM actor_mute WHERE "
+	    "did = ?1 AND subject = ?2");
+	if (db_bind_strs(st, 1, viewer, did, NULL) == -1)
+		return 0;
+	rc = db_step_row(fe->db, st, "muted");
+	sqlite3_reset(st);
+	return rc == 1;
+}
+
 /* 1 if either of a and b blocks the other. */
 int
 av_blocked(const char *a, const char *b)
@@ -221,16 +240,22 @@ actor_viewer(const char *did, const char *viewer)
 	struct json_object	*v;
 
 	v = json_object_new_object();
-	json_object_object_add(v, "muted", json_object_new_boolean(0));
 	st = db_stmt(fe->db, &cache, "SELECT "
 	    "(SELECT uri FROM bsky_follow WHERE did = ?2 AND subject = ?1), "
 	    "(SELECT uri FROM bsky_follow WHERE did = ?1 AND subject = ?2), "
 	    "(SELECT uri FROM bsky_block WHERE did = ?2 AND subject = ?1), "
 	    "EXISTS (SELECT 1 FROM bsky_block WHERE did = ?1 AND "
-	    "subject = ?2)");
+	    "subject = ?2), "
+	    "EXISTS (SELECT 1 FROM actor_mute WHERE did = ?2 AND "
+	    "subject = ?1)");
 	if (db_bind_strs(st, 1, did, viewer, NULL) == -1 ||
-	    db_step_row(fe->db, st, "viewer") != 1)
+	    db_step_row(fe->db, st, "viewer") != 1) {
+		json_object_object_add(v, "muted",
+		    json_object_new_boolean(0));
 		return v;
+	}
+	json_object_object_add(v, "muted",
+	    json_object_new_boolean(sqlite3_column_int(st, 4)));
 	json_object_object_add(v, "blockedBy",
 	    json_object_new_boolean(sqlite3_column_int(st, 3)));
 	av_add_str(v, "blocking", col(st, 2));

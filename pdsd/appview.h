@@ -62,6 +62,7 @@ struct json_object *av_feed_item(const char *, const char *,
 		    const char *, const char *, const char *);
 int		 av_blocked(const char *, const char *);
 int		 av_blocking(const char *, const char *);
+int		 av_muted(const char *, const char *);
 struct json_object *av_record_json(const char *, const char *);
 void		 av_add_str(struct json_object *, const char *, const char *);
 

@@ -133,10 +133,14 @@ uri_did(const char *uri, char did[DID_MAX + 1])
 	}
 }
 
-/* {"feed": [feedViewPost...], "cursor"} from the rows of one page. */
+/*
+ * {"feed": [feedViewPost...], "cursor"} from the rows of one page.
+ * The timeline also leaves out posts and reposts of muted accounts, as
+ * the reference does; an author's own feed shows them.
+ */
 static void
 reply_feed(struct http_request *req, struct rows *r, const char *viewer,
-    long long limit, const char *key)
+    long long limit, const char *key, int hide_muted)
 {
 	struct json_object	*o, *arr, *it;
 	char			 author[DID_MAX + 1];
@@ -147,6 +151,9 @@ reply_feed(struct http_request *req, struct rows *r, const char *viewer,
 		uri_did(r->v[i].post, author);
 		if (av_blocked(viewer, author) ||
 		    av_blocked(viewer, r->v[i].by))
+			continue;
+		if (hide_muted && (av_muted(viewer, author) ||
+		    av_muted(viewer, r->v[i].by)))
 			continue;
 		if ((it = av_feed_item(r->v[i].post, viewer, r->v[i].by,
 		    r->v[i].by != NULL ? r->v[i].item : NULL,
@@ -203,7 +210,7 @@ feed_timeline(struct http_request *req)
 		xrpc_internal_error(req);
 		return;
 	}
-	reply_feed(req, &r, viewer, limit, "feed");
+	reply_feed(req, &r, viewer, limit, "feed", 1);
 }
 
 static const char *const author_filters[] = {
@@ -270,7 +277,7 @@ feed_author(struct http_request *req)
 		xrpc_internal_error(req);
 		return;
 	}
-	reply_feed(req, &r, viewer, limit, "feed");
+	reply_feed(req, &r, viewer, limit, "feed", 0);
 }
 
 /*
@@ -552,7 +559,7 @@ feed_actor_likes(struct http_request *req)
 		xrpc_internal_error(req);
 		return;
 	}
-	reply_feed(req, &r, viewer, limit, "feed");
+	reply_feed(req, &r, viewer, limit, "feed", 0);
 }
 
 /*

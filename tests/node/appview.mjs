@@ -410,6 +410,28 @@ await step('searchPosts', async () => {
   ok(d.posts.length === 0, 'a deleted post is not found', d)
 })
 
+await step('mutes', async () => {
+  await agents.alice.mute('bob.test')
+  const p = await get('alice', 'app.bsky.actor.getProfile', { actor: 'bob.test' })
+  ok(p.viewer?.muted === true, 'getProfile: viewer.muted from the mutes', p.viewer)
+  const o = await get('carol', 'app.bsky.actor.getProfile', { actor: 'bob.test' })
+  ok(o.viewer?.muted === false, 'a mute is only the muter\'s', o.viewer)
+  const t = await get('alice', 'app.bsky.feed.getTimeline', {})
+  ok(same(t.feed.map((f) => f.post.uri + (f.reason ? 'r' : '')),
+    [P.p1.uri, P.p3.uri, P.r1.uri, P.q1.uri, P.late.uri]),
+  'timeline: no posts of a muted author, no reposts by or of one', uris(t.feed))
+  const a = await get('alice', 'app.bsky.feed.getAuthorFeed', { actor: 'bob.test' })
+  ok(a.feed.length === 3, 'the muted author\'s own feed still shows', uris(a.feed))
+  const m = await get('alice', 'app.bsky.graph.getMutes', {})
+  ok(m.mutes.length === 1 && m.mutes[0].did === dids.bob &&
+    m.mutes[0].displayName === 'Bob Builder' && m.mutes[0].viewer.muted === true &&
+    m.mutes[0].viewer.followedBy && m.mutes[0].viewer.following,
+  'getMutes: the index\'s profile view', m)
+  await agents.alice.unmute('bob.test')
+  const u = await get('alice', 'app.bsky.feed.getTimeline', {})
+  ok(u.feed.length === 9, 'unmuted: the timeline is whole again', uris(u.feed))
+})
+
 await step('bad inputs', async () => {
   await refused('alice', 'app.bsky.actor.getProfile', { actor: 'nobody.test' },
     400, 'InvalidRequest', 'Profile not found', 'unknown actor')
