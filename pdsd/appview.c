@@ -7,9 +7,11 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json.h>
 #include <sqlite3.h>
@@ -17,11 +19,13 @@
 #include "appview.h"
 #include "auth.h"
 #include "cbor.h"
+#include "cid.h"
 #include "dm.h"
 #include "dmjson.h"
 #include "http.h"
 #include "log.h"
 #include "pdsd.h"
+#include "syntax.h"
 #include "xrpc.h"
 
 #define FEED_DEFS	"app.bsky.feed.defs#"
@@ -29,6 +33,8 @@
 
 static struct json_object *post_view(const char *, const char *,
 		    enum av_post_kind, int);
+static const char	*jstr(struct json_object *, const char *);
+static struct json_object *jget(struct json_object *, const char *);
 
 const char *
 av_blob_url(const char *did, const char *cid, char *buf, size_t len)
@@ -65,6 +71,51 @@ dupcol(sqlite3_stmt *st, int i)
 	const char	*s = col(st, i);
 
 	return s != NULL ? strdup(s) : NULL;
+}
+
+/* The DID an at:// URI names, copied into did; NULL if it names none. */
+const char *
+av_uri_did(const char *uri, char did[DID_MAX + 1])
+{
+	size_t	 n;
+
+	did[0] = '\0';
+	if (uri == NULL || strncmp(uri, "at://", 5) != 0)
+		return NULL;
+	n = strcspn(uri + 5, "/");
+	if (n == 0 || n > DID_MAX || !syntax_is_did(uri + 5, n))
+		return NULL;
+	memcpy(did, uri + 5, n);
+	did[n] = '\0';
+	return did;
+}
+
+/*
+ * The host of a URL ("https://www.Example.com:8080/x" or a bare
+ * "example.com"), lower case and without "www.", as searchPosts'
+ * domain compares them; NULL if there is none.
+ */
+const char *
+av_url_host(const char *url, char *buf, size_t len)
+{
+	const char	*p;
+	size_t		 n, i;
+
+	if ((p = strstr(url, "://")) != NULL)
+		url = p + 3;
+	if ((p = strchr(url, '@')) != NULL && p < url + strcspn(url, "/?#"))
+		url = p + 1;
+	n = strcspn(url, ":/?#");
+	if (strncasecmp(url, "www.", 4) == 0 && n > 4) {
+		url += 4;
+		n -= 4;
+	}
+	if (n == 0 || n >= len)
+		return NULL;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)url[i]);
+	buf[n] = '\0';
+	return buf;
 }
 
 int
@@ -126,7 +177,10 @@ av_limit(struct http_request *req, const char *nsid, long long def,
 	    limit) == -1 ? -1 : 0;
 }
 
-/* "<indexed_at>::<key>", as the reference's time keysets look. */
+/*
+ * "<indexed_at>__<key>": two parts joined by "__" as the reference's
+ * keysets are (the time has no "_", so the first "__" splits them).
+ */
 int
 av_cursor(struct http_request *req, const char *nsid, struct av_cursor *c)
 {
@@ -137,7 +191,7 @@ av_cursor(struct http_request *req, const char *nsid, struct av_cursor *c)
 	memset(c, 0, sizeof(*c));
 	if ((r = xrpc_param(req, "cursor", nsid, buf, sizeof(buf))) <= 0)
 		return r;
-	if ((sep = strstr(buf, "::")) == NULL ||
+	if ((sep = strstr(buf, "__")) == NULL ||
 	    (size_t)(sep - buf) >= sizeof(c->at) || sep == buf ||
 	    sep[2] == '\0' || strlcpy(c->key, sep + 2, sizeof(c->key)) >=
 	    sizeof(c->key)) {
@@ -157,7 +211,7 @@ av_set_cursor(struct json_object *o, const char *at, const char *key)
 
 	if (at == NULL || key == NULL)
 		return;
-	snprintf(buf, sizeof(buf), "%s::%s", at, key);
+	snprintf(buf, sizeof(buf), "%s__%s", at, key);
 	av_add_str(o, "cursor", buf);
 }
 
@@ -285,6 +339,52 @@ add_counts(struct json_object *o, const char *did)
 	sqlite3_reset(st);
 }
 
+/*
+ * The post did pinned on its profile (its own, as the reference
+ * requires), from the profile record: 0, or -1 if none.
+ */
+int
+av_pinned(const char *did, char uri[ATURI_MAX], char cid[CID_STRSZ])
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	struct json_object	*rec = NULL, *pin;
+	char			 author[DID_MAX + 1];
+	int			 rv = -1;
+
+	st = db_stmt(fe->db, &cache, "SELECT cid FROM bsky_profile "
+	    "WHERE did = ?1");
+	if (db_bind_strs(st, 1, did, NULL) == -1 ||
+	    db_step_row(fe->db, st, "pinned") != 1)
+		return -1;
+	if (col(st, 0) != NULL)
+		rec = av_record_json(did, col(st, 0));
+	sqlite3_reset(st);
+	pin = jget(rec, "pinnedPost");
+	if (jstr(pin, "uri") != NULL && jstr(pin, "cid") != NULL &&
+	    av_uri_did(jstr(pin, "uri"), author) != NULL &&
+	    strcmp(author, did) == 0 &&
+	    strlcpy(uri, jstr(pin, "uri"), ATURI_MAX) < ATURI_MAX &&
+	    strlcpy(cid, jstr(pin, "cid"), CID_STRSZ) < CID_STRSZ)
+		rv = 0;
+	json_object_put(rec);
+	return rv;
+}
+
+static void
+add_pinned(struct json_object *o, const char *did)
+{
+	struct json_object	*p;
+	char			 uri[ATURI_MAX], cid[CID_STRSZ];
+
+	if (av_pinned(did, uri, cid) == -1)
+		return;
+	p = json_object_new_object();
+	av_add_str(p, "uri", uri);
+	av_add_str(p, "cid", cid);
+	json_object_object_add(o, "pinnedPost", p);
+}
+
 /* profileViewBasic, profileView or profileViewDetailed; NULL: none. */
 struct json_object *
 av_profile(const char *did, const char *viewer, int kind)
@@ -317,8 +417,10 @@ av_profile(const char *did, const char *viewer, int kind)
 		av_add_str(o, "indexedAt", col(st, 5));
 	av_add_str(o, "createdAt", col(st, 6));
 	sqlite3_reset(st);
-	if (kind == AV_PROFILE_DETAILED)
+	if (kind == AV_PROFILE_DETAILED) {
 		add_counts(o, did);
+		add_pinned(o, did);
+	}
 	if (viewer != NULL)
 		json_object_object_add(o, "viewer", actor_viewer(did, viewer));
 	json_object_object_add(o, "labels", json_object_new_array());
@@ -413,6 +515,32 @@ external_view(const char *did, struct json_object *e)
 	return o;
 }
 
+/*
+ * The reference AppView's playlist and thumbnail are HLS files a video
+ * service makes from the upload; with none here, the playlist is the
+ * uploaded blob itself and there is no thumbnail.
+ */
+static struct json_object *
+video_view(const char *did, struct json_object *e)
+{
+	struct json_object	*o, *ar;
+	const char		*cid = jstr(jget(jget(e, "video"), "ref"),
+				    "$link");
+	char			 url[URL_MAX];
+
+	if (cid == NULL || av_blob_url(did, cid, url, sizeof(url)) == NULL)
+		return NULL;
+	o = json_object_new_object();
+	av_add_str(o, "$type", "app.bsky.embed.video#view");
+	av_add_str(o, "cid", cid);
+	av_add_str(o, "playlist", url);
+	av_add_str(o, "alt", jstr(e, "alt"));
+	if ((ar = jget(e, "aspectRatio")) != NULL)
+		json_object_object_add(o, "aspectRatio", json_object_get(ar));
+	av_add_str(o, "presentation", jstr(e, "presentation"));
+	return o;
+}
+
 static struct json_object *
 media_view(const char *did, struct json_object *e)
 {
@@ -424,6 +552,8 @@ media_view(const char *did, struct json_object *e)
 		return images_view(did, e);
 	if (strcmp(t, "app.bsky.embed.external") == 0)
 		return external_view(did, e);
+	if (strcmp(t, "app.bsky.embed.video") == 0)
+		return video_view(did, e);
 	return NULL;
 }
 
@@ -616,8 +746,9 @@ struct json_object *
 av_feed_item(const char *uri, const char *viewer, const char *by,
     const char *repost_uri, const char *repost_at)
 {
-	struct json_object	*o, *p, *rec, *reply, *rr, *who;
+	struct json_object	*o, *p, *rec, *reply, *rr, *who, *par;
 	const char		*root, *parent;
+	char			 gp[DID_MAX + 1];
 
 	if ((p = av_post(uri, viewer, 0)) == NULL)
 		return NULL;
@@ -632,7 +763,12 @@ av_feed_item(const char *uri, const char *viewer, const char *by,
 		json_object_object_add(rr, "root",
 		    av_post_or_missing(root, viewer));
 		json_object_object_add(rr, "parent",
-		    av_post_or_missing(parent, viewer));
+		    (par = av_post_or_missing(parent, viewer)));
+		/* The author of what the parent answers. */
+		if (av_uri_did(jstr(jget(jget(jget(par, "record"), "reply"),
+		    "parent"), "uri"), gp) != NULL && !av_blocked(viewer, gp) &&
+		    (who = av_profile(gp, viewer, AV_PROFILE_BASIC)) != NULL)
+			json_object_object_add(rr, "grandparentAuthor", who);
 		json_object_object_add(o, "reply", rr);
 	}
 	if (by != NULL && (who = av_profile(by, viewer,

@@ -1,0 +1,13 @@
+-- 0010: what a post points at, for searchPosts' mentions, url and domain:
+-- the DIDs its mention facets name, and the URLs of its link facets and
+-- external embed with their host names (lower case, without "www.").
+-- Derived from the post record like the rest of 0008; a database made
+-- before this migration finds older posts once "pdsctl index rebuild"
+-- has run.
+CREATE TABLE bsky_post_ref (
+	kind		TEXT NOT NULL,		-- mention, url, domain
+	value		TEXT NOT NULL,
+	uri		TEXT NOT NULL,
+	PRIMARY KEY (kind, value, uri)
+) WITHOUT ROWID;
+CREATE INDEX bsky_post_ref_uri ON bsky_post_ref (uri);
