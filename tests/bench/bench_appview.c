@@ -15,8 +15,8 @@
  * indexed_at times spread over the 30 days before now, in the order
  * they were made, so feeds page through a history.
  *
- * The community: every account has a profile and follows about 100
- * others, chosen with a skew (low-numbered accounts are popular); the
+ * The community: every account has a profile and follows 100 others
+ * (distinct), chosen with a skew (low-numbered accounts are popular); the
  * other records are posts (a third of them replies, some quotes, some
  * with hashtags, mentions and languages), likes and reposts, of
  * recent posts mostly.  Writes datadir/bench-appview.txt for the
@@ -76,6 +76,8 @@ struct gen {
 	uint64_t	 step_us;
 	uint64_t	 seq;		/* records made so far */
 	size_t		 n[6];		/* by kind, for the summary */
+	size_t		 follow;	/* the next follow's subject */
+	uint32_t	*followed;	/* FOLLOWS per account, distinct */
 };
 
 enum kind { K_PROFILE, K_FOLLOW, K_POST, K_LIKE, K_REPOST, K_OTHER };
@@ -173,10 +175,7 @@ record_json(struct gen *g, size_t who, enum kind k, const char *at,
 		    "\"createdAt\":\"%s\"}", colls[k], who, who, at);
 		return;
 	case K_FOLLOW:
-		do
-			p = popular(g);
-		while (p == who);
-		did_of(p, did, sizeof(did));
+		did_of(g->follow, did, sizeof(did));
 		snprintf(buf, len, "{\"$type\":\"%s\",\"subject\":\"%s\","
 		    "\"createdAt\":\"%s\"}", colls[k], did, at);
 		return;
@@ -364,11 +363,36 @@ batch(struct gen *g)
 	}
 }
 
+/*
+ * The j-th account i follows: popular ones mostly, never itself, never
+ * one it follows already (a client makes one follow record per pair).
+ */
+static void
+pick_follow(struct gen *g, size_t i, size_t j, size_t nf)
+{
+	uint32_t	*mine = g->followed + i * nf;
+	size_t		 p, k, tries;
+
+	for (tries = 0;; tries++) {
+		p = tries < 50 ? popular(g) : bench_rnd(&g->rng) %
+		    g->naccounts;
+		if (p == i)
+			continue;
+		for (k = 0; k < j; k++)
+			if (mine[k] == p)
+				break;
+		if (k == j)
+			break;
+	}
+	mine[j] = (uint32_t)p;
+	g->follow = p;
+}
+
 /* Profiles and follows first, then posts, likes and reposts mixed. */
 static void
 load(struct gen *g, size_t nrecords)
 {
-	size_t	 i, j, rest, who;
+	size_t	 i, j, rest, who, nf;
 	unsigned r;
 
 	exec(g->db, "BEGIN");
@@ -376,8 +400,13 @@ load(struct gen *g, size_t nrecords)
 		put(g, i, K_PROFILE, 0, NULL, NULL);
 		batch(g);
 	}
-	for (j = 0; j < FOLLOWS; j++)
+	nf = FOLLOWS < g->naccounts - 1 ? FOLLOWS : g->naccounts - 1;
+	if ((g->followed = calloc(g->naccounts * nf, sizeof(uint32_t))) ==
+	    NULL)
+		err(1, NULL);
+	for (j = 0; j < nf; j++)
 		for (i = 0; i < g->naccounts; i++) {
+			pick_follow(g, i, j, nf);
 			put(g, i, K_FOLLOW, 0, NULL, NULL);
 			batch(g);
 		}
@@ -454,6 +483,7 @@ write_cost(struct gen *g, enum kind k, size_t n)
 	for (i = 0; i < n; i++) {
 		t0 = bench_now_us();
 		exec(g->db, "BEGIN");
+		g->follow = bench_rnd(&g->rng) % g->naccounts;
 		put(g, bench_rnd(&g->rng) % g->naccounts, k, 0, NULL, &ix[i]);
 		exec(g->db, "COMMIT");
 		/* The store part: all of it but the index, commit included. */
@@ -586,5 +616,6 @@ main(int argc, char *argv[])
 	exec(g.db, "PRAGMA wal_checkpoint(TRUNCATE)");
 	sqlite3_close(g.db);
 	free(g.posts);
+	free(g.followed);
 	return 0;
 }
