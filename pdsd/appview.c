@@ -73,6 +73,31 @@ dupcol(sqlite3_stmt *st, int i)
 	return s != NULL ? strdup(s) : NULL;
 }
 
+/*
+ * One read transaction around the building of an answer: a page of
+ * views runs hundreds of small statements, and outside a transaction
+ * each takes and drops SQLite's WAL read lock by itself (a third of a
+ * timeline's time at 1,000 accounts, docs/bench.md).  The answer then
+ * also reads one snapshot.  1 if this call opened it (close it with
+ * av_read_end), 0 if one was open already.
+ */
+int
+av_read_begin(void)
+{
+	if (!sqlite3_get_autocommit(fe->db) ||
+	    sqlite3_exec(fe->db, "BEGIN DEFERRED", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	return 1;
+}
+
+void
+av_read_end(int opened)
+{
+	if (opened && !sqlite3_get_autocommit(fe->db))
+		sqlite3_exec(fe->db, "COMMIT", NULL, NULL, NULL);
+}
+
 /* The DID an at:// URI names, copied into did; NULL if it names none. */
 const char *
 av_uri_did(const char *uri, char did[DID_MAX + 1])

@@ -46,6 +46,8 @@ struct av_cursor {
 };
 
 const char	*av_blob_url(const char *, const char *, char *, size_t);
+int		 av_read_begin(void);
+void		 av_read_end(int);
 const char	*av_uri_did(const char *, char [DID_MAX + 1]);
 const char	*av_url_host(const char *, char *, size_t);
 int		 av_pinned(const char *, char [ATURI_MAX], char [CID_STRSZ]);

@@ -115,7 +115,10 @@ const reads = {
 }
 
 const results = { reads: [], writes: [] }
+const only = args.only ? new RegExp(args.only) : null
 for (const [name, fn] of Object.entries(reads)) {
+	if (only && !only.test(name))
+		continue
 	for (let i = 0; i < 20; i++)
 		await fn()
 	const lat = []
@@ -135,14 +138,15 @@ for (const [name, fn] of Object.entries(reads)) {
 }
 
 // Writes: one new account, posts against notes in alternating blocks.
-const acct = await xrpc('com.atproto.server.createAccount', {}, null, {
+const acct = W === 0 ? { json: {} } : await xrpc(
+    'com.atproto.server.createAccount', {}, null, {
 	handle: `w${Date.now() % 100000}.test`,
 	email: `w${Date.now()}@example.com`, password: 'bench-password' })
 if (!acct.json)
 	throw new Error(`createAccount: ${acct.status}`)
 const tok = acct.json.accessJwt, did = acct.json.did
 const threadRefs = []
-for (const uri of threads.slice(0, 20)) {
+for (const uri of W === 0 ? [] : threads.slice(0, 20)) {
 	const p = await xrpc('app.bsky.feed.getPosts', { uris: uri }, tok)
 	if (p.json?.posts?.[0])
 		threadRefs.push({ uri, cid: p.json.posts[0].cid })
@@ -167,7 +171,7 @@ for (let b = 0; b < Math.ceil(W / BLOCK) * 2; b++) {
 	}
 	cpu[kind] += cpuTicks() - c0
 }
-for (const kind of ['note', 'post'])
+for (const kind of W === 0 ? [] : ['note', 'post'])
 	results.writes.push(stats(kind === 'post' ?
 	    'createRecord app.bsky.feed.post (indexed)' :
 	    'createRecord com.example.bench.note (not indexed)', lat[kind], {

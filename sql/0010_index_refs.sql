@@ -11,3 +11,7 @@ CREATE TABLE bsky_post_ref (
 	PRIMARY KEY (kind, value, uri)
 ) WITHOUT ROWID;
 CREATE INDEX bsky_post_ref_uri ON bsky_post_ref (uri);
+
+-- Reposts by time, as 0008 has posts: the timeline reads the newest of
+-- each first (xrpc_bsky_feed.c).
+CREATE INDEX bsky_repost_time ON bsky_repost (indexed_at, uri);
