@@ -351,8 +351,9 @@ add_counts(struct json_object *o, const char *did)
 	sqlite3_stmt		*st;
 
 	st = db_stmt(fe->db, &cache, "SELECT "
-	    "(SELECT count(*) FROM bsky_follow WHERE subject = ?1 AND did IN "
-	    "(SELECT did FROM account WHERE status = 'active')), "
+	    "(SELECT count(*) FROM bsky_follow f INDEXED BY "
+	    "bsky_follow_subject_did CROSS JOIN account a ON a.did = f.did "
+	    "WHERE f.subject = ?1 AND a.status = 'active'), "
 	    "(SELECT count(*) FROM bsky_follow WHERE did = ?1), "
 	    "(SELECT count(*) FROM bsky_post WHERE did = ?1)");
 	if (db_bind_strs(st, 1, did, NULL) == -1 ||

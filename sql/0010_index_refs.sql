@@ -15,3 +15,7 @@ CREATE INDEX bsky_post_ref_uri ON bsky_post_ref (uri);
 -- Reposts by time, as 0008 has posts: the timeline reads the newest of
 -- each first (xrpc_bsky_feed.c).
 CREATE INDEX bsky_repost_time ON bsky_repost (indexed_at, uri);
+
+-- Followers with their DIDs, so that counting the active ones reads
+-- this index and the accounts, not every account (appview.c).
+CREATE INDEX bsky_follow_subject_did ON bsky_follow (subject, did);
