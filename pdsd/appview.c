@@ -74,6 +74,34 @@ dupcol(sqlite3_stmt *st, int i)
 }
 
 /*
+ * Within one answer (av_read_begin) the same authors come back again
+ * and again (a reply's root and parent, the reposters): their views are
+ * built once and shared, by reference count, in the answer's tree.
+ * Nothing changes a profile view once built.  Cleared at each end of
+ * an answer, so no view outlives the snapshot it was read in.
+ */
+#define PCACHE_MAX	64
+
+static struct pcache {
+	char			 did[DID_MAX + 1];
+	char			 viewer[DID_MAX + 1];
+	int			 kind;
+	struct json_object	*o;
+} pcache[PCACHE_MAX];
+static size_t	 npcache;
+static int	 pcache_on;
+
+static void
+pcache_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < npcache; i++)
+		json_object_put(pcache[i].o);
+	npcache = 0;
+}
+
+/*
  * One read transaction around the building of an answer: a page of
  * views runs hundreds of small statements, and outside a transaction
  * each takes and drops SQLite's WAL read lock by itself (a third of a
@@ -88,13 +116,19 @@ av_read_begin(void)
 	    sqlite3_exec(fe->db, "BEGIN DEFERRED", NULL, NULL, NULL) !=
 	    SQLITE_OK)
 		return 0;
+	pcache_clear();
+	pcache_on = 1;
 	return 1;
 }
 
 void
 av_read_end(int opened)
 {
-	if (opened && !sqlite3_get_autocommit(fe->db))
+	if (!opened)
+		return;
+	pcache_on = 0;
+	pcache_clear();
+	if (!sqlite3_get_autocommit(fe->db))
 		sqlite3_exec(fe->db, "COMMIT", NULL, NULL, NULL);
 }
 
@@ -412,8 +446,8 @@ add_pinned(struct json_object *o, const char *did)
 }
 
 /* profileViewBasic, profileView or profileViewDetailed; NULL: none. */
-struct json_object *
-av_profile(const char *did, const char *viewer, int kind)
+static struct json_object *
+profile_build(const char *did, const char *viewer, int kind)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
@@ -450,6 +484,36 @@ av_profile(const char *did, const char *viewer, int kind)
 	if (viewer != NULL)
 		json_object_object_add(o, "viewer", actor_viewer(did, viewer));
 	json_object_object_add(o, "labels", json_object_new_array());
+	return o;
+}
+
+struct json_object *
+av_profile(const char *did, const char *viewer, int kind)
+{
+	struct json_object	*o;
+	struct pcache		*c;
+	size_t			 i;
+
+	if (viewer == NULL)
+		viewer = "";
+	if (!pcache_on || kind == AV_PROFILE_DETAILED)
+		return profile_build(did, *viewer != '\0' ? viewer : NULL,
+		    kind);
+	for (i = 0; i < npcache; i++) {
+		c = &pcache[i];
+		if (c->kind == kind && strcmp(c->did, did) == 0 &&
+		    strcmp(c->viewer, viewer) == 0)
+			return json_object_get(c->o);
+	}
+	o = profile_build(did, *viewer != '\0' ? viewer : NULL, kind);
+	if (o != NULL && npcache < PCACHE_MAX &&
+	    strlen(did) <= DID_MAX && strlen(viewer) <= DID_MAX) {
+		c = &pcache[npcache++];
+		strlcpy(c->did, did, sizeof(c->did));
+		strlcpy(c->viewer, viewer, sizeof(c->viewer));
+		c->kind = kind;
+		c->o = json_object_get(o);
+	}
 	return o;
 }
 
