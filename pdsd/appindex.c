@@ -33,6 +33,7 @@
 #define C_PROFILE	"app.bsky.actor.profile"
 #define TAG_MAX		640
 #define LANGS_MAX	256
+#define URL_REF_MAX	2048
 
 struct rec {
 	const char	*did;
@@ -71,22 +72,6 @@ static const char *
 type_of(const struct dm *m)
 {
 	return str_at(m, "$type");
-}
-
-/* The DID an at:// URI names, copied into did; NULL if it names none. */
-static const char *
-uri_did(const char *uri, char did[DID_MAX + 1])
-{
-	size_t	 n;
-
-	if (uri == NULL || strncmp(uri, "at://", 5) != 0)
-		return NULL;
-	n = strcspn(uri + 5, "/");
-	if (n == 0 || n > DID_MAX)
-		return NULL;
-	memcpy(did, uri + 5, n);
-	did[n] = '\0';
-	return syntax_is_did(did, n) ? did : NULL;
 }
 
 /* Runs one cached statement with text parameters (NULLs bind NULL). */
@@ -138,7 +123,7 @@ notify_uri(sqlite3 *db, const struct rec *r, const char *uri,
 {
 	char	 did[DID_MAX + 1];
 
-	return notify(db, r, uri_did(uri, did), why, uri);
+	return notify(db, r, av_uri_did(uri, did), why, uri);
 }
 
 static int
@@ -157,7 +142,31 @@ add_tag(sqlite3 *db, const struct rec *r, const char *tag)
 	    "VALUES (?1, ?2)", 2, t, r->uri);
 }
 
-/* Facet features: hashtags into the tag table, mentions told. */
+static int
+add_ref(sqlite3 *db, const struct rec *r, const char *kind, const char *v)
+{
+	static sqlite3_stmt	*cache;
+
+	return run(db, &cache, "INSERT OR IGNORE INTO bsky_post_ref (kind, "
+	    "value, uri) VALUES (?1, ?2, ?3)", 3, kind, v, r->uri);
+}
+
+/* A link: its URL, and its host in the form searchPosts' domain asks. */
+static int
+add_link(sqlite3 *db, const struct rec *r, const char *url)
+{
+	char	 host[256];
+
+	if (url == NULL || strlen(url) > URL_REF_MAX)
+		return 0;
+	if (add_ref(db, r, "url", url) == -1)
+		return -1;
+	if (av_url_host(url, host, sizeof(host)) == NULL)
+		return 0;
+	return add_ref(db, r, "domain", host);
+}
+
+/* Facet features: hashtags, mentions and links indexed, mentions told. */
 static int
 post_facets(sqlite3 *db, const struct rec *r)
 {
@@ -182,8 +191,12 @@ post_facets(sqlite3 *db, const struct rec *r)
 				    == 0 && str_at(f, "did") != NULL &&
 				    syntax_is_did(str_at(f, "did"),
 				    strlen(str_at(f, "did"))) &&
-				    notify(db, r, str_at(f, "did"), "mention",
-				    NULL) == -1)
+				    (add_ref(db, r, "mention", str_at(f, "did"))
+				    == -1 || notify(db, r, str_at(f, "did"),
+				    "mention", NULL) == -1))
+					return -1;
+				if (strcmp(t, "app.bsky.richtext.facet#link") ==
+				    0 && add_link(db, r, str_at(f, "uri")) == -1)
 					return -1;
 			}
 		}
@@ -268,6 +281,11 @@ index_post(sqlite3 *db, const struct rec *r)
 	if (notify_uri(db, r, parent, "reply") == -1 ||
 	    notify_uri(db, r, root, "reply") == -1 ||
 	    notify_uri(db, r, quote, "quote") == -1)
+		return -1;
+	if (media != NULL && strcmp(media, "external") == 0 &&
+	    add_link(db, r, str_at(dm_map_get(strcmp(t,
+	    "app.bsky.embed.external") == 0 ? embed : dm_map_get(embed,
+	    "media"), "external"), "uri")) == -1)
 		return -1;
 	return post_facets(db, r);
 }
@@ -371,7 +389,7 @@ unindex(sqlite3 *db, const char *did, const char *coll, const char *rkey,
     const char *uri)
 {
 	static sqlite3_stmt	*post, *tag, *prof, *fol, *blk, *lik, *rep;
-	static sqlite3_stmt	*ntf;
+	static sqlite3_stmt	*ntf, *ref;
 
 	if (run(db, &ntf, "DELETE FROM bsky_notif WHERE uri = ?1", 1,
 	    uri) == -1)
@@ -379,7 +397,8 @@ unindex(sqlite3 *db, const char *did, const char *coll, const char *rkey,
 	if (strcmp(coll, C_POST) == 0)
 		return run(db, &post, "DELETE FROM bsky_post WHERE uri = ?1",
 		    1, uri) == -1 || run(db, &tag, "DELETE FROM bsky_tag "
-		    "WHERE uri = ?1", 1, uri) == -1 ? -1 : 0;
+		    "WHERE uri = ?1", 1, uri) == -1 || run(db, &ref, "DELETE "
+		    "FROM bsky_post_ref WHERE uri = ?1", 1, uri) == -1 ? -1 : 0;
 	if (strcmp(coll, C_PROFILE) == 0)
 		return strcmp(rkey, "self") != 0 ? 0 : run(db, &prof,
 		    "DELETE FROM bsky_profile WHERE did = ?1", 1, did);
@@ -453,10 +472,12 @@ appindex_write(sqlite3 *db, const struct repo_write *w)
 int
 appindex_drop_repo(sqlite3 *db, const char *did)
 {
-	static sqlite3_stmt	*c[8];
-	static const char	*sql[8] = {
+	static sqlite3_stmt	*c[9];
+	static const char	*sql[9] = {
 		("DELETE FROM bsky_tag WHERE uri IN (SELECT uri FROM bsky_post "
 		    "WHERE did = ?1)"),
+		("DELETE FROM bsky_post_ref WHERE uri IN (SELECT uri FROM "
+		    "bsky_post WHERE did = ?1)"),
 		"DELETE FROM bsky_post WHERE did = ?1",
 		"DELETE FROM bsky_profile WHERE did = ?1",
 		"DELETE FROM bsky_follow WHERE did = ?1",
@@ -467,7 +488,7 @@ appindex_drop_repo(sqlite3 *db, const char *did)
 	};
 	size_t			 i;
 
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++)
 		if (run(db, &c[i], sql[i], 1, did) == -1)
 			return -1;
 	return 0;
@@ -480,7 +501,8 @@ rebuild_tx(sqlite3 *db, long long *n)
 	char		*err = NULL;
 	int		 rc;
 
-	if (sqlite3_exec(db, "DELETE FROM bsky_tag; DELETE FROM bsky_post; "
+	if (sqlite3_exec(db, "DELETE FROM bsky_tag; DELETE FROM bsky_post_ref; "
+	    "DELETE FROM bsky_post; "
 	    "DELETE FROM bsky_profile; DELETE FROM bsky_follow; "
 	    "DELETE FROM bsky_block; DELETE FROM bsky_like; "
 	    "DELETE FROM bsky_repost; DELETE FROM bsky_notif; "

@@ -7,9 +7,11 @@
  */
 #include <sys/types.h>
 
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include <json.h>
 #include <sqlite3.h>
@@ -17,11 +19,13 @@
 #include "appview.h"
 #include "auth.h"
 #include "cbor.h"
+#include "cid.h"
 #include "dm.h"
 #include "dmjson.h"
 #include "http.h"
 #include "log.h"
 #include "pdsd.h"
+#include "syntax.h"
 #include "xrpc.h"
 
 #define FEED_DEFS	"app.bsky.feed.defs#"
@@ -29,6 +33,8 @@
 
 static struct json_object *post_view(const char *, const char *,
 		    enum av_post_kind, int);
+static const char	*jstr(struct json_object *, const char *);
+static struct json_object *jget(struct json_object *, const char *);
 
 const char *
 av_blob_url(const char *did, const char *cid, char *buf, size_t len)
@@ -65,6 +71,110 @@ dupcol(sqlite3_stmt *st, int i)
 	const char	*s = col(st, i);
 
 	return s != NULL ? strdup(s) : NULL;
+}
+
+/*
+ * Within one answer (av_read_begin) the same authors come back again
+ * and again (a reply's root and parent, the reposters): their views are
+ * built once and shared, by reference count, in the answer's tree.
+ * Nothing changes a profile view once built.  Cleared at each end of
+ * an answer, so no view outlives the snapshot it was read in.
+ */
+#define PCACHE_MAX	64
+
+static struct pcache {
+	char			 did[DID_MAX + 1];
+	char			 viewer[DID_MAX + 1];
+	int			 kind;
+	struct json_object	*o;
+} pcache[PCACHE_MAX];
+static size_t	 npcache;
+static int	 pcache_on;
+
+static void
+pcache_clear(void)
+{
+	size_t	 i;
+
+	for (i = 0; i < npcache; i++)
+		json_object_put(pcache[i].o);
+	npcache = 0;
+}
+
+/*
+ * One read transaction around the building of an answer: a page of
+ * views runs hundreds of small statements, and outside a transaction
+ * each takes and drops SQLite's WAL read lock by itself (a third of a
+ * timeline's time at 1,000 accounts, docs/bench.md).  The answer then
+ * also reads one snapshot.  1 if this call opened it (close it with
+ * av_read_end), 0 if one was open already.
+ */
+int
+av_read_begin(void)
+{
+	if (!sqlite3_get_autocommit(fe->db) ||
+	    sqlite3_exec(fe->db, "BEGIN DEFERRED", NULL, NULL, NULL) !=
+	    SQLITE_OK)
+		return 0;
+	pcache_clear();
+	pcache_on = 1;
+	return 1;
+}
+
+void
+av_read_end(int opened)
+{
+	if (!opened)
+		return;
+	pcache_on = 0;
+	pcache_clear();
+	if (!sqlite3_get_autocommit(fe->db))
+		sqlite3_exec(fe->db, "COMMIT", NULL, NULL, NULL);
+}
+
+/* The DID an at:// URI names, copied into did; NULL if it names none. */
+const char *
+av_uri_did(const char *uri, char did[DID_MAX + 1])
+{
+	size_t	 n;
+
+	did[0] = '\0';
+	if (uri == NULL || strncmp(uri, "at://", 5) != 0)
+		return NULL;
+	n = strcspn(uri + 5, "/");
+	if (n == 0 || n > DID_MAX || !syntax_is_did(uri + 5, n))
+		return NULL;
+	memcpy(did, uri + 5, n);
+	did[n] = '\0';
+	return did;
+}
+
+/*
+ * The host of a URL ("https://www.Example.com:8080/x" or a bare
+ * "example.com"), lower case and without "www.", as searchPosts'
+ * domain compares them; NULL if there is none.
+ */
+const char *
+av_url_host(const char *url, char *buf, size_t len)
+{
+	const char	*p;
+	size_t		 n, i;
+
+	if ((p = strstr(url, "://")) != NULL)
+		url = p + 3;
+	if ((p = strchr(url, '@')) != NULL && p < url + strcspn(url, "/?#"))
+		url = p + 1;
+	n = strcspn(url, ":/?#");
+	if (strncasecmp(url, "www.", 4) == 0 && n > 4) {
+		url += 4;
+		n -= 4;
+	}
+	if (n == 0 || n >= len)
+		return NULL;
+	for (i = 0; i < n; i++)
+		buf[i] = (char)tolower((unsigned char)url[i]);
+	buf[n] = '\0';
+	return buf;
 }
 
 int
@@ -126,7 +236,10 @@ av_limit(struct http_request *req, const char *nsid, long long def,
 	    limit) == -1 ? -1 : 0;
 }
 
-/* "<indexed_at>::<key>", as the reference's time keysets look. */
+/*
+ * "<indexed_at>__<key>": two parts joined by "__" as the reference's
+ * keysets are (the time has no "_", so the first "__" splits them).
+ */
 int
 av_cursor(struct http_request *req, const char *nsid, struct av_cursor *c)
 {
@@ -137,7 +250,7 @@ av_cursor(struct http_request *req, const char *nsid, struct av_cursor *c)
 	memset(c, 0, sizeof(*c));
 	if ((r = xrpc_param(req, "cursor", nsid, buf, sizeof(buf))) <= 0)
 		return r;
-	if ((sep = strstr(buf, "::")) == NULL ||
+	if ((sep = strstr(buf, "__")) == NULL ||
 	    (size_t)(sep - buf) >= sizeof(c->at) || sep == buf ||
 	    sep[2] == '\0' || strlcpy(c->key, sep + 2, sizeof(c->key)) >=
 	    sizeof(c->key)) {
@@ -157,7 +270,7 @@ av_set_cursor(struct json_object *o, const char *at, const char *key)
 
 	if (at == NULL || key == NULL)
 		return;
-	snprintf(buf, sizeof(buf), "%s::%s", at, key);
+	snprintf(buf, sizeof(buf), "%s__%s", at, key);
 	av_add_str(o, "cursor", buf);
 }
 
@@ -205,6 +318,25 @@ av_blocking(const char *a, const char *b)
 	return rc == 1;
 }
 
+/* 1 if viewer muted did (mutes.c keeps them). */
+int
+av_muted(const char *viewer, const char *did)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	int			 rc;
+
+	if (viewer == NULL || did == NULL || strcmp(viewer, did) == 0)
+		return 0;
+	st = db_stmt(fe->db, &cache, "SELECT 1 FROM actor_mute WHERE "
+	    "did = ?1 AND subject = ?2");
+	if (db_bind_strs(st, 1, viewer, did, NULL) == -1)
+		return 0;
+	rc = db_step_row(fe->db, st, "muted");
+	sqlite3_reset(st);
+	return rc == 1;
+}
+
 /* 1 if either of a and b blocks the other. */
 int
 av_blocked(const char *a, const char *b)
@@ -221,16 +353,22 @@ actor_viewer(const char *did, const char *viewer)
 	struct json_object	*v;
 
 	v = json_object_new_object();
-	json_object_object_add(v, "muted", json_object_new_boolean(0));
 	st = db_stmt(fe->db, &cache, "SELECT "
 	    "(SELECT uri FROM bsky_follow WHERE did = ?2 AND subject = ?1), "
 	    "(SELECT uri FROM bsky_follow WHERE did = ?1 AND subject = ?2), "
 	    "(SELECT uri FROM bsky_block WHERE did = ?2 AND subject = ?1), "
 	    "EXISTS (SELECT 1 FROM bsky_block WHERE did = ?1 AND "
-	    "subject = ?2)");
+	    "subject = ?2), "
+	    "EXISTS (SELECT 1 FROM actor_mute WHERE did = ?2 AND "
+	    "subject = ?1)");
 	if (db_bind_strs(st, 1, did, viewer, NULL) == -1 ||
-	    db_step_row(fe->db, st, "viewer") != 1)
+	    db_step_row(fe->db, st, "viewer") != 1) {
+		json_object_object_add(v, "muted",
+		    json_object_new_boolean(0));
 		return v;
+	}
+	json_object_object_add(v, "muted",
+	    json_object_new_boolean(sqlite3_column_int(st, 4)));
 	json_object_object_add(v, "blockedBy",
 	    json_object_new_boolean(sqlite3_column_int(st, 3)));
 	av_add_str(v, "blocking", col(st, 2));
@@ -247,8 +385,9 @@ add_counts(struct json_object *o, const char *did)
 	sqlite3_stmt		*st;
 
 	st = db_stmt(fe->db, &cache, "SELECT "
-	    "(SELECT count(*) FROM bsky_follow WHERE subject = ?1 AND did IN "
-	    "(SELECT did FROM account WHERE status = 'active')), "
+	    "(SELECT count(*) FROM bsky_follow f INDEXED BY "
+	    "bsky_follow_subject_did CROSS JOIN account a ON a.did = f.did "
+	    "WHERE f.subject = ?1 AND a.status = 'active'), "
 	    "(SELECT count(*) FROM bsky_follow WHERE did = ?1), "
 	    "(SELECT count(*) FROM bsky_post WHERE did = ?1)");
 	if (db_bind_strs(st, 1, did, NULL) == -1 ||
@@ -260,9 +399,55 @@ add_counts(struct json_object *o, const char *did)
 	sqlite3_reset(st);
 }
 
+/*
+ * The post did pinned on its profile (its own, as the reference
+ * requires), from the profile record: 0, or -1 if none.
+ */
+int
+av_pinned(const char *did, char uri[ATURI_MAX], char cid[CID_STRSZ])
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	struct json_object	*rec = NULL, *pin;
+	char			 author[DID_MAX + 1];
+	int			 rv = -1;
+
+	st = db_stmt(fe->db, &cache, "SELECT cid FROM bsky_profile "
+	    "WHERE did = ?1");
+	if (db_bind_strs(st, 1, did, NULL) == -1 ||
+	    db_step_row(fe->db, st, "pinned") != 1)
+		return -1;
+	if (col(st, 0) != NULL)
+		rec = av_record_json(did, col(st, 0));
+	sqlite3_reset(st);
+	pin = jget(rec, "pinnedPost");
+	if (jstr(pin, "uri") != NULL && jstr(pin, "cid") != NULL &&
+	    av_uri_did(jstr(pin, "uri"), author) != NULL &&
+	    strcmp(author, did) == 0 &&
+	    strlcpy(uri, jstr(pin, "uri"), ATURI_MAX) < ATURI_MAX &&
+	    strlcpy(cid, jstr(pin, "cid"), CID_STRSZ) < CID_STRSZ)
+		rv = 0;
+	json_object_put(rec);
+	return rv;
+}
+
+static void
+add_pinned(struct json_object *o, const char *did)
+{
+	struct json_object	*p;
+	char			 uri[ATURI_MAX], cid[CID_STRSZ];
+
+	if (av_pinned(did, uri, cid) == -1)
+		return;
+	p = json_object_new_object();
+	av_add_str(p, "uri", uri);
+	av_add_str(p, "cid", cid);
+	json_object_object_add(o, "pinnedPost", p);
+}
+
 /* profileViewBasic, profileView or profileViewDetailed; NULL: none. */
-struct json_object *
-av_profile(const char *did, const char *viewer, int kind)
+static struct json_object *
+profile_build(const char *did, const char *viewer, int kind)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
@@ -292,11 +477,43 @@ av_profile(const char *did, const char *viewer, int kind)
 		av_add_str(o, "indexedAt", col(st, 5));
 	av_add_str(o, "createdAt", col(st, 6));
 	sqlite3_reset(st);
-	if (kind == AV_PROFILE_DETAILED)
+	if (kind == AV_PROFILE_DETAILED) {
 		add_counts(o, did);
+		add_pinned(o, did);
+	}
 	if (viewer != NULL)
 		json_object_object_add(o, "viewer", actor_viewer(did, viewer));
 	json_object_object_add(o, "labels", json_object_new_array());
+	return o;
+}
+
+struct json_object *
+av_profile(const char *did, const char *viewer, int kind)
+{
+	struct json_object	*o;
+	struct pcache		*c;
+	size_t			 i;
+
+	if (viewer == NULL)
+		viewer = "";
+	if (!pcache_on || kind == AV_PROFILE_DETAILED)
+		return profile_build(did, *viewer != '\0' ? viewer : NULL,
+		    kind);
+	for (i = 0; i < npcache; i++) {
+		c = &pcache[i];
+		if (c->kind == kind && strcmp(c->did, did) == 0 &&
+		    strcmp(c->viewer, viewer) == 0)
+			return json_object_get(c->o);
+	}
+	o = profile_build(did, *viewer != '\0' ? viewer : NULL, kind);
+	if (o != NULL && npcache < PCACHE_MAX &&
+	    strlen(did) <= DID_MAX && strlen(viewer) <= DID_MAX) {
+		c = &pcache[npcache++];
+		strlcpy(c->did, did, sizeof(c->did));
+		strlcpy(c->viewer, viewer, sizeof(c->viewer));
+		c->kind = kind;
+		c->o = json_object_get(o);
+	}
 	return o;
 }
 
@@ -388,6 +605,32 @@ external_view(const char *did, struct json_object *e)
 	return o;
 }
 
+/*
+ * The reference AppView's playlist and thumbnail are HLS files a video
+ * service makes from the upload; with none here, the playlist is the
+ * uploaded blob itself and there is no thumbnail.
+ */
+static struct json_object *
+video_view(const char *did, struct json_object *e)
+{
+	struct json_object	*o, *ar;
+	const char		*cid = jstr(jget(jget(e, "video"), "ref"),
+				    "$link");
+	char			 url[URL_MAX];
+
+	if (cid == NULL || av_blob_url(did, cid, url, sizeof(url)) == NULL)
+		return NULL;
+	o = json_object_new_object();
+	av_add_str(o, "$type", "app.bsky.embed.video#view");
+	av_add_str(o, "cid", cid);
+	av_add_str(o, "playlist", url);
+	av_add_str(o, "alt", jstr(e, "alt"));
+	if ((ar = jget(e, "aspectRatio")) != NULL)
+		json_object_object_add(o, "aspectRatio", json_object_get(ar));
+	av_add_str(o, "presentation", jstr(e, "presentation"));
+	return o;
+}
+
 static struct json_object *
 media_view(const char *did, struct json_object *e)
 {
@@ -399,6 +642,8 @@ media_view(const char *did, struct json_object *e)
 		return images_view(did, e);
 	if (strcmp(t, "app.bsky.embed.external") == 0)
 		return external_view(did, e);
+	if (strcmp(t, "app.bsky.embed.video") == 0)
+		return video_view(did, e);
 	return NULL;
 }
 
@@ -591,8 +836,9 @@ struct json_object *
 av_feed_item(const char *uri, const char *viewer, const char *by,
     const char *repost_uri, const char *repost_at)
 {
-	struct json_object	*o, *p, *rec, *reply, *rr, *who;
+	struct json_object	*o, *p, *rec, *reply, *rr, *who, *par;
 	const char		*root, *parent;
+	char			 gp[DID_MAX + 1];
 
 	if ((p = av_post(uri, viewer, 0)) == NULL)
 		return NULL;
@@ -607,7 +853,12 @@ av_feed_item(const char *uri, const char *viewer, const char *by,
 		json_object_object_add(rr, "root",
 		    av_post_or_missing(root, viewer));
 		json_object_object_add(rr, "parent",
-		    av_post_or_missing(parent, viewer));
+		    (par = av_post_or_missing(parent, viewer)));
+		/* The author of what the parent answers. */
+		if (av_uri_did(jstr(jget(jget(jget(par, "record"), "reply"),
+		    "parent"), "uri"), gp) != NULL && !av_blocked(viewer, gp) &&
+		    (who = av_profile(gp, viewer, AV_PROFILE_BASIC)) != NULL)
+			json_object_object_add(rr, "grandparentAuthor", who);
 		json_object_object_add(o, "reply", rr);
 	}
 	if (by != NULL && (who = av_profile(by, viewer,

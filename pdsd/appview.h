@@ -8,6 +8,7 @@
 
 #include <stddef.h>
 
+#include "cid.h"
 #include "syntax.h"
 
 struct http_request;
@@ -45,6 +46,11 @@ struct av_cursor {
 };
 
 const char	*av_blob_url(const char *, const char *, char *, size_t);
+int		 av_read_begin(void);
+void		 av_read_end(int);
+const char	*av_uri_did(const char *, char [DID_MAX + 1]);
+const char	*av_url_host(const char *, char *, size_t);
+int		 av_pinned(const char *, char [ATURI_MAX], char [CID_STRSZ]);
 int		 av_actor(struct http_request *, const char *, const char *,
 		    char [DID_MAX + 1]);
 int		 av_resolve(const char *, char [DID_MAX + 1]);
@@ -62,6 +68,7 @@ struct json_object *av_feed_item(const char *, const char *,
 		    const char *, const char *, const char *);
 int		 av_blocked(const char *, const char *);
 int		 av_blocking(const char *, const char *);
+int		 av_muted(const char *, const char *);
 struct json_object *av_record_json(const char *, const char *);
 void		 av_add_str(struct json_object *, const char *, const char *);
 

@@ -16,6 +16,14 @@
 #include "pdsd.h"
 
 #define DB_MAX_STMTS	256
+/*
+ * SQLite's page cache, in KiB (negative: a size, not a page count).
+ * Its default of 2 MiB sends every view of the app.bsky index, which
+ * touches many pages of large tables, to read(2) for pages the kernel
+ * holds anyway; 64 MiB keeps the hot part of a large index in the
+ * process (docs/bench.md).
+ */
+#define DB_CACHE_KIB	"-65536"
 
 /* Prepared statements kept for the life of the connection. */
 static sqlite3_stmt	**stmt_cache[DB_MAX_STMTS];
@@ -113,6 +121,8 @@ db_open(const char *path, char *err, size_t errlen)
 	if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) == -1 ||
 	    db_exec(db, "PRAGMA foreign_keys = ON", err, errlen) == -1 ||
+	    db_exec(db, "PRAGMA cache_size = " DB_CACHE_KIB, err,
+	    errlen) == -1 ||
 	    db_migrate(db, err, errlen) == -1) {
 		sqlite3_close(db);
 		return NULL;

@@ -14,14 +14,11 @@
 #include <json.h>
 #include <sqlite3.h>
 
+#include "appview.h"
 #include "auth.h"
-#include "cbor.h"
-#include "cid.h"
-#include "dm.h"
 #include "http.h"
 #include "log.h"
 #include "pdsd.h"
-#include "repo_store.h"
 #include "syntax.h"
 #include "xrpc.h"
 
@@ -44,62 +41,25 @@ const struct xrpc_method xrpc_mute_methods[] = {
 };
 
 /*
- * The displayName and avatar of a local account's profile record,
- * added to view.  The index (0008) can answer this later; until then
- * the record is read from the repository.
+ * The profileView of a muted actor: the index's for an account here
+ * (its viewer state says muted), else only the DID, with the handle
+ * the reference gives an unknown one.
  */
-static void
-profile_from_repo(struct json_object *view, const char *did)
+static struct json_object *
+mute_view(const char *did, const char *viewer)
 {
-	struct dm		*rec = NULL, *av;
-	const struct cid	*ref;
-	struct cid		 c;
-	uint8_t			*buf = NULL;
-	size_t			 len;
-	const char		*name;
-	char			 cs[CID_STRSZ], url[PDSD_HOST_MAX + DID_MAX +
-				    CID_STRSZ + 64];
+	struct json_object	*o, *v;
 
-	if (rstore_get_record(fe->db, did, "app.bsky.actor.profile", "self",
-	    &c) != 0 || rstore_get_block(fe->db, did, &c, &buf, &len) != 0 ||
-	    dm_cbor_decode(buf, len, &rec, NULL) == -1)
-		goto out;
-	if ((name = dm_map_get_str(rec, "displayName", NULL)) != NULL)
-		json_object_object_add(view, "displayName",
-		    json_object_new_string(name));
-	if ((av = dm_map_get(rec, "avatar")) != NULL &&
-	    (ref = dm_map_get_link(av, "ref")) != NULL &&
-	    cid_to_str(ref, cs, sizeof(cs)) == 0) {
-		snprintf(url, sizeof(url), "%s/xrpc/com.atproto.sync.getBlob"
-		    "?did=%s&cid=%s", identity_endpoint(), did, cs);
-		json_object_object_add(view, "avatar",
-		    json_object_new_string(url));
-	}
- out:
-	dm_free(rec);
-	free(buf);
-}
-
-/*
- * app.bsky.actor.defs#profileView of an actor as far as this server
- * knows it: a hosted account's handle and profile; any other DID with
- * the handle the reference gives an unknown one.
- */
-struct json_object *
-profile_view_basic(const char *did)
-{
-	struct json_object	*o;
-	struct auth_account	 acct;
-	int			 local;
-
-	local = auth_account_find(fe->db, did, &acct) == 0;
+	if ((o = av_profile(did, viewer, AV_PROFILE_VIEW)) != NULL)
+		return o;
 	o = json_object_new_object();
 	json_object_object_add(o, "did", json_object_new_string(did));
-	json_object_object_add(o, "handle", json_object_new_string(local ?
-	    acct.handle : "handle.invalid"));
-	if (local)
-		profile_from_repo(o, did);
-	auth_account_clear(&acct);
+	json_object_object_add(o, "handle",
+	    json_object_new_string("handle.invalid"));
+	v = json_object_new_object();
+	json_object_object_add(v, "muted", json_object_new_boolean(1));
+	json_object_object_add(o, "viewer", v);
+	json_object_object_add(o, "labels", json_object_new_array());
 	return o;
 }
 
@@ -257,7 +217,7 @@ get_mutes(struct http_request *req)
 	static sqlite3_stmt	*c;
 	sqlite3_stmt		*st;
 	struct auth		 a;
-	struct json_object	*o, *list, *v, *viewer;
+	struct json_object	*o, *list, *v;
 	long long		 limit, last = 0;
 	char			 cur[32], *end, next[32];
 	int			 rc, r, n = 0;
@@ -283,12 +243,7 @@ get_mutes(struct http_request *req)
 	list = json_object_new_array();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		last = sqlite3_column_int64(st, 0);
-		v = profile_view_basic((const char *)sqlite3_column_text(st,
-		    1));
-		viewer = json_object_new_object();
-		json_object_object_add(viewer, "muted",
-		    json_object_new_boolean(1));
-		json_object_object_add(v, "viewer", viewer);
+		v = mute_view((const char *)sqlite3_column_text(st, 1), a.did);
 		json_object_array_add(list, v);
 		n++;
 	}

@@ -312,12 +312,6 @@ int		 control_account(uint32_t, struct imsg *);
 /* xrpc.c */
 int		 xrpc_start(void);
 
-/*
- * mutes.c: the profileView of an actor as this server knows it (the
- * index may answer it instead, later).
- */
-struct json_object *profile_view_basic(const char *);
-
 /* proxy.c: the AppView proxy; xrpc.c decides what goes there. */
 void		 proxy_forward(struct http_request *, const char *);
 int		 proxy_is_appview(const char *);

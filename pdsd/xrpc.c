@@ -14,6 +14,7 @@
 
 #include <json.h>
 
+#include "appview.h"
 #include "http.h"
 #include "log.h"
 #include "pdsd.h"
@@ -328,6 +329,7 @@ xrpc_dispatch(struct http_request *req, const char *nsid)
 	const struct xrpc_method	*m;
 	const char			*method = http_request_method(req);
 	char				 msg[XRPC_MSG_MAX];
+	int				 rd;
 
 	m = xrpc_lookup(nsid);
 	if (xrpc_proxied(req, nsid, m)) {
@@ -364,7 +366,11 @@ xrpc_dispatch(struct http_request *req, const char *nsid)
 	/* Blobs go out as file segments, which zlib cannot read. */
 	if (strcmp(nsid, "com.atproto.sync.getBlob") == 0)
 		http_request_no_gzip(req);
+	/* The local view's reads build their answer in one snapshot. */
+	rd = m->kind == XRPC_QUERY && strncmp(nsid, "app.bsky.", 9) == 0 ?
+	    av_read_begin() : 0;
 	m->fn(req);
+	av_read_end(rd);
 }
 
 static void

@@ -281,9 +281,10 @@ graph_blocks(struct http_request *req)
 }
 
 /*
- * Notifications.  Likes and reposts of posts that do not exist (yet)
- * and notes from accounts either side blocks are left out here, at
- * read time, so the index stays a function of the records.
+ * Notifications.  Likes and reposts of posts that do not exist (yet),
+ * notes from accounts either side blocks and from accounts the viewer
+ * muted are left out here, at read time, so the index stays a
+ * function of the records.
  */
 #define NOTIF_VISIBLE \
 	"n.recipient = ?1 AND (n.reason NOT IN ('like', 'repost') OR " \
@@ -291,7 +292,8 @@ graph_blocks(struct http_request *req)
 	"NOT EXISTS (SELECT 1 FROM bsky_block b WHERE (b.did = ?1 AND " \
 	"b.subject = n.author) OR (b.did = n.author AND b.subject = ?1)) " \
 	"AND EXISTS (SELECT 1 FROM account a WHERE a.did = n.author AND " \
-	"a.status = 'active')"
+	"a.status = 'active') AND NOT EXISTS (SELECT 1 FROM actor_mute m " \
+	"WHERE m.did = ?1 AND m.subject = n.author)"
 
 /* The viewer's seen time, or "" if never. */
 static int
@@ -355,12 +357,19 @@ notif_list(struct http_request *req)
 	char			 uri[ATURI_MAX], reason[64];
 	long long		 limit, count = 0;
 	size_t			 iter = 0;
-	int			 r, rc;
+	int			 r, rc, priority;
 
 	if (av_viewer(req, viewer) == -1 ||
 	    av_limit(req, nsid, AV_LIMIT_DEF, &limit) == -1 ||
-	    av_cursor(req, nsid, &c) == -1)
+	    av_cursor(req, nsid, &c) == -1 ||
+	    xrpc_param_bool(req, nsid, "priority", &priority) == -1 ||
+	    (r = xrpc_param(req, "seenAt", nsid, seen, sizeof(seen))) == -1)
 		return;
+	if (r == 1) {
+		xrpc_error(req, 400, "InvalidRequest",
+		    "The seenAt parameter is unsupported");
+		return;
+	}
 	reasons = json_object_new_array();
 	while ((r = http_query_next(q, "reasons", &iter, reason,
 	    sizeof(reason))) == 1)
@@ -377,7 +386,9 @@ notif_list(struct http_request *req)
 	st = db_stmt(fe->db, &cache, "SELECT n.uri, n.reason, n.author, "
 	    "n.cid, n.subject, n.indexed_at FROM bsky_notif n WHERE "
 	    NOTIF_VISIBLE " AND (json_array_length(?5) = 0 OR n.reason IN "
-	    "(SELECT value FROM json_each(?5))) AND (?2 IS NULL OR "
+	    "(SELECT value FROM json_each(?5))) AND (?6 = 0 OR EXISTS "
+	    "(SELECT 1 FROM bsky_follow f WHERE f.did = ?1 AND "
+	    "f.subject = n.author)) AND (?2 IS NULL OR "
 	    "(n.indexed_at, n.uri) < (?2, ?3)) ORDER BY n.indexed_at DESC, "
 	    "n.uri DESC LIMIT ?4");
 	if (db_bind_strs(st, 1, viewer, NULL) == -1 ||
@@ -385,7 +396,7 @@ notif_list(struct http_request *req)
 	    sqlite3_bind_null(st, 2)) != 0 ||
 	    sqlite3_bind_int64(st, 4, limit) != SQLITE_OK ||
 	    db_bind_strs(st, 5, json_object_to_json_string(reasons),
-	    NULL) == -1) {
+	    NULL) == -1 || sqlite3_bind_int(st, 6, priority) != SQLITE_OK) {
 		json_object_put(reasons);
 		xrpc_internal_error(req);
 		return;
@@ -405,7 +416,8 @@ notif_list(struct http_request *req)
 	if (count == limit)
 		av_set_cursor(o, at, uri);
 	json_object_object_add(o, "notifications", arr);
-	json_object_object_add(o, "priority", json_object_new_boolean(0));
+	json_object_object_add(o, "priority",
+	    json_object_new_boolean(priority));
 	if (seen[0] != '\0')
 		av_add_str(o, "seenAt", seen);
 	xrpc_reply_json(req, 200, o);

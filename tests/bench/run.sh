@@ -15,6 +15,10 @@
 #   6. blob.mjs on each server after the rest: one 50 MiB blob up and
 #      down (both servers' limits raised to 64 MiB), with the memory of
 #      the process serving HTTP; blob.mjs --report
+#   7. appview.sh: the local app.bsky view at 1,000 accounts and
+#      1,000,000 records (reads over HTTP, the index's share of writes);
+#      its own data directory, generated in-process (about 15 minutes on
+#      a busy machine; BENCH_APPVIEW=0 skips it)
 #
 # Every phase has a time bound; the whole run takes about 6 minutes
 # (plus 3 the first time, for the install).  Prints the tables; with
@@ -23,6 +27,8 @@
 #   BENCH_QUICK=1        bench.mjs --quick: a smoke test of the harness
 #   BENCH_OFFICIAL=0     skip the official PDS (no ratios)
 #   BENCH_ONLY=blob      only the blob part (blob.mjs), on both servers
+#   BENCH_APPVIEW=0      skip the app.bsky view part (appview.sh; its
+#                        own BENCH_AV_* variables are described there)
 #   BENCH_CACHE=DIR      where the official PDS is installed
 #                        [${XDG_CACHE_HOME:-$HOME/.cache}/pdsd-bench]
 #   BENCH_SHARED=DIR     the harness [../shared/bench]
@@ -337,6 +343,13 @@ report >"$W/report.md" 2>&1
 cat "$W/report.md"
 if [ -n "${BENCH_OUT:-}" ]; then
 	cp "$W/report.md" "$BENCH_OUT"
+fi
+if [ "${BENCH_APPVIEW:-1}" != 0 ] && [ "$ONLY" != blob ]; then
+	say "the local app.bsky view at scale"
+	NODE=$NODE sh "$top/tests/bench/appview.sh" "$O" >"$W/appview.md" 2>&1 ||
+	    fail "appview.sh"
+	cat "$W/appview.md"
+	[ -n "${BENCH_OUT:-}" ] && cat "$W/appview.md" >>"$BENCH_OUT"
 fi
 echo
 echo "load at end: $(uptime); $(($(date +%s) - T0)) s in all"

@@ -118,6 +118,21 @@ async function build() {
   P.l_dlate = await agents.dave.like(P.late.uri, P.late.cid)
   P.rp_b1 = await agents.bob.repost(P.p1.uri, P.p1.cid)
   P.rp_c2 = await agents.carol.repost(P.p2.uri, P.p2.cid)
+  // dave's links, languages and video: searchPosts' filters, video views.
+  P.link = await post('dave', 'see the page here', { langs: ['de-AT'],
+    facets: [{ index: { byteStart: 4, byteEnd: 8 }, features: [{
+      $type: 'app.bsky.richtext.facet#link',
+      uri: 'https://www.Example.com/page?x=1' }] }] })
+  P.ext = await post('dave', 'an external card', { embed: {
+    $type: 'app.bsky.embed.external', external: {
+      uri: 'https://news.example.org/story', title: 'Story',
+      description: 'd' } } })
+  const vid = await agents.dave.uploadBlob(new Uint8Array(2000),
+    { encoding: 'video/mp4' })
+  P.vidcid = vid.data.blob.ref.toString()
+  P.vid = await post('dave', 'a moving picture', { embed: {
+    $type: 'app.bsky.embed.video', video: vid.data.blob, alt: 'waves',
+    aspectRatio: { width: 16, height: 9 } } })
   P.blk = await agents.dave.app.bsky.graph.block.create(
     { repo: dids.dave }, { subject: dids.carol, createdAt: now() })
 }
@@ -187,6 +202,10 @@ await step('getTimeline', async () => {
   const r2 = t.feed.find((f) => f.post.uri === P.r2.uri)
   ok(r2?.reply?.parent?.uri === P.r1.uri && r2.reply.root.uri === P.p2.uri,
     'a reply carries its root and parent', r2?.reply)
+  ok(r2?.reply?.grandparentAuthor?.did === dids.bob &&
+    t.feed.find((f) => f.post.uri === P.r1.uri)?.reply &&
+    !t.feed.find((f) => f.post.uri === P.r1.uri).reply.grandparentAuthor,
+  'grandparentAuthor: the author of what the parent answers', r2?.reply)
   ok(!u.includes(P.p4.uri) && !u.includes(P.pdel.uri),
     'no unfollowed or deleted posts')
   // Pages of 3 give the same items in the same order.
@@ -408,6 +427,130 @@ await step('searchPosts', async () => {
   const d = await get('alice', 'app.bsky.feed.searchPosts',
     { q: 'mistake' })
   ok(d.posts.length === 0, 'a deleted post is not found', d)
+  const m = await get('carol', 'app.bsky.feed.searchPosts',
+    { q: 'hi', mentions: 'alice.test' })
+  ok(m.posts.map((x) => x.uri).join() === P.p2.uri, 'mentions (a handle)', m)
+  const m2 = await get('carol', 'app.bsky.feed.searchPosts',
+    { q: 'hi', mentions: dids.carol })
+  ok(m2.posts.length === 0, 'mentions (a DID no post names)', m2)
+  const l = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'page', lang: 'de' })
+  ok(l.posts.map((x) => x.uri).join() === P.link.uri,
+    'lang matches a tagged subtag (de-AT)', l)
+  const l2 = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'hello', lang: 'de' })
+  ok(l2.posts.length === 0, 'lang leaves out other languages', l2)
+  const l3 = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'hello', lang: 'en' })
+  ok(l3.posts.map((x) => x.uri).join() === P.p1.uri, 'lang en', l3)
+  const dm = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'page', domain: 'example.com' })
+  ok(dm.posts.map((x) => x.uri).join() === P.link.uri,
+    'domain: a link facet\'s host, www. and case aside', dm)
+  const dm2 = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'card', domain: 'news.example.org' })
+  ok(dm2.posts.map((x) => x.uri).join() === P.ext.uri,
+    'domain: an external embed\'s host', dm2)
+  const dm3 = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'card', domain: 'example.com' })
+  ok(dm3.posts.length === 0, 'domain: another host does not match', dm3)
+  const ur = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'card', url: 'https://news.example.org/story' })
+  ok(ur.posts.map((x) => x.uri).join() === P.ext.uri, 'url', ur)
+  const ur2 = await get('alice', 'app.bsky.feed.searchPosts',
+    { q: 'card', url: 'https://news.example.org/other' })
+  ok(ur2.posts.length === 0, 'url: another URL does not match', ur2)
+})
+
+await step('mutes', async () => {
+  await agents.alice.mute('bob.test')
+  const p = await get('alice', 'app.bsky.actor.getProfile', { actor: 'bob.test' })
+  ok(p.viewer?.muted === true, 'getProfile: viewer.muted from the mutes', p.viewer)
+  const o = await get('carol', 'app.bsky.actor.getProfile', { actor: 'bob.test' })
+  ok(o.viewer?.muted === false, 'a mute is only the muter\'s', o.viewer)
+  const t = await get('alice', 'app.bsky.feed.getTimeline', {})
+  ok(same(t.feed.map((f) => f.post.uri + (f.reason ? 'r' : '')),
+    [P.p1.uri, P.p3.uri, P.r1.uri, P.q1.uri, P.late.uri]),
+  'timeline: no posts of a muted author, no reposts by or of one', uris(t.feed))
+  const a = await get('alice', 'app.bsky.feed.getAuthorFeed', { actor: 'bob.test' })
+  ok(a.feed.length === 3, 'the muted author\'s own feed still shows', uris(a.feed))
+  const m = await get('alice', 'app.bsky.graph.getMutes', {})
+  ok(m.mutes.length === 1 && m.mutes[0].did === dids.bob &&
+    m.mutes[0].displayName === 'Bob Builder' && m.mutes[0].viewer.muted === true &&
+    m.mutes[0].viewer.followedBy && m.mutes[0].viewer.following,
+  'getMutes: the index\'s profile view', m)
+  const n = await get('alice', 'app.bsky.notification.listNotifications', {})
+  ok(n.notifications.length > 0 &&
+    !n.notifications.some((x) => x.author.did === dids.bob),
+  'no notifications from a muted account', n.notifications.map((x) => x.author.handle))
+  await agents.alice.unmute('bob.test')
+  const u = await get('alice', 'app.bsky.feed.getTimeline', {})
+  ok(u.feed.length === 9, 'unmuted: the timeline is whole again', uris(u.feed))
+})
+
+await step('video embeds', async () => {
+  const r = await get('alice', 'app.bsky.feed.getPosts', { uris: P.vid.uri })
+  const v = r.posts[0]?.embed
+  ok(v?.$type === 'app.bsky.embed.video#view' && v.cid === P.vidcid &&
+    v.playlist.endsWith(`/xrpc/com.atproto.sync.getBlob?did=${dids.dave}&cid=${P.vidcid}`) &&
+    v.alt === 'waves' && v.aspectRatio?.width === 16 && v.thumbnail === undefined,
+  'video view: the blob as playlist, no thumbnail', v)
+  const f = await get('alice', 'app.bsky.feed.getAuthorFeed',
+    { actor: 'dave.test', filter: 'posts_with_video' })
+  ok(uris(f.feed).join() === P.vid.uri, 'posts_with_video', uris(f.feed))
+})
+
+await step('pinned posts', async () => {
+  await agents.alice.com.atproto.repo.putRecord({
+    repo: dids.alice, collection: 'app.bsky.actor.profile', rkey: 'self',
+    record: { $type: 'app.bsky.actor.profile', displayName: 'Alice Liddell',
+      description: 'down the rabbit hole', avatar: P.avatar,
+      pinnedPost: ref(P.r1) },
+  })
+  const p = await get('bob', 'app.bsky.actor.getProfile', { actor: 'alice.test' })
+  ok(p.pinnedPost?.uri === P.r1.uri && p.pinnedPost.cid === P.r1.cid,
+    'profileViewDetailed: pinnedPost', p.pinnedPost)
+  const f = await get('bob', 'app.bsky.feed.getAuthorFeed',
+    { actor: 'alice.test', includePins: true })
+  ok(f.feed[0]?.post?.uri === P.r1.uri &&
+    f.feed[0].reason?.$type === 'app.bsky.feed.defs#reasonPin' &&
+    f.feed[0].post.viewer?.pinned === true &&
+    uris(f.feed).filter((u) => u === P.r1.uri).length === 1,
+  'includePins: the pinned post first, once, with reasonPin', uris(f.feed))
+  const n = await get('bob', 'app.bsky.feed.getAuthorFeed', { actor: 'alice.test' })
+  ok(!n.feed.some((x) => x.reason?.$type === 'app.bsky.feed.defs#reasonPin'),
+    'without includePins no pin', uris(n.feed))
+  const pg = await get('bob', 'app.bsky.feed.getAuthorFeed',
+    { actor: 'alice.test', includePins: true, limit: 1 })
+  const pg2 = await get('bob', 'app.bsky.feed.getAuthorFeed',
+    { actor: 'alice.test', includePins: true, limit: 1, cursor: pg.cursor })
+  ok(pg.feed.length === 2 && pg2.feed.every((x) => !x.reason ||
+    x.reason.$type !== 'app.bsky.feed.defs#reasonPin'),
+  'the pin is on the first page only', [uris(pg.feed), uris(pg2.feed)])
+  // Someone else's post pinned is not shown, as the reference has it.
+  await agents.alice.com.atproto.repo.putRecord({
+    repo: dids.alice, collection: 'app.bsky.actor.profile', rkey: 'self',
+    record: { $type: 'app.bsky.actor.profile', displayName: 'Alice Liddell',
+      description: 'down the rabbit hole', avatar: P.avatar,
+      pinnedPost: ref(P.p2) },
+  })
+  const o = await get('bob', 'app.bsky.actor.getProfile', { actor: 'alice.test' })
+  ok(o.pinnedPost === undefined, 'another author\'s post is no pin', o.pinnedPost)
+})
+
+await step('notification priority and seenAt', async () => {
+  const all = await get('alice', 'app.bsky.notification.listNotifications', {})
+  ok(all.priority === false && all.notifications.some((x) => x.author.did === dids.dave),
+    'priority false by default', all.priority)
+  const pr = await get('alice', 'app.bsky.notification.listNotifications',
+    { priority: true })
+  ok(pr.priority === true && pr.notifications.length > 0 &&
+    pr.notifications.every((x) => [dids.bob, dids.carol].includes(x.author.did)),
+  'priority: only from accounts the viewer follows',
+  pr.notifications.map((x) => x.author.handle))
+  await refused('alice', 'app.bsky.notification.listNotifications',
+    { seenAt: new Date().toISOString() }, 400, 'InvalidRequest',
+    'The seenAt parameter is unsupported', 'seenAt as a parameter')
 })
 
 await step('bad inputs', async () => {

@@ -32,6 +32,7 @@ dump() {
 	    ON p.id = f.rowid WHERE bsky_post_fts MATCH 'alice OR bob OR
 	    zebra OR garden' ORDER BY p.uri;
 	    SELECT 'tag', * FROM bsky_tag ORDER BY tag, uri;
+	    SELECT 'ref', * FROM bsky_post_ref ORDER BY kind, value, uri;
 	    SELECT 'profile', * FROM bsky_profile ORDER BY did;
 	    SELECT 'follow', * FROM bsky_follow ORDER BY uri;
 	    SELECT 'block', * FROM bsky_block ORDER BY uri;
@@ -47,6 +48,7 @@ dump >"$T/before"
 n=$(grep -c . "$T/before")
 if [ "$n" -gt 40 ] && grep -q '^post|' "$T/before" &&
     grep -q '^notif|.*|mention|' "$T/before" &&
+    grep -q '^ref|domain|example.com|' "$T/before" &&
     grep -q '^fts|' "$T/before"; then
 	ok "the index holds the community ($n rows)"
 else
@@ -64,7 +66,8 @@ check "full-text index intact after rebuild" sql \
 
 # Wiped and rebuilt from nothing: the same again.
 sql "DELETE FROM bsky_post; DELETE FROM bsky_notif; DELETE FROM bsky_like;
-    DELETE FROM bsky_follow; DELETE FROM bsky_profile; DELETE FROM bsky_tag"
+    DELETE FROM bsky_follow; DELETE FROM bsky_profile; DELETE FROM bsky_tag;
+    DELETE FROM bsky_post_ref"
 "$PDSCTL" -s "$SOCK" index rebuild >"$T/rebuild.out" 2>&1
 dump >"$T/after"
 if cmp -s "$T/before" "$T/after" && grep -q "index rebuilt from" "$T/rebuild.out"; then
