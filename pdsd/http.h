@@ -71,6 +71,7 @@ struct bufferevent;
 #define HTTP_CHUNKLINE_MAX	1024	/* chunk-size line */
 #define HTTP_BODY_MAX		(1LL << 50) /* Content-Length, chunk */
 #define HTTP_PIPELINE_MAX	65536	/* input held while one waits */
+#define HTTP_STREAM_READ	262144	/* input read at once, streamed body */
 
 /*
  * The pure parser.  Feed it bytes with http_parse(); it never keeps a

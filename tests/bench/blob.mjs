@@ -57,9 +57,11 @@ function cpu(pid) {
   }
 }
 
-// The highest VmRSS while fn runs, and the CPU it took.
+// The highest VmRSS while fn runs, the CPU it took in the server and
+// in this client (whose own cost bounds what it can measure).
 async function sampled(fn) {
   const c0 = cpu(O.pid)
+  const k0 = cpu(process.pid)
   let peak = mem(O.pid)?.rss ?? 0
   const t = setInterval(() => {
     const m = mem(O.pid)
@@ -68,7 +70,9 @@ async function sampled(fn) {
   try {
     const r = await fn()
     const c1 = cpu(O.pid)
-    return { r, peak, cpu: c0 == null || c1 == null ? null : c1 - c0 }
+    const k1 = cpu(process.pid)
+    return { r, peak, cpu: c0 == null || c1 == null ? null : c1 - c0,
+      client: k0 == null || k1 == null ? null : k1 - k0 }
   } finally {
     clearInterval(t)
   }
@@ -145,6 +149,9 @@ async function measure() {
     download_mb_s: round(O.size / MB / (median(down) / 1000)),
     cpu_s_per_upload: u.cpu == null ? null : round(u.cpu / O.runs, 3),
     cpu_s_per_download: d.cpu == null ? null : round(d.cpu / O.runs, 3),
+    client_cpu_s_per_upload: u.client == null ? null : round(u.client / O.runs, 3),
+    client_cpu_s_per_download: d.client == null ? null : round(d.client / O.runs, 3),
+    upload_wall_s: round(up.reduce((a, b) => a + b, 0) / 1000 / O.runs, 3),
     rss_before_kb: before?.rss ?? null, hwm_before_kb: before?.hwm ?? null,
     rss_peak_upload_kb: u.peak, rss_peak_download_kb: d.peak,
     rss_after_kb: after?.rss ?? null, hwm_after_kb: after?.hwm ?? null,
@@ -161,6 +168,9 @@ function report() {
     ['download MB/s (median)', (r) => r.download_mb_s, 'more'],
     ['server CPU s per upload', (r) => r.cpu_s_per_upload, 'less'],
     ['server CPU s per download', (r) => r.cpu_s_per_download, 'less'],
+    ['client CPU s per upload (this Node harness)', (r) => r.client_cpu_s_per_upload, null],
+    ['client CPU s per download', (r) => r.client_cpu_s_per_download, null],
+    ['upload wall s (mean)', (r) => r.upload_wall_s, null],
     ['server RSS before, MiB', (r) => r.rss_before_kb / 1024, 'less'],
     ['RSS growth during uploads, MiB', (r) => grow(r, 'rss_peak_upload_kb') / 1024, null],
     ['RSS growth during downloads, MiB', (r) => grow(r, 'rss_peak_download_kb') / 1024, null],
