@@ -41,6 +41,14 @@
  */
 #define UPLOAD_BUF	(256 * 1024)
 
+/*
+ * Written data is sent on to the disk every UPLOAD_SYNC_STEP bytes
+ * while the upload goes on, so that the fsync at the end, which holds
+ * the event loop, waits for the last stretch only rather than the whole
+ * file (about 0.1 s for 50 MiB here).
+ */
+#define UPLOAD_SYNC_STEP (1024 * 1024)
+
 struct blob_upload {
 	int				 fd;
 	char				 tmp[PATH_MAX];
@@ -51,6 +59,8 @@ struct blob_upload {
 	size_t				 nhead;
 	uint8_t				*buf;		/* UPLOAD_BUF */
 	size_t				 nbuf;
+	int64_t				 written;	/* to the file */
+	int64_t				 synced;	/* sent to disk */
 };
 
 static char		 dir[PATH_MAX];
@@ -327,17 +337,35 @@ write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
-/* What is gathered goes to the hash and the file. */
+/* Hashed and written; then maybe on to the disk (see above). */
+static int
+upload_put(struct blob_upload *u, const uint8_t *p, size_t len)
+{
+	cid_hash_update(u->sha, p, len);
+	if (write_all(u->fd, p, len) == -1) {
+		log_warn("blob write %s", u->tmp);
+		return -1;
+	}
+	u->written += len;
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* Only a start: the fsync in place_file is what makes it durable. */
+	if (u->written - u->synced >= UPLOAD_SYNC_STEP) {
+		sync_file_range(u->fd, u->synced, u->written - u->synced,
+		    SYNC_FILE_RANGE_WRITE);
+		u->synced = u->written;
+	}
+#endif
+	return 0;
+}
+
+/* What is gathered goes out. */
 static int
 upload_flush(struct blob_upload *u)
 {
 	if (u->nbuf == 0)
 		return 0;
-	cid_hash_update(u->sha, u->buf, u->nbuf);
-	if (write_all(u->fd, u->buf, u->nbuf) == -1) {
-		log_warn("blob write %s", u->tmp);
+	if (upload_put(u, u->buf, u->nbuf) == -1)
 		return -1;
-	}
 	u->nbuf = 0;
 	return 0;
 }
@@ -364,9 +392,7 @@ blob_upload_write(struct blob_upload *u, const uint8_t *p, size_t len)
 	u->size += len;
 	/* A large piece with nothing gathered goes as it is. */
 	if (u->nbuf == 0 && len >= UPLOAD_BUF / 2) {
-		cid_hash_update(u->sha, p, len);
-		if (write_all(u->fd, p, len) == -1) {
-			log_warn("blob write %s", u->tmp);
+		if (upload_put(u, p, len) == -1) {
 			close(u->fd);
 			unlink(u->tmp);
 			u->fd = -1;
