@@ -45,7 +45,9 @@
  *
  * Pipelined requests are answered in order: the next request is parsed
  * only once the current response has ended.  While a request is with
- * the handler, at most HTTP_PIPELINE_MAX further input bytes are read.
+ * the handler, at most HTTP_PIPELINE_MAX further input bytes are read;
+ * while a streamed body is read, up to HTTP_STREAM_READ at a time
+ * (libevent alone reads 4 KB a wakeup).
  *
  * Connection cap: when max_conns connections are open the server stops
  * accepting (the kernel's listen queue holds the rest) and starts again
