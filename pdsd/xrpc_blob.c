@@ -131,11 +131,13 @@ static int
 quota_take(struct upload *u, size_t len)
 {
 	struct quota_acct	*qa = u->qa;
+	int64_t			 left;
 
-	if (qa == NULL || !u->chunked)
+	if (qa == NULL || !u->chunked || fe->cfg.blob_quota <= 0)
 		return 0;
-	if ((uint64_t)len > (uint64_t)(fe->cfg.blob_quota - qa->used -
-	    qa->inflight))
+	/* Negative when a reload lowered the quota under the use. */
+	left = fe->cfg.blob_quota - qa->used - qa->inflight;
+	if (left < 0 || (uint64_t)len > (uint64_t)left)
 		return -1;
 	qa->inflight += len;
 	u->held += len;
