@@ -34,6 +34,22 @@
 #define TMP_DIR		"tmp"
 #define GC_PERIOD_MAX	60		/* seconds between collections */
 
+/*
+ * Bytes gathered before they go to the file.  Pieces come off the
+ * socket a few KB at a time; written as they came, each cost a system
+ * call and a partial page the kernel zeroes first.
+ */
+#define UPLOAD_BUF	(256 * 1024)
+
+/*
+ * Written data is sent on to the disk every UPLOAD_SYNC_STEP bytes
+ * while the upload goes on, so that the fsync at the end, which holds
+ * the event loop, waits for the last stretch only rather than the whole
+ * file (about 0.1 s for 50 MiB here).  Steps of a few MiB keep ext4's
+ * extents large.
+ */
+#define UPLOAD_SYNC_STEP	(4 * 1024 * 1024)
+
 struct blob_upload {
 	int				 fd;
 	char				 tmp[PATH_MAX];
@@ -42,6 +58,10 @@ struct blob_upload {
 	int64_t				 max;
 	uint8_t				 head[BLOB_SNIFF_LEN];
 	size_t				 nhead;
+	uint8_t				*buf;		/* UPLOAD_BUF */
+	size_t				 nbuf;
+	int64_t				 written;	/* to the file */
+	int64_t				 synced;	/* sent to disk */
 };
 
 static char		 dir[PATH_MAX];
@@ -260,15 +280,21 @@ blob_upload_new(int64_t max)
 	if ((u = calloc(1, sizeof(*u))) == NULL)
 		return NULL;
 	u->max = max;
+	if ((u->buf = malloc(UPLOAD_BUF)) == NULL) {
+		free(u);
+		return NULL;
+	}
 	if (snprintf(u->tmp, sizeof(u->tmp), "%s/%s/upload.XXXXXXXXXX", dir,
 	    TMP_DIR) >= (int)sizeof(u->tmp) || (u->fd = mkstemp(u->tmp)) == -1) {
 		log_warn("blob temporary file in %s", dir);
+		free(u->buf);
 		free(u);
 		return NULL;
 	}
 	if ((u->sha = cid_hash_new()) == NULL) {
 		close(u->fd);
 		unlink(u->tmp);
+		free(u->buf);
 		free(u);
 		return NULL;
 	}
@@ -285,6 +311,7 @@ blob_upload_abort(struct blob_upload *u)
 		unlink(u->tmp);
 	}
 	cid_hash_free(u->sha);
+	free(u->buf);
 	free(u);
 }
 
@@ -326,6 +353,39 @@ blob_write_all(int fd, const uint8_t *p, size_t len)
 	return 0;
 }
 
+/* Hashed and written; then maybe on to the disk (see above). */
+static int
+upload_put(struct blob_upload *u, const uint8_t *p, size_t len)
+{
+	cid_hash_update(u->sha, p, len);
+	if (blob_write_all(u->fd, p, len) == -1) {
+		log_warn("blob write %s", u->tmp);
+		return -1;
+	}
+	u->written += len;
+#ifdef SYNC_FILE_RANGE_WRITE
+	/* Only a start: the fsync in place_file is what makes it durable. */
+	if (u->written - u->synced >= UPLOAD_SYNC_STEP) {
+		sync_file_range(u->fd, u->synced, u->written - u->synced,
+		    SYNC_FILE_RANGE_WRITE);
+		u->synced = u->written;
+	}
+#endif
+	return 0;
+}
+
+/* What is gathered goes out. */
+static int
+upload_flush(struct blob_upload *u)
+{
+	if (u->nbuf == 0)
+		return 0;
+	if (upload_put(u, u->buf, u->nbuf) == -1)
+		return -1;
+	u->nbuf = 0;
+	return 0;
+}
+
 int
 blob_upload_write(struct blob_upload *u, const uint8_t *p, size_t len)
 {
@@ -345,12 +405,31 @@ blob_upload_write(struct blob_upload *u, const uint8_t *p, size_t len)
 		memcpy(u->head + u->nhead, p, n);
 		u->nhead += n;
 	}
-	if (blob_write_all(u->fd, p, len) == -1) {
-		log_warn("blob write %s", u->tmp);
-		return -1;
-	}
-	cid_hash_update(u->sha, p, len);
 	u->size += len;
+	/* A large piece with nothing gathered goes as it is. */
+	if (u->nbuf == 0 && len >= UPLOAD_BUF / 2) {
+		if (upload_put(u, p, len) == -1) {
+			close(u->fd);
+			unlink(u->tmp);
+			u->fd = -1;
+			return -1;
+		}
+		return 0;
+	}
+	while (len > 0) {
+		n = UPLOAD_BUF - u->nbuf;
+		n = n < len ? n : len;
+		memcpy(u->buf + u->nbuf, p, n);
+		u->nbuf += n;
+		p += n;
+		len -= n;
+		if (u->nbuf == UPLOAD_BUF && upload_flush(u) == -1) {
+			close(u->fd);
+			unlink(u->tmp);
+			u->fd = -1;
+			return -1;
+		}
+	}
 	return 0;
 }
 
@@ -439,7 +518,7 @@ blob_upload_finish(struct blob_upload *u, struct sqlite3 *db,
 	uint8_t	 digest[32];
 	int	 rv = -1;
 
-	if (u->fd == -1)
+	if (u->fd == -1 || upload_flush(u) == -1)
 		goto out;
 	cid_hash_final(u->sha, digest);
 	u->sha = NULL;

@@ -32,6 +32,16 @@
 #include "http.h"
 #include "log.h"
 
+/*
+ * Streamed bodies: each direct read asks for STREAM_FILL bytes (a
+ * little under HTTP_STREAM_READ, so libevent's chain, header and all,
+ * stays within it) when less than STREAM_FILL_BELOW is buffered, at
+ * most STREAM_FILLS times a wakeup.
+ */
+#define STREAM_FILL		(HTTP_STREAM_READ - 4096)
+#define STREAM_FILL_BELOW	(HTTP_STREAM_READ / 4)
+#define STREAM_FILLS		4
+
 enum conn_state {
 	CS_HEAD,	/* reading a request head */
 	CS_BODY,	/* reading the body for the handler */
@@ -138,6 +148,8 @@ static int	 conn_step(struct http_conn *);
 static int	 conn_event(struct http_conn *, enum http_pev, const char *,
 		    size_t);
 static int	 conn_head(struct http_conn *);
+static void	 body_reads(struct http_conn *, int);
+static ssize_t	 stream_fill(struct http_conn *);
 static int	 conn_data(struct http_conn *, const char *, size_t);
 static int	 conn_body_done(struct http_conn *);
 static int	 conn_after_cb(struct http_conn *);
@@ -325,7 +337,7 @@ conn_new(struct http_server *srv, evutil_socket_t fd, struct sockaddr *sa,
 	}
 	bufferevent_setcb(c->bev, conn_read_cb, conn_write_cb, conn_event_cb,
 	    c);
-	bufferevent_setwatermark(c->bev, EV_READ, 0, HTTP_PIPELINE_MAX);
+	body_reads(c, 0);
 	bufferevent_enable(c->bev, EV_READ | EV_WRITE);
 	return c;
 }
@@ -522,9 +534,16 @@ static void
 conn_process(struct http_conn *c)
 {
 	struct timeval	 tv;
+	ssize_t		 n;
+	int		 nfill;
 
 	c->processing = 1;
+	nfill = 0;
 	while (!c->dead && (c->state == CS_HEAD || c->state == CS_BODY)) {
+		/* A few large reads a wakeup, so others get their turn. */
+		if (c->state == CS_BODY && c->req->bmode == BODY_STREAM &&
+		    nfill < STREAM_FILLS && (n = stream_fill(c)) != -1)
+			nfill = n > 0 ? nfill + 1 : STREAM_FILLS;
 		if (c->state == CS_HEAD && !c->started &&
 		    evbuffer_get_length(bufferevent_get_input(c->bev)) > 0) {
 			c->started = 1;
@@ -591,6 +610,50 @@ conn_event(struct http_conn *c, enum http_pev ev, const char *data,
 	}
 }
 
+/* While a body streams, more input may wait than between requests. */
+static void
+body_reads(struct http_conn *c, int stream)
+{
+	bufferevent_setwatermark(c->bev, EV_READ, 0, stream ?
+	    HTTP_STREAM_READ : HTTP_PIPELINE_MAX);
+}
+
+/*
+ * libevent 2.1 reads a socket 4 KB at a time, one read per wakeup, so a
+ * large upload cost a wakeup, an ioctl and a handler call per 4 KB.  A
+ * streamed body is topped up here with one large read straight into the
+ * input buffer instead.  Returns the bytes read; 0 when nothing more is
+ * there now (end of file and errors are left for libevent to see on its
+ * next read); -1 when enough is buffered already.
+ */
+static ssize_t
+stream_fill(struct http_conn *c)
+{
+	struct evbuffer		*in = bufferevent_get_input(c->bev);
+	struct evbuffer_iovec	 v;
+	ssize_t			 n = 0;
+
+	if (evbuffer_get_length(in) >= STREAM_FILL_BELOW)
+		return -1;
+	/* libevent freezes the end of the input, as we do after. */
+	evbuffer_unfreeze(in, 0);
+	if (evbuffer_reserve_space(in, STREAM_FILL, &v, 1) == 1) {
+		if (v.iov_len > STREAM_FILL)
+			v.iov_len = STREAM_FILL;
+		do
+			n = read(bufferevent_getfd(c->bev), v.iov_base,
+			    v.iov_len);
+		while (n == -1 && errno == EINTR);
+		if (n > 0) {
+			v.iov_len = n;
+			if (evbuffer_commit_space(in, &v, 1) == -1)
+				n = 0;
+		}
+	}
+	evbuffer_freeze(in, 0);
+	return n > 0 ? n : 0;
+}
+
 static int
 conn_head(struct http_conn *c)
 {
@@ -620,6 +683,8 @@ conn_head(struct http_conn *c)
 	}
 	if (req->bmode != BODY_NONE) {
 		c->state = CS_BODY;
+		if (req->bmode == BODY_STREAM)
+			body_reads(c, 1);
 		set_timeouts(c, c->srv->lim.read_ms);
 		if (h->expect_continue && !http_parser_done(&req->p))
 			send_continue(c);
@@ -652,6 +717,7 @@ conn_data(struct http_conn *c, const char *data, size_t len)
 	if (rv == -1) {
 		/* The handler will answer; the rest stays unread. */
 		c->state = CS_HANDLER;
+		body_reads(c, 0);
 		set_timeouts(c, 0);
 		return 0;
 	}
@@ -666,6 +732,8 @@ conn_body_done(struct http_conn *c)
 	size_t			 len;
 
 	c->state = CS_HANDLER;
+	if (req->bmode == BODY_STREAM)
+		body_reads(c, 0);
 	set_timeouts(c, 0);
 	c->in_cb++;
 	if (req->bmode == BODY_MEM) {

@@ -45,7 +45,9 @@
  *
  * Pipelined requests are answered in order: the next request is parsed
  * only once the current response has ended.  While a request is with
- * the handler, at most HTTP_PIPELINE_MAX further input bytes are read.
+ * the handler, at most HTTP_PIPELINE_MAX further input bytes are read;
+ * while a streamed body is read, up to HTTP_STREAM_READ at a time
+ * (libevent alone reads 4 KB a wakeup).
  *
  * Connection cap: when max_conns connections are open the server stops
  * accepting (the kernel's listen queue holds the rest) and starts again
@@ -71,6 +73,7 @@ struct bufferevent;
 #define HTTP_CHUNKLINE_MAX	1024	/* chunk-size line */
 #define HTTP_BODY_MAX		(1LL << 50) /* Content-Length, chunk */
 #define HTTP_PIPELINE_MAX	65536	/* input held while one waits */
+#define HTTP_STREAM_READ	262144	/* input read at once, streamed body */
 
 /*
  * The pure parser.  Feed it bytes with http_parse(); it never keeps a

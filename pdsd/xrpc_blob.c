@@ -5,6 +5,7 @@
  * into memory.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <errno.h>
@@ -50,16 +51,103 @@ const struct xrpc_method xrpc_blob_methods[] = {
  * uploadBlob.
  */
 
+/*
+ * An account with uploads in progress.  Their bytes count against the
+ * quota with those stored, so that two uploads that each fit cannot
+ * pass it together: an upload of declared length holds all of it from
+ * the start, a chunked one what has come so far.
+ */
+struct quota_acct {
+	LIST_ENTRY(quota_acct)	 entry;
+	char			 did[DID_MAX + 1];
+	int64_t			 used;		/* stored, as last read */
+	int64_t			 inflight;	/* held by uploads */
+	int			 nuploads;
+};
+
+static LIST_HEAD(, quota_acct)	 quota_accts =
+    LIST_HEAD_INITIALIZER(quota_accts);
+
 struct upload {
 	struct blob_upload	*bu;
+	struct quota_acct	*qa;		/* NULL: no quota */
+	int64_t			 held;		/* of qa->inflight */
+	int			 chunked;
 	char			 did[DID_MAX + 1];
 	char			 ct[CT_MAX];
 	int			 by_quota;	/* the quota is the limit */
 };
 
+/* The account's entry, its stored bytes read afresh; NULL on error. */
+static struct quota_acct *
+quota_get(const char *did)
+{
+	struct quota_acct	*qa;
+	int64_t			 used;
+
+	if ((used = blob_usage(fe->db, did)) == -1)
+		return NULL;
+	LIST_FOREACH(qa, &quota_accts, entry)
+		if (strcmp(qa->did, did) == 0)
+			break;
+	if (qa == NULL) {
+		if ((qa = calloc(1, sizeof(*qa))) == NULL)
+			return NULL;
+		strlcpy(qa->did, did, sizeof(qa->did));
+		LIST_INSERT_HEAD(&quota_accts, qa, entry);
+	}
+	qa->used = used;
+	qa->nuploads++;
+	return qa;
+}
+
+/*
+ * The upload is over: what it held goes back, and what it stored counts
+ * for the account's other uploads (if the count cannot be read, its
+ * bytes are taken as stored, which errs on the safe side).
+ */
+static void
+quota_release(struct upload *u)
+{
+	struct quota_acct	*qa = u->qa;
+	int64_t			 used;
+
+	if (qa == NULL)
+		return;
+	u->qa = NULL;
+	qa->inflight -= u->held;
+	if (--qa->nuploads == 0) {
+		LIST_REMOVE(qa, entry);
+		free(qa);
+		return;
+	}
+	if ((used = blob_usage(fe->db, qa->did)) == -1)
+		used = qa->used + u->held;
+	qa->used = used;
+}
+
+/* A chunked upload's next len bytes: 0 if they fit, -1 if not. */
+static int
+quota_take(struct upload *u, size_t len)
+{
+	struct quota_acct	*qa = u->qa;
+	int64_t			 left;
+
+	if (qa == NULL || !u->chunked || fe->cfg.blob_quota <= 0)
+		return 0;
+	/* Negative when a reload lowered the quota under the use. */
+	left = fe->cfg.blob_quota - qa->used - qa->inflight;
+	if (left < 0 || (uint64_t)len > (uint64_t)left)
+		return -1;
+	qa->inflight += len;
+	u->held += len;
+	return 0;
+}
+
 static void
 upload_free(struct upload *u)
 {
+	quota_release(u);
 	blob_upload_abort(u->bu);
 	free(u);
 }
@@ -82,6 +170,11 @@ upload_chunk(struct http_request *req, const uint8_t *p, size_t len)
 {
 	struct upload	*u = http_request_data(req);
 
+	if (quota_take(u, len) == -1) {
+		too_large(req, 1);
+		upload_free(u);
+		return -1;
+	}
 	switch (blob_upload_write(u->bu, p, len)) {
 	case 0:
 		return 0;
@@ -145,30 +238,32 @@ upload_done(struct http_request *req)
 		    cid_fmt(&bi.cid), bi.mime, (long long)bi.size);
 		upload_reply(req, &bi);
 	}
-	free(u);
+	/* Stored now, so no longer held; others read the sum afresh. */
+	upload_free(u);
 }
 
 /*
  * The most this upload may bring: the size limit, or what is left of
- * the account's quota.  -1 if answered.
+ * the account's quota after what it stores and what its other uploads
+ * hold.  -1 if answered.
  */
 static int64_t
-upload_limit(struct http_request *req, const char *did, int *by_quota)
+upload_limit(struct http_request *req, struct upload *u)
 {
-	int64_t	 max = fe->cfg.blob_max_size, used, left;
+	int64_t	 max = fe->cfg.blob_max_size, left;
 
-	*by_quota = 0;
+	u->by_quota = 0;
 	if (fe->cfg.blob_quota <= 0)
 		return max;
-	if ((used = blob_usage(fe->db, did)) == -1) {
+	if ((u->qa = quota_get(u->did)) == NULL) {
 		xrpc_internal_error(req);
 		return -1;
 	}
-	left = fe->cfg.blob_quota - used;
+	left = fe->cfg.blob_quota - u->qa->used - u->qa->inflight;
 	if (left < 0)
 		left = 0;
 	if (left < max) {
-		*by_quota = 1;
+		u->by_quota = 1;
 		return left;
 	}
 	return max;
@@ -181,7 +276,6 @@ blob_upload(struct http_request *req)
 	struct upload	*u;
 	const char	*ct;
 	int64_t		 cl, max;
-	int		 by_quota;
 
 	if (auth_check(req, AUTH_ACCESS_APP | AUTH_CHECK_TAKEDOWN,
 	    &auth) == -1)
@@ -197,21 +291,32 @@ blob_upload(struct http_request *req)
 		    "Request encoding (Content-Type) required but not provided");
 		return;
 	}
-	if ((max = upload_limit(req, auth.did, &by_quota)) == -1)
-		return;
-	if (cl > max) {
-		/* Known too big: answered before a byte of it is read. */
-		too_large(req, by_quota);
-		return;
-	}
-	if ((u = calloc(1, sizeof(*u))) == NULL ||
-	    (u->bu = blob_upload_new(max)) == NULL) {
-		free(u);
+	if ((u = calloc(1, sizeof(*u))) == NULL) {
 		xrpc_internal_error(req);
 		return;
 	}
-	u->by_quota = by_quota;
 	strlcpy(u->did, auth.did, sizeof(u->did));
+	if ((max = upload_limit(req, u)) == -1) {
+		upload_free(u);
+		return;
+	}
+	if (cl > max) {
+		/* Known too big: answered before a byte of it is read. */
+		too_large(req, u->by_quota);
+		upload_free(u);
+		return;
+	}
+	if ((u->bu = blob_upload_new(max)) == NULL) {
+		upload_free(u);
+		xrpc_internal_error(req);
+		return;
+	}
+	/* A declared length is held whole, a chunked body as it comes. */
+	u->chunked = cl < 0;
+	if (u->qa != NULL && !u->chunked) {
+		u->held = cl;
+		u->qa->inflight += cl;
+	}
 	if (strlcpy(u->ct, ct, sizeof(u->ct)) >= sizeof(u->ct))
 		u->ct[0] = '\0';
 	http_request_set_data(req, u);

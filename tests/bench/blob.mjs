@@ -8,13 +8,17 @@
 //       one fresh account; N uploads of a blob of BYTES (50 MiB; each
 //       run's first bytes differ, so none is a duplicate), the last one
 //       named by a record; N downloads of it (getBlob, the body read
-//       and dropped as it comes).  PID's VmRSS is sampled every 10 ms;
+//       and dropped as it comes).  Both through node:http, not fetch,
+//       whose own CPU was the ceiling; this client's CPU is reported
+//       beside the server's.  PID's VmRSS is sampled every 10 ms;
 //       VmHWM is read before and after.  PID is the process that
 //       serves HTTP: pdsd's frontend, the official PDS's node.
 //
 //   node blob.mjs --report --baseline LABEL A.json B.json
 //       the markdown table, each server beside the baseline.
 import fs from 'node:fs'
+import http from 'node:http'
+import zlib from 'node:zlib'
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
 
@@ -57,9 +61,11 @@ function cpu(pid) {
   }
 }
 
-// The highest VmRSS while fn runs, and the CPU it took.
+// The highest VmRSS while fn runs, the CPU it took in the server and
+// in this client (whose own cost bounds what it can measure).
 async function sampled(fn) {
   const c0 = cpu(O.pid)
+  const k0 = cpu(process.pid)
   let peak = mem(O.pid)?.rss ?? 0
   const t = setInterval(() => {
     const m = mem(O.pid)
@@ -68,7 +74,9 @@ async function sampled(fn) {
   try {
     const r = await fn()
     const c1 = cpu(O.pid)
-    return { r, peak, cpu: c0 == null || c1 == null ? null : c1 - c0 }
+    const k1 = cpu(process.pid)
+    return { r, peak, cpu: c0 == null || c1 == null ? null : c1 - c0,
+      client: k0 == null || k1 == null ? null : k1 - k0 }
   } finally {
     clearInterval(t)
   }
@@ -88,6 +96,58 @@ async function xrpc(nsid, { body, type, token, query } = {}) {
     signal: AbortSignal.timeout(120000),
   })
   return res
+}
+
+// uploadBlob through node:http, the body handed to the socket as it
+// is: fetch() spent about 0.2 s of CPU on each 50 MiB body here, more
+// than pdsd's frontend did, and so measured the client.  {status, text}.
+function upload(data, token) {
+  return new Promise((resolve, reject) => {
+    const req = http.request(new URL('/xrpc/com.atproto.repo.uploadBlob', O.url), {
+      method: 'POST',
+      headers: { authorization: `Bearer ${token}`,
+        'content-type': 'application/octet-stream', 'content-length': data.length },
+      timeout: 120000,
+    }, (res) => {
+      const parts = []
+      res.on('data', (d) => parts.push(d))
+      res.on('end', () => resolve({ status: res.statusCode,
+        text: Buffer.concat(parts).toString() }))
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error('timed out')))
+    req.on('error', reject)
+    req.end(data)
+  })
+}
+
+// getBlob through node:http as well (fetch's body stream cost 0.25 s of
+// CPU per 50 MiB), asking for gzip as fetch and browsers do (a server
+// may compress the blob: the official PDS does) and decoding it: the
+// decoded bytes counted and dropped as they come.
+function download(query) {
+  return new Promise((resolve, reject) => {
+    const u = new URL('/xrpc/com.atproto.sync.getBlob', O.url)
+    for (const [k, v] of Object.entries(query)) u.searchParams.set(k, v)
+    const req = http.get(u, { timeout: 120000,
+      headers: { 'accept-encoding': 'gzip, deflate' } }, (res) => {
+      const enc = res.headers['content-encoding']
+      const body = enc === 'gzip' ? res.pipe(zlib.createGunzip()) :
+        enc === 'deflate' ? res.pipe(zlib.createInflate()) : res
+      let n = 0
+      const parts = []
+      body.on('data', (d) => {
+        n += d.length
+        if (res.statusCode !== 200 && parts.length < 10) parts.push(d)
+      })
+      body.on('end', () => (res.statusCode === 200 ? resolve(n) :
+        reject(new Error(`getBlob: ${res.statusCode} ${Buffer.concat(parts).toString().slice(0, 300)}`))))
+      body.on('error', reject)
+      res.on('error', reject)
+    })
+    req.on('timeout', () => req.destroy(new Error('timed out')))
+    req.on('error', reject)
+  })
 }
 
 async function json(res, what) {
@@ -111,10 +171,10 @@ async function measure() {
     for (let i = 0; i < O.runs; i++) {
       data.writeUInt32BE(i, 0)
       const t0 = now()
-      const r = await json(await xrpc('com.atproto.repo.uploadBlob', {
-        body: data, type: 'application/octet-stream', token,
-      }), 'uploadBlob')
+      const res = await upload(data, token)
       up.push(now() - t0)
+      if (res.status !== 200) throw new Error(`uploadBlob: ${res.status} ${res.text.slice(0, 300)}`)
+      const r = JSON.parse(res.text)
       blob = r.blob
       if (blob.size !== O.size) throw new Error(`uploadBlob: size ${blob.size}`)
     }
@@ -129,10 +189,7 @@ async function measure() {
   const d = await sampled(async () => {
     for (let i = 0; i < O.runs; i++) {
       const t0 = now()
-      const res = await xrpc('com.atproto.sync.getBlob', { query: { did: acct.did, cid } })
-      if (!res.ok) throw new Error(`getBlob: ${res.status} ${await res.text()}`)
-      let n = 0
-      for await (const chunk of res.body) n += chunk.length
+      const n = await download({ did: acct.did, cid })
       down.push(now() - t0)
       if (n !== O.size) throw new Error(`getBlob: ${n} bytes`)
     }
@@ -145,6 +202,9 @@ async function measure() {
     download_mb_s: round(O.size / MB / (median(down) / 1000)),
     cpu_s_per_upload: u.cpu == null ? null : round(u.cpu / O.runs, 3),
     cpu_s_per_download: d.cpu == null ? null : round(d.cpu / O.runs, 3),
+    client_cpu_s_per_upload: u.client == null ? null : round(u.client / O.runs, 3),
+    client_cpu_s_per_download: d.client == null ? null : round(d.client / O.runs, 3),
+    upload_wall_s: round(up.reduce((a, b) => a + b, 0) / 1000 / O.runs, 3),
     rss_before_kb: before?.rss ?? null, hwm_before_kb: before?.hwm ?? null,
     rss_peak_upload_kb: u.peak, rss_peak_download_kb: d.peak,
     rss_after_kb: after?.rss ?? null, hwm_after_kb: after?.hwm ?? null,
@@ -161,6 +221,9 @@ function report() {
     ['download MB/s (median)', (r) => r.download_mb_s, 'more'],
     ['server CPU s per upload', (r) => r.cpu_s_per_upload, 'less'],
     ['server CPU s per download', (r) => r.cpu_s_per_download, 'less'],
+    ['client CPU s per upload (this Node harness)', (r) => r.client_cpu_s_per_upload, null],
+    ['client CPU s per download', (r) => r.client_cpu_s_per_download, null],
+    ['upload wall s (mean)', (r) => r.upload_wall_s, null],
     ['server RSS before, MiB', (r) => r.rss_before_kb / 1024, 'less'],
     ['RSS growth during uploads, MiB', (r) => grow(r, 'rss_peak_upload_kb') / 1024, null],
     ['RSS growth during downloads, MiB', (r) => grow(r, 'rss_peak_download_kb') / 1024, null],

@@ -274,11 +274,24 @@ run_pdsd() {
 	    head -5 | sed 's/^/pdsd log: /'
 }
 
+# The floor of a durable upload on this disk: 50 MiB written and
+# fsynced by dd, in the directory the servers write to; the best of 3.
+disk_floor() {
+	for i in 1 2 3; do
+		LC_ALL=C dd if=/dev/zero of="$W/dd.out" bs=1048576 count=50 \
+		    conv=fsync 2>&1 | sed -n 's/.* copied, \([0-9.]*\) s.*/\1/p'
+	done | sort -n | head -1 | awk '$1 > 0 { printf "disk floor: 50 MiB " \
+	    "written and fsynced by dd in %.3f s (%.0f MB/s), the most a " \
+	    "durable upload can do here\n", $1, 52.4288 / $1 }' >"$W/disk.txt"
+	rm -f "$W/dd.out"
+}
+
 blob_report() {
 	set -- "$W"/*.blob.json
 	[ -f "$1" ] || return 0
 	echo
 	"$NODE" "$top/tests/bench/blob.mjs" --report --baseline "$LABEL_OFF" "$@"
+	[ -f "$W/disk.txt" ] && { echo; cat "$W/disk.txt"; }
 }
 
 report() {
@@ -335,6 +348,7 @@ LABEL_OFF=official-$VERSION_OFF
 LABEL_PDSD=pdsd-$VERSION_PDSD
 echo "official PDS $VERSION_OFF, Node $("$NODE" --version) (harness and PDS)"
 
+disk_floor
 [ "${BENCH_OFFICIAL:-1}" != 0 ] && run_official
 run_pdsd
 

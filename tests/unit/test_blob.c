@@ -216,6 +216,51 @@ test_upload(void **state)
 	assert_int_equal(nfiles(tmp), 0);
 }
 
+/*
+ * Larger than the upload's gathering buffer (256 KiB), in pieces that
+ * are gathered, that go straight to the file with nothing gathered, and
+ * that come while some is: the file and its CID are the bytes, in order.
+ */
+static void
+test_upload_large(void **state)
+{
+	static const size_t	 steps[] = { 1, 4095, 200000, 300000, 70000,
+				    131072, 262144, 3 };
+	struct fixture		*f = *state;
+	struct blob_upload	*u;
+	struct blob_info	 bi;
+	struct cid		 want;
+	struct stat		 sb;
+	uint8_t			*data, *back;
+	char			 path[PATH_MAX];
+	size_t			 len = 1500000, off, n, i;
+	FILE			*fp;
+
+	assert_non_null(data = malloc(len));
+	assert_non_null(back = malloc(len));
+	for (i = 0; i < len; i++)
+		data[i] = (uint8_t)(i * 31 + (i >> 16));
+	assert_non_null(u = blob_upload_new(len));
+	for (off = 0, i = 0; off < len; off += n, i++) {
+		n = steps[i % (sizeof(steps) / sizeof(steps[0]))];
+		n = len - off < n ? len - off : n;
+		assert_int_equal(blob_upload_write(u, data + off, n), 0);
+	}
+	assert_int_equal(blob_upload_finish(u, f->db, alice, NULL, &bi), 0);
+	cid_of_bytes(&want, CID_CODEC_RAW, data, len);
+	assert_true(cid_equal(&bi.cid, &want));
+	assert_int_equal(bi.size, len);
+	assert_int_equal(blob_path(&bi.cid, path, sizeof(path)), 0);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_size, len);
+	assert_non_null(fp = fopen(path, "rb"));
+	assert_int_equal(fread(back, 1, len, fp), len);
+	fclose(fp);
+	assert_memory_equal(back, data, len);
+	free(data);
+	free(back);
+}
+
 static void
 test_too_big(void **state)
 {
@@ -578,6 +623,8 @@ main(void)
 		cmocka_unit_test(test_mime),
 		cmocka_unit_test(test_walk),
 		cmocka_unit_test_setup_teardown(test_upload, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_upload_large, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_file, setup,

@@ -628,6 +628,7 @@ struct e2e {
 	int			 nabort;
 	int			 nchunks;
 	size_t			 streamed;
+	size_t			 maxchunk;
 	struct http_request	*pending;
 	struct event		*timer;
 	struct bufferevent	*detached;
@@ -662,6 +663,8 @@ stream_chunk(struct http_request *req, const uint8_t *data, size_t len)
 
 	e->nchunks++;
 	e->streamed += len;
+	if (len > e->maxchunk)
+		e->maxchunk = len;
 	return 0;
 }
 
@@ -1334,6 +1337,48 @@ test_e2e_cap_timeouts(void **state)
 	assert_int_equal(http_server_nconns(e->srv), 0);
 }
 
+/*
+ * A large streamed body comes in large pieces (libevent alone reads
+ * 4 KB at a time), counted exactly, and a request pipelined right
+ * behind it in the same writes is still answered.
+ */
+static void
+test_e2e_stream_large(void **state)
+{
+	struct e2e	*e = *state;
+	struct client	*c = client_new(e);
+	struct resp	 r;
+	const char	*head = "POST /stream HTTP/1.1\r\nHost: h\r\n"
+			    "Content-Length: 3000000\r\n\r\n";
+	const char	*next = "GET /hello HTTP/1.1\r\nHost: h\r\n\r\n";
+	char		*buf;
+	size_t		 len, off = 0;
+	ssize_t		 n;
+	int		 i;
+
+	len = strlen(head) + 3000000 + strlen(next);
+	assert_non_null(buf = malloc(len));
+	memcpy(buf, head, strlen(head));
+	memset(buf + strlen(head), 'x', 3000000);
+	memcpy(buf + len - strlen(next), next, strlen(next));
+	for (i = 0; off < len && i < 4000; i++) {
+		if ((n = write(c->fd, buf + off, len - off)) > 0)
+			off += n;
+		else
+			assert_true(n == -1 && errno == EAGAIN);
+		pump(e, 1);
+	}
+	assert_int_equal(off, len);
+	assert_int_equal(client_response(e, c, &r, 0, 5000), 1);
+	assert_int_equal(r.status, 200);
+	assert_string_equal(r.body, "3000000");
+	assert_true(e->maxchunk > 4096);
+	assert_int_equal(client_response(e, c, &r, 0, 2000), 1);
+	assert_string_equal(r.body, "hello world");
+	free(buf);
+	client_free(c);
+}
+
 int
 main(void)
 {
@@ -1357,6 +1402,8 @@ main(void)
 		    setup_default, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_e2e_errors, setup_default,
 		    e2e_teardown),
+		cmocka_unit_test_setup_teardown(test_e2e_stream_large,
+		    setup_default, e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_e2e_async, setup_default,
 		    e2e_teardown),
 		cmocka_unit_test_setup_teardown(test_e2e_disconnect,
