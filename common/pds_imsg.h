@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define PDS_IMSG_VERSION	5
+#define PDS_IMSG_VERSION	6
 #define PDS_IMSG_MAXSIZE	(256 * 1024)	/* commits, PLC ops */
 
 enum imsg_type {
@@ -108,6 +108,13 @@ enum imsg_type {
 	 * repos -> IMSG_CTL_OK with a summary, or IMSG_CTL_FAIL.
 	 */
 	IMSG_CTL_INDEX_REBUILD,
+
+	/*
+	 * signerd -> frontend, its first message: a NUL-terminated TID,
+	 * the floor.  signerd refuses every commit rev at or below it, so
+	 * the frontend keeps its TID clock above it.
+	 */
+	IMSG_SIGN_FLOOR,
 };
 
 struct cfg_main {
