@@ -10,6 +10,7 @@
 #include <event.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -190,10 +191,22 @@ signerd_reply(uint32_t id, const void *data, size_t len)
 		fatal("imsgev_compose");
 }
 
-/* What is queued for the frontend, sent before signerd blocks. */
+/*
+ * What is queued for the frontend, sent before signerd blocks in a
+ * sync, if the channel has room (it is a blocking socket: otherwise
+ * the answers wait for the sync, as before the lease).
+ */
 void
 signerd_send_now(void)
 {
+	struct pollfd	 pfd;
+
+	if (imsgbuf_queuelen(&iev_frontend.ibuf) == 0)
+		return;
+	pfd.fd = iev_frontend.ibuf.fd;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLOUT) == 0)
+		return;
 	if (imsgbuf_write(&iev_frontend.ibuf) == -1)
 		return;		/* the event will see the error */
 	imsgev_add(&iev_frontend);
