@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "blob.h"
+#include "cid.h"
 #include "firehose.h"
 #include "imsgev.h"
 #include "lexicon.h"
@@ -141,6 +142,7 @@ frontend_configure(void)
 	/* The CA roots for outbound HTTPS are read before any chroot. */
 	if (fetch_init() == -1)
 		fatalx("cannot start the outbound HTTP client");
+	cid_init();	/* OpenSSL's configuration, for hashing uploads */
 	if (fe->cfg.user[0] != '\0') {
 		/* The data directory becomes our root: the db and blobs. */
 		privdrop(fe->cfg.datadir, fe->cfg.user);
