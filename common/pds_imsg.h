@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define PDS_IMSG_VERSION	6
+#define PDS_IMSG_VERSION	7
 #define PDS_IMSG_MAXSIZE	(256 * 1024)	/* commits, PLC ops */
 
 enum imsg_type {
@@ -116,6 +116,13 @@ enum imsg_type {
 	 */
 	IMSG_CTL_BLOB_GC,
 	IMSG_CTL_BLOB_GC_RESULT,	/* struct ctl_blob_gc */
+
+	/*
+	 * signerd -> frontend, its first message: a NUL-terminated TID,
+	 * the floor.  signerd refuses every commit rev at or below it, so
+	 * the frontend keeps its TID clock above it.
+	 */
+	IMSG_SIGN_FLOOR,
 };
 
 struct cfg_main {

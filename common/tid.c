@@ -131,6 +131,13 @@ tid_next_value(void)
 }
 
 void
+tid_raise(uint64_t floor)
+{
+	if (floor > tid_last)
+		tid_last = floor;
+}
+
+void
 tid_next(char out[TID_BUFSZ])
 {
 	tid_encode(tid_next_value(), out);

@@ -24,6 +24,8 @@ typedef uint64_t (*tid_clock_fn)(void);
  */
 void	 tid_next(char [TID_BUFSZ]);
 uint64_t tid_next_value(void);
+/* From now on tid_next returns values above floor too. */
+void	 tid_raise(uint64_t);
 
 /* The clock tid_next reads; NULL restores the real clock.  For tests. */
 void	 tid_set_clock(tid_clock_fn);

@@ -420,6 +420,8 @@ auth_session_revoke(struct sqlite3 *db, const char *jti)
 #define E_INVALID	"Token could not be verified"
 #define E_MALFORMED	"Malformed token"
 
+static int	column_copy(sqlite3_stmt *, int, char *, size_t);
+
 static int
 verify_claims(const struct jwt_claims *c, int want, struct auth *a,
     const char **msg)
@@ -449,6 +451,31 @@ verify_claims(const struct jwt_claims *c, int want, struct auth *a,
 	return 0;
 }
 
+/*
+ * Only the status, by primary key: behind every authenticated request,
+ * so no handle lookup and no copy of the password hash.
+ */
+static int
+status_by_did(struct sqlite3 *db, const char *did, struct auth_account *a)
+{
+	static sqlite3_stmt	*st;
+	sqlite3_stmt		*s;
+	int			 rc;
+
+	memset(a, 0, sizeof(*a));
+	if ((s = db_stmt(db, &st, "SELECT status FROM account "
+	    "WHERE did = ?1")) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
+	if ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		strlcpy(a->did, did, sizeof(a->did));
+		rc = column_copy(s, 0, a->status, sizeof(a->status));
+	} else
+		rc = rc == SQLITE_DONE ? 1 : -1;
+	sqlite3_reset(s);
+	return rc;
+}
+
 /* The account checks a method asked for. */
 static int
 verify_account(struct sqlite3 *db, const char *did, int want, int *status,
@@ -459,8 +486,7 @@ verify_account(struct sqlite3 *db, const char *did, int want, int *status,
 
 	if ((want & (AUTH_CHECK_TAKEDOWN | AUTH_CHECK_DEACTIVATED)) == 0)
 		return 0;
-	rc = auth_account_find(db, did, &acct);
-	auth_account_clear(&acct);
+	rc = status_by_did(db, did, &acct);
 	if (rc == -1) {
 		*status = 500;
 		*err = "InternalServerError";
@@ -576,7 +602,7 @@ int
 auth_account_find(struct sqlite3 *db, const char *ident,
     struct auth_account *a)
 {
-	static sqlite3_stmt	*by_email, *by_name;
+	static sqlite3_stmt	*by_email, *by_did, *by_name;
 	sqlite3_stmt		*s;
 	char			 id[DID_MAX + 1];
 	size_t			 i;
@@ -591,6 +617,9 @@ auth_account_find(struct sqlite3 *db, const char *ident,
 	if (strchr(id, '@') != NULL)
 		s = db_stmt(db, &by_email, "SELECT did, handle, email, status, "
 		    "password_hash FROM account WHERE email = ?1");
+	else if (strncmp(id, "did:", 4) == 0)	/* never a handle */
+		s = db_stmt(db, &by_did, "SELECT did, handle, email, status, "
+		    "password_hash FROM account WHERE did = ?1");
 	else
 		s = db_stmt(db, &by_name, "SELECT did, handle, email, status, "
 		    "password_hash FROM account WHERE did = ?1 OR handle = ?1");

@@ -289,6 +289,7 @@ frontend_dispatch_signer(int fd, short event, void *arg)
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_SIGN_RESULT:
 		case IMSG_SIGN_ERROR:
+		case IMSG_SIGN_FLOOR:
 			signer_dispatch(&imsg);
 			break;
 		default:

@@ -141,6 +141,7 @@ int		 signer_sign_jwt(const char *, const char *, signer_sig_cb,
 void		 signer_dispatch(struct imsg *);
 void		 signer_lost(void);
 size_t		 signer_pending(void);
+uint64_t	 signer_floor(void);
 
 /* identity.c */
 struct http_request;

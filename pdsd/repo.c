@@ -43,6 +43,7 @@ static void	write_start(struct repo_write *);
 static void	write_finish(struct repo_write *, int, const char *,
 		    const char *);
 static void	write_signed(void *, const uint8_t *, const char *);
+static int	resign(struct repo_write *);
 
 struct repo_write *
 repo_write_new(const char *did, size_t nops)
@@ -432,6 +433,32 @@ fail:
 	return -1;
 }
 
+/*
+ * A rev made before we learnt signerd's floor (a write taken in the
+ * first moments after a restart) is refused; the same commit with a
+ * new rev, above the floor now, is not.  Once only.
+ */
+static int
+resign(struct repo_write *w)
+{
+	uint64_t	 v;
+
+	if (w->resigned || tid_parse(w->new_root.rev,
+	    strlen(w->new_root.rev), &v) == -1 || v > signer_floor())
+		return -1;
+	w->resigned = 1;
+	free(w->unsigned_commit);
+	w->unsigned_commit = NULL;
+	next_rev(w->has_old ? w->old_root.rev : NULL, w->new_root.rev);
+	if (commit_unsigned_encode(w->did, &w->new_root.data,
+	    w->new_root.rev, &w->unsigned_commit, &w->unsigned_len) == -1 ||
+	    signer_sign_commit(w->unsigned_commit, w->unsigned_len,
+	    write_signed, w) == -1)
+		return -1;
+	log_debug("%s: commit asked again above signerd's floor", w->did);
+	return 0;
+}
+
 static void
 write_signed(void *arg, const uint8_t *sig, const char *err)
 {
@@ -439,6 +466,8 @@ write_signed(void *arg, const uint8_t *sig, const char *err)
 	uint8_t			*signed_commit = NULL;
 	size_t			 len;
 
+	if (sig == NULL && resign(w) == 0)
+		return;
 	if (sig == NULL) {
 		log_warnx("commit for %s not signed: %s", w->did, err);
 		write_finish(w, 500, "InternalServerError",

@@ -84,6 +84,7 @@ struct repo_write {
 	struct blockstore	 layered;
 	uint8_t			*unsigned_commit;
 	size_t			 unsigned_len;
+	int			 resigned;	/* asked again above the floor */
 };
 
 struct repo_write *repo_write_new(const char *, size_t);

@@ -19,6 +19,7 @@
 #include "pds_imsg.h"
 #include "pdsd.h"
 #include "signer_proto.h"
+#include "tid.h"
 
 #define SIGNER_MAX_PENDING	1024
 
@@ -53,6 +54,7 @@ static struct pending_tree	 pendings = RB_INITIALIZER(&pendings);
 static struct imsgev		*iev_signerd;
 static size_t			 npending;
 static uint32_t			 lastid;
+static uint64_t			 signer_floor_tid;
 
 static int
 pending_cmp(const struct pending *a, const struct pending *b)
@@ -228,7 +230,32 @@ complete(struct pending *p, int ok, const uint8_t *data, size_t len,
 		complete_typed(p, ok, data, len, err);
 }
 
-/* IMSG_SIGN_RESULT and IMSG_SIGN_ERROR from signerd. */
+/*
+ * signerd's floor: it refuses every rev at or below it (see signerd.8),
+ * so our TID clock moves above it, and a restart within signerd's rev
+ * lease does not refuse our next write.
+ */
+static void
+floor_set(struct imsg *imsg)
+{
+	char	 tid[TID_BUFSZ];
+
+	if (imsg_get_string(imsg, tid, sizeof(tid)) == -1 ||
+	    tid_parse(tid, strlen(tid), &signer_floor_tid) == -1) {
+		log_warnx("malformed floor from signerd");
+		return;
+	}
+	tid_raise(signer_floor_tid);
+	log_debug("signerd floor %s", tid);
+}
+
+uint64_t
+signer_floor(void)
+{
+	return signer_floor_tid;
+}
+
+/* IMSG_SIGN_RESULT, IMSG_SIGN_ERROR and IMSG_SIGN_FLOOR from signerd. */
 void
 signer_dispatch(struct imsg *imsg)
 {
@@ -237,6 +264,10 @@ signer_dispatch(struct imsg *imsg)
 	size_t		 len = imsg_get_len(imsg);
 	char		 err[SIGNER_ERR_MAX + 1];
 
+	if (imsg_get_type(imsg) == IMSG_SIGN_FLOOR) {
+		floor_set(imsg);
+		return;
+	}
 	want.id = imsg_get_id(imsg);
 	if ((p = RB_FIND(pending_tree, &pendings, &want)) == NULL) {
 		log_warnx("signerd answered unknown request %u", want.id);

@@ -1,22 +1,32 @@
 /*
  * The rev journal ("rev.journal" in the key directory): the last
- * signed rev of each DID, appended as commits are signed, so that a
- * signature costs one fdatasync shared by every commit signed in the
- * same turn of the event loop (group commit), not a rewrite, a rename
- * and a directory sync of the DID's state file.
+ * signed rev of each DID, and the rev lease.
+ *
+ * The lease is a TID a little ahead of the clock, on disk before it is
+ * used: any commit whose rev lies below it may be signed and answered
+ * without a sync of its own, because after a restart no rev at or below
+ * the last lease on disk is signed again, whatever the journal lost.
+ * A rev at or above the lease waits for a sync that records it.  The
+ * lease is moved on (one write and one fdatasync) while commits flow,
+ * before it runs out, after the answers of that turn have left.
  *
  * The file is a sequence of batches, each one write(2):
  *
- *	rev <did> <tid>\n	one or more
- *	end <hash>\n		BLAKE2b-128 (hex) of the rev lines above
+ *	rev <did> <tid>\n	zero or more
+ *	lease <tid>\n		in a synced batch: the new lease
+ *	end <hash>\n		synced before any of its commits is answered
+ *	lazy <hash>\n		or: not synced, every rev below a lease
  *
- * A signature is sent only after its batch is synced.  A crash can tear
- * only the last batch, whose signatures never left: a bad batch at the
- * end is dropped.  A bad batch with a good one after it is damage to
- * synced data, and stops signerd, as a bad state file does.  The rev of
- * a DID is the newest of its state file's and the journal's.  At start
- * and when the journal grows past a bound it is replaced by one batch
- * holding every DID's rev (written aside, synced and renamed).
+ * <hash> is the BLAKE2b-128 (hex) of the lines above it.  A crash can
+ * tear the last synced batch, whose signatures never left, and any lazy
+ * batch after it, whose revs lie below the lease: damage with only lazy
+ * batches after it is dropped.  A synced batch after damage means the
+ * damage is in synced data, and stops signerd, as a bad state file
+ * does.  The rev of a DID is the newest of its state file's and the
+ * journal's, and never at or below the floor, the newest lease found at
+ * start.  At start and when the journal grows past a bound it is
+ * replaced by one batch holding every DID's rev and the lease (written
+ * aside, synced and renamed).
  */
 #include <sys/types.h>
 #include <sys/stat.h>
@@ -26,6 +36,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sodium.h>
@@ -38,6 +49,7 @@
 
 #define JOURNAL_NAME		"rev.journal"
 #define JOURNAL_HASHLEN		16
+#define JOURNAL_HEXLEN		(2 * JOURNAL_HASHLEN)
 #define JOURNAL_COMPACT_MIN	(1024 * 1024)
 #define JOURNAL_READ_MAX	(64 * 1024 * 1024)
 
@@ -47,19 +59,25 @@ struct answer {
 };
 
 static int		 jfd = -1;
-static off_t		 jsize;		/* synced and whole */
+static off_t		 jsize;		/* whole batches written */
 static off_t		 jbase;		/* its size after the last compaction */
-static char		*batch;		/* rev lines not yet written */
+static char		*batch;		/* lines not yet written */
 static size_t		 batchlen, batchcap;
-static struct answer	*answers;	/* held until the batch is synced */
+static int		 batch_sync;	/* a rev in it is not below the lease */
+static struct answer	*answers;	/* held until the batch is written */
 static size_t		 nanswers, answercap;
+static uint64_t		 lease;		/* on disk: revs below need no sync */
+static uint64_t		 floor_tid;	/* the lease found at start */
 
 static int	batch_append(const char *, size_t);
-static int	batch_seal(void);
+static int	batch_seal(int);
+static int	batch_lease(uint64_t);
 static int	hash_hex(const char *, size_t, char *, size_t);
 static void	replay(char *, size_t);
 static void	replay_batch(char *, char *);
 static void	compact(void);
+static uint64_t	lease_next(void);
+static void	lease_extend(void);
 
 static int
 hash_hex(const char *p, size_t len, char *out, size_t outsz)
@@ -94,27 +112,48 @@ batch_append(const char *p, size_t len)
 
 /* The end line over what the batch holds so far. */
 static int
-batch_seal(void)
+batch_seal(int synced)
 {
-	char	 line[8 + 2 * JOURNAL_HASHLEN + 2];
+	char		 line[8 + JOURNAL_HEXLEN];
+	const char	*tag = synced ? "end " : "lazy ";
+	size_t		 tl = strlen(tag);
 
-	memcpy(line, "end ", 4);
-	if (hash_hex(batch, batchlen, line + 4, sizeof(line) - 4) == -1)
+	memcpy(line, tag, tl);
+	if (hash_hex(batch, batchlen, line + tl, sizeof(line) - tl) == -1)
 		return -1;
-	line[4 + 2 * JOURNAL_HASHLEN] = '\n';
-	return batch_append(line, 5 + 2 * JOURNAL_HASHLEN);
+	line[tl + JOURNAL_HEXLEN] = '\n';
+	return batch_append(line, tl + JOURNAL_HEXLEN + 1);
 }
 
-/* Applies the rev lines of one checked batch, [p, end). */
+static int
+batch_lease(uint64_t v)
+{
+	char	 line[8 + TID_BUFSZ], tid[TID_BUFSZ];
+	int	 n;
+
+	tid_encode(v, tid);
+	n = snprintf(line, sizeof(line), "lease %s\n", tid);
+	return batch_append(line, n);
+}
+
+/* Applies the lines of one checked batch, [p, end). */
 static void
 replay_batch(char *p, char *end)
 {
 	struct binding	*b;
 	char		*nl, *did, *rev;
+	uint64_t	 v;
 
 	for (; p < end; p = nl + 1) {
 		nl = memchr(p, '\n', end - p);
 		*nl = '\0';
+		if (strncmp(p, "lease ", 6) == 0) {
+			if (tid_parse(p + 6, strlen(p + 6), &v) == -1)
+				fatalx("%s: bad lease %s", JOURNAL_NAME, p + 6);
+			if (v > floor_tid)
+				floor_tid = v;
+			continue;
+		}
 		if (strncmp(p, "rev ", 4) != 0 ||
 		    (rev = strchr(p + 4, ' ')) == NULL)
 			fatalx("%s: malformed line", JOURNAL_NAME);
@@ -130,60 +169,75 @@ replay_batch(char *p, char *end)
 }
 
 /*
- * The position of the next "end" line at a line start at or after p,
- * or NULL.
+ * The next end line at a line start at or after p, or NULL; *synced
+ * says which kind.
  */
 static char *
-next_end(char *buf, char *p, char *lim)
+next_end(char *buf, char *p, char *lim, int *synced)
 {
+	size_t	 tl;
+
 	for (;;) {
 		if (p >= lim)
 			return NULL;
-		if ((p == buf || p[-1] == '\n') && lim - p >= 5 +
-		    2 * JOURNAL_HASHLEN && memcmp(p, "end ", 4) == 0 &&
-		    p[4 + 2 * JOURNAL_HASHLEN] == '\n')
-			return p;
+		if (p == buf || p[-1] == '\n') {
+			*synced = memcmp(p, "end ", 4) == 0;
+			tl = *synced ? 4 : 5;
+			if ((*synced || (lim - p >= 5 &&
+			    memcmp(p, "lazy ", 5) == 0)) &&
+			    (size_t)(lim - p) >= tl + JOURNAL_HEXLEN + 1 &&
+			    p[tl + JOURNAL_HEXLEN] == '\n')
+				return p;
+		}
 		if ((p = memchr(p, '\n', lim - p)) == NULL)
 			return NULL;
 		p++;
 	}
 }
 
+/* The batch [start, end) against the hash of its end line at end. */
 static int
-batch_good(char *start, char *end)
+batch_good(char *start, char *end, int synced)
 {
-	char	 want[2 * JOURNAL_HASHLEN + 1];
+	char	 want[JOURNAL_HEXLEN + 1];
 
 	return end > start && hash_hex(start, end - start, want,
-	    sizeof(want)) == 0 && memcmp(end + 4, want,
-	    2 * JOURNAL_HASHLEN) == 0;
+	    sizeof(want)) == 0 && memcmp(end + (synced ? 4 : 5), want,
+	    JOURNAL_HEXLEN) == 0;
 }
+
+#define END_LEN(synced)	(((synced) ? 4 : 5) + JOURNAL_HEXLEN + 1)
 
 static void
 replay(char *buf, size_t len)
 {
 	char	*lim = buf + len, *p = buf, *e, *bad;
+	int	 synced;
 
-	while ((e = next_end(buf, p, lim)) != NULL && batch_good(p, e)) {
+	while ((e = next_end(buf, p, lim, &synced)) != NULL &&
+	    batch_good(p, e, synced)) {
 		replay_batch(p, e);
-		p = e + 5 + 2 * JOURNAL_HASHLEN;
+		p = e + END_LEN(synced);
 	}
 	if (p == lim)
 		return;
-	/* A torn last batch, unless a good one follows the damage. */
+	/*
+	 * A torn last batch, and lazy batches after it, unless a synced one
+	 * follows the damage: every batch before a synced one was synced.
+	 */
 	bad = p;
-	while ((e = next_end(buf, p, lim)) != NULL) {
-		p = e + 5 + 2 * JOURNAL_HASHLEN;
-		if (p < lim && (e = next_end(buf, p, lim)) != NULL &&
-		    batch_good(p, e))
+	while ((e = next_end(buf, p, lim, &synced)) != NULL) {
+		p = e + END_LEN(synced);
+		if ((e = next_end(buf, p, lim, &synced)) != NULL && synced &&
+		    batch_good(p, e, synced))
 			fatalx("%s: damaged at byte %zu", JOURNAL_NAME,
 			    (size_t)(bad - buf));
 	}
-	log_warnx("%s: dropped a torn last batch of %zu bytes", JOURNAL_NAME,
-	    (size_t)(lim - bad));
+	log_warnx("%s: dropped %zu bytes at its end (a torn or unsynced "
+	    "batch)", JOURNAL_NAME, (size_t)(lim - bad));
 }
 
-/* Every DID's rev as one batch, replacing the journal. */
+/* Every DID's rev and the lease as one batch, replacing the journal. */
 static void
 compact(void)
 {
@@ -199,7 +253,7 @@ compact(void)
 		if (batch_append(line, n) == -1)
 			fatal("journal");
 	}
-	if (batchlen > 0 && batch_seal() == -1)
+	if (batch_lease(lease) == -1 || batch_seal(1) == -1)
 		fatal("journal");
 	if (keystore_write_file(JOURNAL_NAME, batch, batchlen) == -1)
 		fatalx("cannot write %s", JOURNAL_NAME);
@@ -210,6 +264,28 @@ compact(void)
 		fatal("open %s", JOURNAL_NAME);
 	jsize = jbase = batchlen;
 	batchlen = 0;
+}
+
+static uint64_t
+now_us(void)
+{
+	struct timespec	 ts;
+
+	if (clock_gettime(CLOCK_REALTIME, &ts) == -1 || ts.tv_sec < 0)
+		return 0;
+	return (uint64_t)ts.tv_sec * 1000000 + (uint64_t)ts.tv_nsec / 1000;
+}
+
+/* A lease a full term from now, never below the one held. */
+static uint64_t
+lease_next(void)
+{
+	uint64_t	 us = now_us() + SIGNERD_LEASE_MS * 1000, v;
+
+	if (us > TID_US_MAX)
+		us = TID_US_MAX;
+	v = tid_make(us, 0);
+	return v > lease ? v : lease;
 }
 
 /* After state_load_all(), before the sandbox. */
@@ -237,12 +313,25 @@ journal_init(void)
 		replay(buf, (size_t)n);
 		free(buf);
 	}
+	lease = floor_tid;
+	lease = lease_next();
 	compact();
 }
 
-/* Rev of b (already raised in memory) and the answer held for later. */
+/* Revs at or below it are refused for every DID. */
+uint64_t
+journal_floor(void)
+{
+	return floor_tid;
+}
+
+/*
+ * Rev of b (already raised in memory) and the answer held for later;
+ * rev is b's rev as a number.
+ */
 int
-journal_add(const struct binding *b, uint32_t id, const uint8_t *sig)
+journal_add(const struct binding *b, uint64_t rev, uint32_t id,
+    const uint8_t *sig)
 {
 	struct answer	*na;
 	char		 line[SIGNER_DID_BUFSZ + TID_BUFSZ + 8];
@@ -260,6 +349,8 @@ journal_add(const struct binding *b, uint32_t id, const uint8_t *sig)
 	if (n < 0 || (size_t)n >= sizeof(line) ||
 	    batch_append(line, n) == -1)
 		return -1;
+	if (rev >= lease)
+		batch_sync = 1;
 	answers[nanswers].id = id;
 	memcpy(answers[nanswers].sig, sig, SIG_LEN);
 	nanswers++;
@@ -267,10 +358,51 @@ journal_add(const struct binding *b, uint32_t id, const uint8_t *sig)
 }
 
 /*
- * One write and one fdatasync for every commit signed since the last
- * flush, then their answers.  If the batch cannot be made durable every
- * one is refused; the revs stay raised in memory, which only makes
- * signerd stricter.
+ * Writes the batch: the answers wait for a sync only if a rev in it is
+ * not below the lease, and that sync moves the lease on too.
+ */
+static int
+batch_write(void)
+{
+	uint64_t	 next = 0;
+	int		 ok;
+
+	if (batch_sync)
+		next = lease_next();
+	ok = (!batch_sync || batch_lease(next) == 0) &&
+	    batch_seal(batch_sync) == 0 && write(jfd, batch, batchlen) ==
+	    (ssize_t)batchlen && (!batch_sync || fdatasync(jfd) == 0);
+	if (ok) {
+		jsize += batchlen;
+		if (batch_sync)
+			lease = next;
+	} else {
+		log_warn("%s", JOURNAL_NAME);
+		/* No torn batch in the middle for the next start to see. */
+		if (ftruncate(jfd, jsize) == -1)
+			log_warn("ftruncate %s", JOURNAL_NAME);
+	}
+	batchlen = 0;
+	batch_sync = 0;
+	return ok ? 0 : -1;
+}
+
+/* A new lease on disk; the old one holds until it is. */
+static void
+lease_extend(void)
+{
+	batchlen = 0;
+	batch_sync = 1;
+	(void)batch_write();
+}
+
+/*
+ * The commits signed since the last flush: one write, and one
+ * fdatasync if any of them needs it, then their answers.  If the batch
+ * cannot be written every one is refused; the revs stay raised in
+ * memory, which only makes signerd stricter.  Then, while commits flow,
+ * the lease is moved on before it runs out: after the answers have
+ * left, so that no answer waits for that sync.
  */
 void
 journal_flush(void)
@@ -280,16 +412,7 @@ journal_flush(void)
 
 	if (nanswers == 0)
 		return;
-	ok = batch_seal() == 0 && write(jfd, batch, batchlen) ==
-	    (ssize_t)batchlen && fdatasync(jfd) == 0;
-	if (ok)
-		jsize += batchlen;
-	else {
-		log_warn("%s", JOURNAL_NAME);
-		/* No torn batch in the middle for the next start to see. */
-		if (ftruncate(jfd, jsize) == -1)
-			log_warn("ftruncate %s", JOURNAL_NAME);
-	}
+	ok = batch_write() == 0;
 	for (i = 0; i < nanswers; i++) {
 		if (ok)
 			signerd_reply(answers[i].id, answers[i].sig, SIG_LEN);
@@ -299,7 +422,10 @@ journal_flush(void)
 	}
 	sodium_memzero(answers, nanswers * sizeof(*answers));
 	nanswers = 0;
-	batchlen = 0;
 	if (ok && jsize > JOURNAL_COMPACT_MIN && jsize > 4 * jbase)
 		compact();
+	if (tid_timestamp(lease) < now_us() + SIGNERD_LEASE_MS * 1000 / 2) {
+		signerd_send_now();
+		lease_extend();
+	}
 }

@@ -103,6 +103,7 @@ sign_commit(uint32_t id, const uint8_t *data, size_t len)
 	const char		*why;
 	char			 old[TID_BUFSZ];
 	uint8_t			 sig[SIG_LEN];
+	uint64_t		 v;
 
 	if (signer_commit_decode(data, len, &c, &why) == -1) {
 		signerd_refuse(id, why);
@@ -112,9 +113,12 @@ sign_commit(uint32_t id, const uint8_t *data, size_t len)
 		signerd_refuse(id, "commit: unknown did");
 		return;
 	}
-	if (b->rev[0] != '\0' && tid_compare(c.rev, b->rev) <= 0) {
+	/* Below the floor: maybe signed before a crash, under a lease. */
+	if ((b->rev[0] != '\0' && tid_compare(c.rev, b->rev) <= 0) ||
+	    tid_parse(c.rev, strlen(c.rev), &v) == -1 ||
+	    v <= journal_floor()) {
 		log_warnx("refused rev %s for %s: last signed %s", c.rev,
-		    c.did, b->rev);
+		    c.did, b->rev[0] != '\0' ? b->rev : "none");
 		signerd_refuse(id, "commit: rev is not newer than the last");
 		return;
 	}
@@ -126,10 +130,10 @@ sign_commit(uint32_t id, const uint8_t *data, size_t len)
 		signerd_refuse(id, "commit: signing failed");
 		return;
 	}
-	/* Answered by journal_flush(), once the rev is on disk. */
+	/* Answered by journal_flush(), once the rev is safe. */
 	strlcpy(old, b->rev, sizeof(old));
 	strlcpy(b->rev, c.rev, sizeof(b->rev));
-	if (journal_add(b, id, sig) == -1) {
+	if (journal_add(b, v, id, sig) == -1) {
 		strlcpy(b->rev, old, sizeof(b->rev));
 		signerd_refuse(id, "commit: cannot save state");
 	}

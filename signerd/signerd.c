@@ -10,6 +10,7 @@
 #include <event.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <poll.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -27,6 +28,7 @@
 #include "pds_imsg.h"
 #include "privdrop.h"
 #include "signerd.h"
+#include "tid.h"
 
 #define PARENT_FD	3
 #define FRONTEND_FD	4
@@ -52,6 +54,7 @@ main(int argc, char *argv[])
 {
 	struct event	 ev_sigint, ev_sigterm, ev_sighup;
 	const char	*keydir = NULL, *user = NULL;
+	char		 floor[TID_BUFSZ];
 	int		 ch, debug = 0, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "dK:u:v")) != -1) {
@@ -116,6 +119,10 @@ main(int argc, char *argv[])
 	imsgbuf_set_maxsize(&iev_parent.ibuf, PDS_IMSG_MAXSIZE);
 	imsgbuf_set_maxsize(&iev_frontend.ibuf, PDS_IMSG_MAXSIZE);
 
+	/* First on the frontend's channel, before any answer. */
+	tid_encode(journal_floor(), floor);
+	imsgev_compose(&iev_frontend, IMSG_SIGN_FLOOR, 0, 0, -1, floor,
+	    sizeof(floor));
 	imsgev_compose(&iev_parent, IMSG_SIGNER_READY, 0, 0, -1,
 	    rotation.didkey, strlen(rotation.didkey) + 1);
 	log_debug("ready, rotation key %s", rotation.didkey);
@@ -182,6 +189,27 @@ signerd_reply(uint32_t id, const void *data, size_t len)
 	if (imsgev_compose(&iev_frontend, IMSG_SIGN_RESULT, id, 0, -1, data,
 	    len) == -1)
 		fatal("imsgev_compose");
+}
+
+/*
+ * What is queued for the frontend, sent before signerd blocks in a
+ * sync, if the channel has room (it is a blocking socket: otherwise
+ * the answers wait for the sync, as before the lease).
+ */
+void
+signerd_send_now(void)
+{
+	struct pollfd	 pfd;
+
+	if (imsgbuf_queuelen(&iev_frontend.ibuf) == 0)
+		return;
+	pfd.fd = iev_frontend.ibuf.fd;
+	pfd.events = POLLOUT;
+	if (poll(&pfd, 1, 0) != 1 || (pfd.revents & POLLOUT) == 0)
+		return;
+	if (imsgbuf_write(&iev_frontend.ibuf) == -1)
+		return;		/* the event will see the error */
+	imsgev_add(&iev_frontend);
 }
 
 void

@@ -23,6 +23,7 @@
 #define SIGNERD_OPS_KEPT	4	/* PLC op CIDs remembered per DID */
 #define SIGNERD_REV_AHEAD	(10 * 60)	/* seconds a rev may lead */
 #define SIGNERD_JWT_LIFETIME	3600	/* seconds */
+#define SIGNERD_LEASE_MS	2000	/* how far the rev lease leads */
 
 struct privkey;
 struct binding;
@@ -69,7 +70,9 @@ int		 state_filename(const char *, char *, size_t);
 
 /* journal.c */
 void		 journal_init(void);
-int		 journal_add(const struct binding *, uint32_t, const uint8_t *);
+uint64_t	 journal_floor(void);
+int		 journal_add(const struct binding *, uint64_t, uint32_t,
+		    const uint8_t *);
 void		 journal_flush(void);
 
 /* sign.c */
@@ -79,6 +82,7 @@ void		 sign_dispatch(uint32_t, uint32_t, const uint8_t *, size_t);
 /* signerd.c */
 void		 signerd_reply(uint32_t, const void *, size_t);
 void		 signerd_refuse(uint32_t, const char *);
+void		 signerd_send_now(void);
 
 /* sandbox.c */
 void		 sandbox_signerd(const char *);

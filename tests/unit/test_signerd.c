@@ -42,6 +42,7 @@
 #include "pdsd.h"
 #include "commit.h"
 #include "signer_proto.h"
+#include "syntax.h"
 #include "tid.h"
 
 struct signerd {
@@ -51,6 +52,7 @@ struct signerd {
 	struct imsgev	 iev;
 	char		 dir[64];
 	char		 rotation[DIDKEY_BUFSZ];
+	char		 floor[TID_BUFSZ];	/* its first message */
 	int		 gone;
 };
 
@@ -152,6 +154,20 @@ spawn(void)
 	assert_int_equal(imsg_get_type(&imsg), IMSG_SIGNER_READY);
 	assert_int_equal(signer_didkey_decode(imsg.data, imsg_get_len(&imsg),
 	    S.rotation), 0);
+	imsg_free(&imsg);
+	imsgbuf_clear(&ib);
+	/* The floor comes first on the frontend's channel, unasked. */
+	assert_int_equal(imsgbuf_init(&ib, S.ffd), 0);
+	pfd.fd = S.ffd;
+	for (n = 0; n == 0; n = imsg_get(&ib, &imsg)) {
+		assert_int_equal(poll(&pfd, 1, 20000), 1);
+		assert_int_equal(imsgbuf_read(&ib), 1);
+	}
+	assert_true(n > 0);
+	assert_int_equal(imsg_get_type(&imsg), IMSG_SIGN_FLOOR);
+	assert_int_equal(imsg_get_string(&imsg, S.floor, sizeof(S.floor)), 0);
+	assert_true(syntax_is_tid(S.floor, strlen(S.floor)));
+	signer_dispatch(&imsg);		/* raises our TID clock */
 	imsg_free(&imsg);
 	imsgbuf_clear(&ib);
 	assert_int_equal(imsgev_init(&S.iev, S.ffd, 0, dispatch, NULL), 0);
@@ -716,13 +732,15 @@ test_restart(void **state)
 	make_account(&acct, "grace.test");
 	rev_at(-2, 3, r1);
 	rev_at(-1, 3, r2);
-	rev_at(0, 3, r3);
 	assert_true(commit(&acct, r2, NULL));
 	st = stop();
 	assert_true(WIFEXITED(st));
 	assert_int_equal(spawn(), 0);
 	assert_false(commit(&acct, r1, "not newer"));
 	assert_false(commit(&acct, r2, "not newer"));
+	/* Our clock was raised above signerd's floor. */
+	tid_next(r3);
+	assert_true(tid_compare(r3, S.floor) > 0);
 	assert_true(commit(&acct, r3, NULL));
 	op = plc_op(S.rotation, acct.key, "grace2.test", &acct.op);
 	sign_plc(op, &a);
@@ -753,12 +771,12 @@ test_restart_killed(void **state)
 	make_account(&acct, "heidi.test");
 	rev_at(-2, 5, r1);
 	rev_at(-1, 5, r2);
-	rev_at(0, 5, r3);
 	assert_true(commit(&acct, r1, NULL));
 	assert_true(commit(&acct, r2, NULL));
 	killed();
 	assert_int_equal(spawn(), 0);
 	assert_false(commit(&acct, r2, "not newer"));
+	tid_next(r3);
 	assert_true(commit(&acct, r3, NULL));
 	/* Twice: the journal compacted at start holds it too. */
 	killed();
@@ -787,8 +805,8 @@ count_in_file(const char *name, const char *what)
 #define GROUP	8
 
 /*
- * Commits in flight together are answered after one journal write and
- * one sync, and every one of them holds after a kill.
+ * Commits in flight together, above the lease, are answered after one
+ * journal write and one sync, and every one of them holds after a kill.
  */
 static void
 test_group_commit(void **state)
@@ -803,7 +821,8 @@ test_group_commit(void **state)
 		snprintf(handle, sizeof(handle), "group%zu.test", i);
 		make_account(&acct[i], handle);
 	}
-	rev_at(0, 6, rev);
+	/* Above the lease: the batch is synced before the answers. */
+	rev_at(60, 6, rev);
 	before = count_in_file("rev.journal", "end ");
 	memset(a, 0, sizeof(a));
 	for (i = 0; i < GROUP; i++) {
@@ -838,7 +857,8 @@ append_file(const char *name, const char *text)
 
 /* A journal batch as signerd writes it, hash and all. */
 static void
-journal_batch(char *out, size_t outsz, const char *did, const char *rev)
+journal_batch_tag(char *out, size_t outsz, const char *did, const char *rev,
+    const char *tag)
 {
 	uint8_t	 h[16];
 	char	 hex[33];
@@ -848,7 +868,13 @@ journal_batch(char *out, size_t outsz, const char *did, const char *rev)
 	assert_int_equal(crypto_generichash(h, sizeof(h), (uint8_t *)out, n,
 	    NULL, 0), 0);
 	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
-	snprintf(out + n, outsz - n, "end %s\n", hex);
+	snprintf(out + n, outsz - n, "%s %s\n", tag, hex);
+}
+
+static void
+journal_batch(char *out, size_t outsz, const char *did, const char *rev)
+{
+	journal_batch_tag(out, outsz, did, rev, "end");
 }
 
 /*
@@ -864,9 +890,10 @@ test_journal_damage(void **state)
 	int		 st;
 
 	make_account(&acct, "mallory.test");
-	rev_at(-2, 7, r1);
-	rev_at(-1, 7, r2);
-	rev_at(0, 7, r3);
+	/* Above every lease of these runs, so the journal decides. */
+	rev_at(100, 7, r1);
+	rev_at(200, 7, r2);
+	rev_at(300, 7, r3);
 	assert_true(commit(&acct, r1, NULL));
 	stop();
 	/* Half of a batch for r2: no end line. */
@@ -884,7 +911,18 @@ test_journal_damage(void **state)
 	assert_false(commit(&acct, r1, "not newer"));
 	assert_false(commit(&acct, r2, "not newer"));
 	stop();
-	/* The same, with a good batch after it: damage. */
+	/*
+	 * The same with a good lazy batch after it: never synced, so maybe
+	 * torn by a power cut too, and below a lease: dropped with it.
+	 */
+	append_file("rev.journal", torn);
+	journal_batch_tag(good, sizeof(good), acct.did, r3, "lazy");
+	append_file("rev.journal", good);
+	assert_int_equal(spawn(), 0);
+	assert_true(commit(&acct, r3, NULL));
+	stop();
+	/* The same, with a good synced batch after it: damage. */
+	journal_batch(good, sizeof(good), acct.did, r3);
 	append_file("rev.journal", torn);
 	append_file("rev.journal", good);
 	st = spawn();
@@ -900,6 +938,123 @@ test_journal_damage(void **state)
 	write_file("rev.journal", good);
 	assert_int_equal(spawn(), 0);
 	assert_false(commit(&acct, r3, "not newer"));
+}
+
+static char *
+read_journal(size_t *len)
+{
+	char	 path[256];
+	char	*buf;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/rev.journal", S.dir);
+	assert_non_null(fp = fopen(path, "r"));
+	assert_non_null(buf = malloc(1 << 20));
+	*len = fread(buf, 1, (1 << 20) - 1, fp);
+	buf[*len] = '\0';
+	fclose(fp);
+	return buf;
+}
+
+/* 1 if the batch holding rev was synced ("end"), 0 if lazy, -1 if none. */
+static int
+batch_synced(const char *rev)
+{
+	char	*buf, *p;
+	size_t	 len;
+	int	 r = -1;
+
+	buf = read_journal(&len);
+	if ((p = strstr(buf, rev)) != NULL) {
+		for (; (p = strchr(p, '\n')) != NULL; ) {
+			p++;
+			if (strncmp(p, "end ", 4) == 0) {
+				r = 1;
+				break;
+			}
+			if (strncmp(p, "lazy ", 5) == 0) {
+				r = 0;
+				break;
+			}
+		}
+	}
+	free(buf);
+	return r;
+}
+
+/* What a power cut may take: every batch after the last synced one. */
+static void
+drop_unsynced(void)
+{
+	char	 path[256];
+	char	*buf, *p, *last = NULL;
+	size_t	 len;
+
+	buf = read_journal(&len);
+	for (p = buf; (p = strstr(p, "end ")) != NULL; p++)
+		if (p == buf || p[-1] == '\n')
+			last = p;
+	assert_non_null(last);
+	assert_non_null(p = strchr(last, '\n'));
+	snprintf(path, sizeof(path), "%s/rev.journal", S.dir);
+	assert_int_equal(truncate(path, p + 1 - buf), 0);
+	free(buf);
+}
+
+/*
+ * The rev lease: a rev below it is answered without a sync of its own
+ * (a lazy batch), and still refused after a kill that lost that batch,
+ * as after a power cut; the floor signerd then announces is above it,
+ * and a frontend whose clock follows the floor writes at once.  A rev
+ * above the lease waits for a synced batch.
+ */
+static void
+test_lease(void **state)
+{
+	struct account	 a, b;
+	char		 r1[TID_BUFSZ], mid[TID_BUFSZ], r2[TID_BUFSZ];
+	char		 far[TID_BUFSZ];
+	uint64_t	 v;
+	char		*buf;
+	size_t		 len;
+
+	make_account(&a, "lease1.test");
+	make_account(&b, "lease2.test");
+	tid_next(r1);
+	assert_true(commit(&a, r1, NULL));
+	assert_int_equal(batch_synced(r1), 0);
+	killed();
+	drop_unsynced();
+	buf = read_journal(&len);
+	assert_null(strstr(buf, r1));
+	free(buf);
+
+	assert_int_equal(spawn(), 0);
+	assert_true(tid_compare(S.floor, r1) > 0);
+	assert_false(commit(&a, r1, "not newer"));
+	/* Never signed, but at or below the floor: refused as well. */
+	assert_int_equal(tid_parse(S.floor, TID_STRLEN, &v), 0);
+	tid_encode(v - (1 << 10), mid);
+	assert_true(tid_compare(mid, r1) > 0);
+	assert_false(commit(&a, mid, "not newer"));
+	assert_false(commit(&a, S.floor, "not newer"));
+	assert_false(commit(&b, S.floor, "not newer"));
+	/* Within the lease of the last run, the next write goes through. */
+	tid_next(r2);
+	assert_true(commit(&a, r2, NULL));
+	assert_int_equal(batch_synced(r2), 0);
+
+	/* Far ahead of the lease: synced before the answer. */
+	rev_at(60, 9, far);
+	assert_true(commit(&b, far, NULL));
+	assert_int_equal(batch_synced(far), 1);
+	killed();
+	drop_unsynced();
+	assert_int_equal(spawn(), 0);
+	assert_false(commit(&b, far, "not newer"));
+	assert_false(commit(&a, r2, "not newer"));
+	tid_next(r2);
+	assert_true(commit(&a, r2, NULL));
 }
 
 /* Raises the last signed rev; 1 with signerd's rev in out, or 0. */
@@ -971,6 +1126,9 @@ test_rev_raise(void **state)
 	stop();
 	assert_int_equal(spawn(), 0);
 	assert_false(commit(&acct, r3, "not newer"));
+	/* r4 is below the lease the last run held: refused too. */
+	assert_false(commit(&acct, r4, "not newer"));
+	tid_next(r4);
 	assert_true(commit(&acct, r4, NULL));
 
 	/* Refusals leave the rev where it was. */
@@ -1148,7 +1306,7 @@ static void
 test_bad_state(void **state)
 {
 	struct account	 acct;
-	char		 name[256], text[512];
+	char		 name[256], text[512], rev[TID_BUFSZ];
 	int		 st;
 
 	make_account(&acct, "ivan.test");
@@ -1181,7 +1339,9 @@ test_bad_state(void **state)
 	    acct.key + 8);
 	write_file(name, text);
 	assert_int_equal(spawn(), 0);
-	assert_true(commit(&acct, "3jzfcijpj2z2a", NULL));
+	assert_false(commit(&acct, "3jzfcijpj2z2a", "not newer"));
+	tid_next(rev);
+	assert_true(commit(&acct, rev, NULL));
 }
 
 /* A key file that does not hold the key it is named after. */
@@ -1225,6 +1385,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_journal_damage, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_lease, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rev_raise, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_jwt, setup, teardown),
