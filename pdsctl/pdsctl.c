@@ -25,6 +25,7 @@ static const struct cmd cmds[] = {
 	{ "account",	"create | list | show | disable | enable | password |"
 	    " delete-token ...", 1, 8, 1, cmd_account },
 	{ "cbor2json",	"",		0, 0, 0, cmd_cbor2json },
+	{ "crawl",	"",		0, 0, 1, cmd_crawl },
 	{ "import",	"[--did did | --handle handle] file.car",
 	    1, 3, 0, cmd_import },
 	{ "inspect",	"[--verify] [--key did:key | --did-doc file] file.car",
@@ -34,7 +35,7 @@ static const struct cmd cmds[] = {
 	{ "json2cbor",	"",		0, 0, 0, cmd_json2cbor },
 	{ "log",	"verbose | brief", 1, 1, 1, cmd_log },
 	{ "pack",	"dir out.car [-k keyfile]", 2, 4, 0, cmd_pack },
-	{ "relay",	"status | crawl", 1, 1, 1, cmd_relay },
+	{ "relay",	"list",		1, 1, 1, cmd_relay },
 	{ "reload",	"",		0, 0, 1, cmd_reload },
 	{ "status",	"",		0, 0, 1, cmd_status },
 	{ "unpack",	"file.car dir",	2, 2, 0, cmd_unpack },

@@ -85,5 +85,6 @@ int	cmd_status(int, char **);
 int	cmd_reload(int, char **);
 int	cmd_log(int, char **);
 int	cmd_relay(int, char **);
+int	cmd_crawl(int, char **);
 
 #endif
