@@ -8,6 +8,7 @@
  */
 #include <sys/types.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +43,15 @@ struct ws {
 	void			*arg;
 	enum ws_state		 state;
 	int			 lingering; /* our close is out */
+	size_t			 nframes; /* shared frames in the output */
+};
+
+/* Server frames are not masked, so the wire bytes suit every peer. */
+struct ws_frame {
+	unsigned int		 refs;
+	size_t			 hlen;		/* of the frame head */
+	size_t			 len;		/* of the whole frame */
+	uint8_t			 wire[];	/* frame head, then payload */
 };
 
 static void	ws_teardown(struct ws *);
@@ -306,6 +316,12 @@ ws_tick(evutil_socket_t fd, short ev, void *arg)
 	case WS_DEAD:
 		if (ws->cbs.closed != NULL)
 			ws->cbs.closed(ws, ws->arg);
+		/*
+		 * Release the shared frames now: their cleanup points at ws,
+		 * and the bufferevent may free its buffers only later.
+		 */
+		evbuffer_drain(bufferevent_get_output(ws->bev),
+		    evbuffer_get_length(bufferevent_get_output(ws->bev)));
 		wslay_event_context_free(ws->ctx);
 		event_free(ws->tick);
 		bufferevent_free(ws->bev);
@@ -390,6 +406,88 @@ ws_send_binary(struct ws *ws, const void *p, size_t len)
 		return -1;
 	ws_flush(ws);
 	return ws->state == WS_DEAD ? -1 : 0;
+}
+
+struct ws_frame *
+ws_frame_new(const void *p, size_t len)
+{
+	struct ws_frame	*f;
+	size_t		 h;
+
+	if (len > SIZE_MAX - sizeof(*f) - 10)
+		return NULL;
+	if ((f = malloc(sizeof(*f) + 10 + len)) == NULL)
+		return NULL;
+	/* RFC 6455 5.2: FIN and binary, then the shortest length form. */
+	f->wire[0] = 0x82;
+	if (len < 126) {
+		f->wire[1] = len;
+		h = 2;
+	} else if (len <= 0xffff) {
+		f->wire[1] = 126;
+		f->wire[2] = len >> 8;
+		f->wire[3] = len;
+		h = 4;
+	} else {
+		f->wire[1] = 127;
+		for (h = 0; h < 8; h++)
+			f->wire[2 + h] = (uint64_t)len >> (56 - 8 * h);
+		h = 10;
+	}
+	if (len > 0)
+		memcpy(f->wire + h, p, len);
+	f->hlen = h;
+	f->len = h + len;
+	f->refs = 1;
+	return f;
+}
+
+void
+ws_frame_unref(struct ws_frame *f)
+{
+	if (f != NULL && --f->refs == 0)
+		free(f);
+}
+
+/* The output buffer let go of a frame: written, or dropped. */
+static void
+ws_frame_done(const void *data, size_t len, void *arg)
+{
+	struct ws	*ws = arg;
+
+	ws->nframes--;
+	ws_frame_unref((struct ws_frame *)((uintptr_t)data -
+	    offsetof(struct ws_frame, wire)));
+}
+
+int
+ws_send_frame(struct ws *ws, struct ws_frame *f)
+{
+	struct evbuffer	*out;
+
+	if (ws->state != WS_OPEN || wslay_event_get_close_sent(ws->ctx))
+		return -1;
+	/* What wslay holds (pings, pongs) goes first, whole. */
+	ws_flush(ws);
+	if (ws->state != WS_OPEN)
+		return -1;
+	if (wslay_event_get_queued_msg_count(ws->ctx) > 0)
+		return ws_send_binary(ws, f->wire + f->hlen, f->len - f->hlen);
+	out = bufferevent_get_output(ws->bev);
+	f->refs++;
+	if (evbuffer_add_reference(out, f->wire, f->len, ws_frame_done,
+	    ws) == -1) {
+		f->refs--;
+		return -1;
+	}
+	ws->nframes++;
+	return 0;
+}
+
+size_t
+ws_queued_frames(const struct ws *ws)
+{
+	return ws->nframes;
 }
 
 void
