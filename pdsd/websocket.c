@@ -7,7 +7,9 @@
  * us hold.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 
+#include <errno.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -460,6 +462,35 @@ ws_frame_done(const void *data, size_t len, void *arg)
 	    offsetof(struct ws_frame, wire)));
 }
 
+/*
+ * A frame that fits the socket now goes straight to it: with many
+ * consumers, queueing it would cost each one a trip through the loop
+ * (arm the write event, wake, write, disarm) for the same one write.
+ * 1 if all of it went, 0 if nothing did; a part sent has its rest
+ * copied to the output, which then keeps the order.
+ */
+static int
+ws_send_now(struct ws *ws, struct ws_frame *f)
+{
+	struct evbuffer	*out = bufferevent_get_output(ws->bev);
+	ssize_t		 n;
+
+	if (evbuffer_get_length(out) != 0)
+		return 0;
+	n = send(bufferevent_getfd(ws->bev), f->wire, f->len,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n <= 0)
+		/* Full, or broken: the bufferevent finds out which. */
+		return 0;
+	if ((size_t)n == f->len)
+		return 1;
+	if (evbuffer_add(out, f->wire + n, f->len - n) == -1) {
+		ws_teardown(ws);
+		return 1;
+	}
+	return 1;
+}
+
 int
 ws_send_frame(struct ws *ws, struct ws_frame *f)
 {
@@ -473,6 +504,8 @@ ws_send_frame(struct ws *ws, struct ws_frame *f)
 		return -1;
 	if (wslay_event_get_queued_msg_count(ws->ctx) > 0)
 		return ws_send_binary(ws, f->wire + f->hlen, f->len - f->hlen);
+	if (ws_send_now(ws, f))
+		return ws->state == WS_DEAD ? -1 : 0;
 	out = bufferevent_get_output(ws->bev);
 	f->refs++;
 	if (evbuffer_add_reference(out, f->wire, f->len, ws_frame_done,
