@@ -102,6 +102,12 @@ enum imsg_type {
 	IMSG_CTL_RELAY_STATUS,
 	IMSG_CTL_RELAY_CRAWL,
 	IMSG_CTL_RELAY_INFO,		/* struct ctl_relay */
+
+	/*
+	 * pdsctl -> frontend: recompute the app.bsky index from the
+	 * repos -> IMSG_CTL_OK with a summary, or IMSG_CTL_FAIL.
+	 */
+	IMSG_CTL_INDEX_REBUILD,
 };
 
 struct cfg_main {
@@ -109,6 +115,8 @@ struct cfg_main {
 	char		datadir[4096];
 	int		registration;
 	char		plc[512];
+	char		appview[512];		/* "" = none */
+	char		appview_did[256];
 	char		user[33];	/* the frontend chroots and drops */
 	char		admin_password[257];	/* "" = no admin endpoints */
 	int32_t		initial;	/* 0: a reload */

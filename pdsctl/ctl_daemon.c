@@ -186,3 +186,14 @@ cmd_relay(int argc, char **argv)
 	fprintf(stderr, "usage: pdsctl relay list\n");
 	return 1;
 }
+
+int
+cmd_index(int argc, char **argv)
+{
+	if (strcmp(argv[1], "rebuild") != 0) {
+		fprintf(stderr, "usage: pdsctl index rebuild\n");
+		return 1;
+	}
+	ctl_send(IMSG_CTL_INDEX_REBUILD, NULL, 0);
+	return ctl_wait_ok();
+}

@@ -28,6 +28,7 @@ static const struct cmd cmds[] = {
 	{ "crawl",	"",		0, 0, 1, cmd_crawl },
 	{ "import",	"[--did did | --handle handle] file.car",
 	    1, 3, 0, cmd_import },
+	{ "index",	"rebuild",	1, 1, 1, cmd_index },
 	{ "inspect",	"[--verify] [--key did:key | --did-doc file] file.car",
 	    1, 4, 0, cmd_inspect },
 	{ "invite",	"create [-j] [-n uses] | list [-j]", 1, 4, 1,

@@ -86,5 +86,6 @@ int	cmd_reload(int, char **);
 int	cmd_log(int, char **);
 int	cmd_relay(int, char **);
 int	cmd_crawl(int, char **);
+int	cmd_index(int, char **);
 
 #endif

@@ -268,6 +268,13 @@ print_config(FILE *fp, const struct pdsd_conf *c)
 	else
 		print_quoted(fp, c->plc);
 	fputc('\n', fp);
+	if (c->appview[0] != '\0') {
+		fputs("appview ", fp);
+		print_quoted(fp, c->appview);
+		fputs(" did ", fp);
+		print_quoted(fp, c->appview_did);
+		fputc('\n', fp);
+	}
 	if (c->ratelimit_off)
 		fputs("rate limits off\n", fp);
 	if (c->blob_max_size != PDSD_BLOB_MAX_DEFAULT)

@@ -11,16 +11,19 @@
 #include <errno.h>
 #include <event.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
 
+#include "appview.h"
 #include "commit.h"
 #include "imsgev.h"
 #include "log.h"
 #include "pds_imsg.h"
 #include "pdsd.h"
+#include "repo.h"
 #include "repo_store.h"
 #include "signer_proto.h"
 #include "syntax.h"
@@ -48,6 +51,7 @@ static void	control_close(struct ctl_conn *);
 static int	control_peer_ok(int);
 static void	control_status(struct ctl_conn *);
 static void	control_fail(struct ctl_conn *, const char *);
+static void	control_index_rebuild(struct ctl_conn *);
 static void	control_import(struct ctl_conn *, struct imsg *);
 static void	control_relays(struct ctl_conn *);
 static void	control_sign_commit(struct ctl_conn *, struct imsg *);
@@ -204,6 +208,26 @@ control_relays(struct ctl_conn *c)
 }
 
 /* The CAR comes as an open fd: we may be chrooted away from its path. */
+/* Runs to its end in this callback: no write lands in the middle. */
+static void
+control_index_rebuild(struct ctl_conn *c)
+{
+	char		 msg[128];
+	long long	 n;
+
+	if (repo_writes_pending() > 0) {
+		control_fail(c, "repository writes in progress; try again");
+		return;
+	}
+	if (appindex_rebuild(fe->db, &n) == -1) {
+		control_fail(c, "index rebuild failed");
+		return;
+	}
+	snprintf(msg, sizeof(msg), "index rebuilt from %lld records", n);
+	log_info("%s", msg);
+	imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1, msg, strlen(msg) + 1);
+}
+
 static void
 control_import(struct ctl_conn *c, struct imsg *imsg)
 {
@@ -354,6 +378,12 @@ control_dispatch(int fd, short event, void *arg)
 			relay_crawl_now();
 			imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1,
 			    NULL, 0);
+			break;
+		case IMSG_CTL_INDEX_REBUILD:
+			if (imsg_get_len(&imsg) != 0)
+				control_fail(c, "bad index request");
+			else
+				control_index_rebuild(c);
 			break;
 		case IMSG_CTL_SIGN_COMMIT:
 			control_sign_commit(c, &imsg);

@@ -138,7 +138,7 @@ frontend_configure(void)
 		return;
 	}
 	/* The CA roots for outbound HTTPS are read before any chroot. */
-	if (plc_init() == -1)
+	if (fetch_init() == -1)
 		fatalx("cannot start the outbound HTTP client");
 	if (fe->cfg.user[0] != '\0') {
 		/* The data directory becomes our root: the db and blobs. */
@@ -201,6 +201,9 @@ frontend_dispatch_parent(int fd, short event, void *arg)
 			fe->cfg.hostname[sizeof(fe->cfg.hostname) - 1] = '\0';
 			fe->cfg.datadir[sizeof(fe->cfg.datadir) - 1] = '\0';
 			fe->cfg.plc[sizeof(fe->cfg.plc) - 1] = '\0';
+			fe->cfg.appview[sizeof(fe->cfg.appview) - 1] = '\0';
+			fe->cfg.appview_did[sizeof(fe->cfg.appview_did) - 1] =
+			    '\0';
 			fe->cfg.user[sizeof(fe->cfg.user) - 1] = '\0';
 			str_list_clear(&fe->domains);
 			str_list_clear(&fe->relays);

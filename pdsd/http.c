@@ -1120,6 +1120,15 @@ http_response_end(struct http_request *req)
 	return 0;
 }
 
+size_t
+http_response_pending(struct http_request *req)
+{
+	if (req->conn == NULL)
+		return 0;
+	return evbuffer_get_length(req->out) +
+	    evbuffer_get_length(bufferevent_get_output(req->conn->bev));
+}
+
 void
 http_request_no_gzip(struct http_request *req)
 {

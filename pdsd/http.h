@@ -246,6 +246,11 @@ int		 http_response_body(struct http_request *, const void *,
 int		 http_response_body_buffer(struct http_request *,
 		    struct evbuffer *);
 int		 http_response_flush(struct http_request *);
+/*
+ * Bytes of the response not yet taken by the kernel: a streaming
+ * handler waits while this is high.  0 once the connection is gone.
+ */
+size_t		 http_response_pending(struct http_request *);
 /* Ask for Connection: close after this response. */
 void		 http_response_close(struct http_request *);
 int		 http_response_end(struct http_request *);

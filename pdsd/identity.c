@@ -326,7 +326,7 @@ resolve_external(struct http_request *req, struct handle_upd *u,
 	r->upd = u;
 	snprintf(url, sizeof(url), "https://%s/.well-known/atproto-did",
 	    handle);
-	if (plc_fetch(url, NULL, WELLKNOWN_MAX, 3, res_fetched, r) == -1) {
+	if (fetch_buffered(url, NULL, WELLKNOWN_MAX, 3, res_fetched, r) == -1) {
 		free(r);
 		return -1;
 	}

@@ -31,6 +31,7 @@
 
 #include <sqlite3.h>
 
+#include "appview.h"
 #include "blob.h"
 #include "blockstore.h"
 #include "car.h"
@@ -261,7 +262,8 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 	*rkey++ = '\0';
 	if (rstore_put_record(fe->db, im->did, k, rkey, val,
 	    im->c.rev) == -1 ||
-	    rstore_set_block_rev(fe->db, im->did, val, im->c.rev) == -1)
+	    rstore_set_block_rev(fe->db, im->did, val, im->c.rev) == -1 ||
+	    appindex_record(fe->db, im->did, k, rkey) == -1)
 		return import_fail(im, "database error");
 	im->records++;
 	return 0;
@@ -338,6 +340,7 @@ import_tx(struct import *im, int64_t *dropped)
 	struct repo_root	 root;
 
 	if (rstore_delete_repo(fe->db, im->did) == -1 ||
+	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_fail(im, "database error");
 	if (import_stream(im) == -1 || import_commit(im) == -1 ||

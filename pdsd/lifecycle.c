@@ -18,6 +18,7 @@
 #include <sqlite3.h>
 
 #include "auth.h"
+#include "appview.h"
 #include "blob.h"
 #include "cid.h"
 #include "http.h"
@@ -414,6 +415,7 @@ delete_all(const char *did)
 	int64_t			 seq;
 
 	if (rstore_delete_repo(fe->db, did) == -1 ||
+	    appindex_drop_repo(fe->db, did) == -1 ||
 	    blob_account_delete(fe->db, did) == -1 ||
 	    exec_did(&c[0], "DELETE FROM refresh_token WHERE did = ?", did,
 	    -1) == -1 ||

@@ -86,6 +86,7 @@ enum seen {
 	SEEN_BLOB_MAX =		1 << 12,
 	SEEN_BLOB_EXPIRY =	1 << 13,
 	SEEN_BLOB_QUOTA =	1 << 14,
+	SEEN_APPVIEW =		1 << 15,
 };
 
 typedef struct {
@@ -151,6 +152,7 @@ static void	 set_user(int, const char *, char *, const char *);
 static void	 lowercase(char *);
 static void	 set_hostname(char *);
 static void	 set_plc(char *);
+static void	 set_appview(char *, char *);
 static void	 set_admin_password(char *);
 static void	 add_listen(const char *, long long);
 static void	 add_domain(char *);
@@ -170,6 +172,7 @@ static void	 free_list(struct conf_str_list *);
 %token	SOCKET USER
 %token	LIMITS OFF RATE
 %token	ADMIN PASSWORD
+%token	APPVIEW DID
 %token	DAYS FIREHOSE HOURS RETENTION
 %token	BLOB EXPIRY MAX QUOTA SIZE UNREFERENCED
 %token	ERROR
@@ -243,6 +246,11 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 				conf->plc[0] = '\0';
 		}
 		| PLC DIRECTORY STRING		{ set_plc($3); }
+		| APPVIEW NONE {
+			if (once(SEEN_APPVIEW, "appview") == 0)
+				conf->appview[0] = conf->appview_did[0] = '\0';
+		}
+		| APPVIEW STRING DID STRING	{ set_appview($2, $4); }
 		| RELAY STRING			{ add_relay($2); }
 		| ADMIN PASSWORD STRING		{ set_admin_password($3); }
 		| FIREHOSE RETENTION NUMBER hours {
@@ -742,12 +750,14 @@ lookup(const char *s)
 	/* Sorted: bsearch finds nothing in a table out of order. */
 	static const struct keyword keywords[] = {
 		{ "admin",		ADMIN },
+		{ "appview",		APPVIEW },
 		{ "blob",		BLOB },
 		{ "closed",		CLOSED },
 		{ "control",		CONTROL },
 		{ "data",		DATA },
 		{ "day",		DAYS },
 		{ "days",		DAYS },
+		{ "did",		DID },
 		{ "directory",		DIRECTORY },
 		{ "domains",		DOMAINS },
 		{ "expiry",		EXPIRY },
@@ -1152,6 +1162,22 @@ set_plc(char *val)
 		return;
 	if (check_url("plc directory", val) == 0)
 		strlcpy(conf->plc, val, sizeof(conf->plc));
+}
+
+/* The AppView app.bsky calls go to, and the DID its tokens are for. */
+static void
+set_appview(char *url, char *did)
+{
+	if (once(SEEN_APPVIEW, "appview") == -1 ||
+	    check_url("appview", url) == -1)
+		return;
+	if (strlen(did) >= sizeof(conf->appview_did) ||
+	    !syntax_is_did(did, strlen(did))) {
+		yyerror("appview did is not a DID: %s", did);
+		return;
+	}
+	strlcpy(conf->appview, url, sizeof(conf->appview));
+	strlcpy(conf->appview_did, did, sizeof(conf->appview_did));
 }
 
 static void

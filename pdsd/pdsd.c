@@ -413,6 +413,8 @@ send_config(struct pdsd_conf *c, int initial)
 	strlcpy(cm.hostname, c->hostname, sizeof(cm.hostname));
 	strlcpy(cm.datadir, c->datadir, sizeof(cm.datadir));
 	strlcpy(cm.plc, c->plc, sizeof(cm.plc));
+	strlcpy(cm.appview, c->appview, sizeof(cm.appview));
+	strlcpy(cm.appview_did, c->appview_did, sizeof(cm.appview_did));
 	strlcpy(cm.user, c->user, sizeof(cm.user));
 	strlcpy(cm.admin_password, c->admin_password,
 	    sizeof(cm.admin_password));

@@ -12,6 +12,7 @@
 #include <netdb.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "pds_imsg.h"
 
@@ -26,6 +27,7 @@
 #define PDSD_SYSTEM_SOCK	"/var/run/pdsd.sock"
 #define PDSD_DB_FILE		"pdsd.db"
 #define PDSD_ADMIN_PW_MAX	256
+#define PDSD_APPVIEW_DID_MAX	256
 #define PDSD_BLOB_MAX_DEFAULT	5242880		/* bytes, as the reference */
 #define PDSD_BLOB_EXPIRY_DEFAULT 3600		/* seconds unreferenced */
 #define PDSD_RETENTION_DEFAULT	24		/* hours, as the reference */
@@ -66,6 +68,8 @@ struct pdsd_conf {
 	char			 signer_user[PDSD_USER_MAX + 1];
 	enum registration	 registration;
 	char			 plc[PDSD_URL_MAX];		/* "" = none */
+	char			 appview[PDSD_URL_MAX];		/* "" = none */
+	char			 appview_did[PDSD_APPVIEW_DID_MAX];
 	char			 admin_password[PDSD_ADMIN_PW_MAX + 1];
 	struct listen_list	 listens;
 	struct conf_str_list	 domains;	/* handle domains, ".x.y" */
@@ -155,7 +159,13 @@ int		 account_delete(const char *);
 void		 lifecycle_no_mail(struct http_request *);
 
 /* servauth.c */
+typedef void	(*servauth_cb)(void *, const char *);
 void		 servauth_get(struct http_request *);
+int		 servauth_sign(const char *, const char *, const char *, time_t,
+		    servauth_cb, void *);
+/* Methods no service token may name; those app passwords may not. */
+int		 servauth_protected(const char *);
+int		 servauth_privileged(const char *);
 
 /* account.c */
 void		 account_create(struct http_request *);
@@ -206,18 +216,44 @@ void		 invite_xrpc_create_many(struct http_request *);
 void		 invite_xrpc_account_codes(struct http_request *);
 
 /*
- * plc.c: outbound HTTP on the event loop (libcurl multi).  A fetch
- * callback gets the HTTP status and the answer (NUL-terminated), or
- * status 0 and a reason; a submit callback gets NULL once the PLC
+ * fetch.c: outbound HTTP on the event loop (libcurl multi).  A buffered
+ * fetch's callback gets the HTTP status and the answer (NUL-terminated),
+ * or status 0 and a reason.  See fetch.c for the streamed form.
+ */
+typedef void	(*fetch_cb)(void *, int, const char *, size_t,
+		    const char *);
+struct fetch_req;
+struct fetch_opts {
+	const char		*url;
+	const char *const	*headers;	/* "Name: value", NULL ends */
+	const char		*post;		/* NULL: GET */
+	size_t			 postlen;
+	int			 redirects;
+	long			 timeout_ms;	/* 0: the default */
+};
+struct fetch_stream_cbs {
+	int	(*head)(void *, struct fetch_req *, int);
+	int	(*data)(void *, const char *, size_t);
+	void	(*done)(void *, const char *);
+};
+int		 fetch_init(void);
+int		 fetch_buffered(const char *, const char *, size_t, int,
+		    fetch_cb, void *);
+struct fetch_req *fetch_stream(const struct fetch_opts *,
+		    const struct fetch_stream_cbs *, void *);
+const char	*fetch_header_get(struct fetch_req *, const char *, char *,
+		    size_t);
+void		 fetch_resume(struct fetch_req *);
+void		 fetch_cancel(struct fetch_req *);
+size_t		 fetch_pending(void);
+void		 fetch_shutdown(void);
+
+/*
+ * plc.c: the PLC directory.  A submit callback gets NULL once the
  * directory took the operation, else the reason.
  */
 #define PLC_ANSWER_MAX	(64 * 1024)
-typedef void	(*plc_fetch_cb)(void *, int, const char *, size_t,
-		    const char *);
 typedef void	(*plc_submit_cb)(void *, const char *);
-int		 plc_init(void);
-int		 plc_fetch(const char *, const char *, size_t, int,
-		    plc_fetch_cb, void *);
 int		 plc_submit(const char *, const uint8_t *, size_t,
 		    plc_submit_cb, void *);
 int		 plc_configured(void);
@@ -225,8 +261,6 @@ int		 plc_url(const char *, const char *, char *, size_t);
 char		*plc_op_json(const uint8_t *, size_t);
 /* A refusal's text: its JSON "message", else the start of the body. */
 void		 plc_reason(const char *, size_t, char *, size_t);
-size_t		 plc_pending(void);
-void		 plc_shutdown(void);
 
 /*
  * relay.c: com.atproto.sync.requestCrawl to each configured relay, at
@@ -251,6 +285,16 @@ int		 control_account(uint32_t, struct imsg *);
 
 /* xrpc.c */
 int		 xrpc_start(void);
+
+/*
+ * mutes.c: the profileView of an actor as this server knows it (the
+ * index may answer it instead, later).
+ */
+struct json_object *profile_view_basic(const char *);
+
+/* proxy.c: the AppView proxy; xrpc.c decides what goes there. */
+void		 proxy_forward(struct http_request *, const char *);
+int		 proxy_is_appview(const char *);
 
 /* db.c */
 struct sqlite3	*db_open(const char *, char *, size_t);

@@ -199,7 +199,7 @@ relay_request(struct relay *r, int64_t seq)
 		return;
 	}
 	log_debug("relay %s: requestCrawl for %s", r->url, fe->cfg.hostname);
-	if (plc_fetch(url, body, RELAY_ANSWER_MAX, 0, relay_answer, r) == -1)
+	if (fetch_buffered(url, body, RELAY_ANSWER_MAX, 0, relay_answer, r) == -1)
 		relay_failed(r, "cannot start the request");
 	else
 		r->in_flight = 1;

@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "appview.h"
 #include "blob.h"
 #include "blockstore.h"
 #include "cbor.h"
@@ -394,7 +395,8 @@ write_store(struct repo_write *w)
 		    op->rkey, &op->cid, w->new_root.rev) == -1)
 			goto fail;
 	}
-	if (blob_write_refs(fe->db, w) == -1 || drop_unused(w) == -1 ||
+	if (blob_write_refs(fe->db, w) == -1 ||
+	    appindex_write(fe->db, w) == -1 || drop_unused(w) == -1 ||
 	    rstore_set_root(fe->db, w->did, &w->new_root) == -1 ||
 	    (w->in_tx != NULL && w->in_tx(w) == -1) ||
 	    events_commit(fe->db, w) == -1)

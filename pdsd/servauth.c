@@ -76,6 +76,8 @@ static const char *const privileged_methods[] = {
 struct servauth {
 	struct http_request	*req;
 	char			*input;		/* the signing input */
+	servauth_cb		 cb;
+	void			*arg;
 };
 
 static int
@@ -108,6 +110,20 @@ aud_ok(const char *aud)
 	    "0123456789._~-") == n;
 }
 
+int
+servauth_protected(const char *lxm)
+{
+	return listed(lxm, protected_methods, sizeof(protected_methods) /
+	    sizeof(protected_methods[0]));
+}
+
+int
+servauth_privileged(const char *lxm)
+{
+	return listed(lxm, privileged_methods, sizeof(privileged_methods) /
+	    sizeof(privileged_methods[0]));
+}
+
 /* NULL when the request may have its token, else why not (and the name). */
 static const char *
 refusal(const struct auth *a, long long exp, time_t now, const char *lxm,
@@ -130,15 +146,13 @@ refusal(const struct auth *a, long long exp, time_t now, const char *lxm,
 		return "cannot request a method-less token with an expiration "
 		    "more than a minute in the future";
 	*name = "InvalidRequest";
-	if (lxm != NULL && listed(lxm, protected_methods,
-	    sizeof(protected_methods) / sizeof(protected_methods[0]))) {
+	if (lxm != NULL && servauth_protected(lxm)) {
 		snprintf(msg, sizeof(msg), "cannot request a service auth "
 		    "token for the following protected method: %s", lxm);
 		return msg;
 	}
 	if (lxm != NULL && a->scope == AUTH_SCOPE_APPPASS &&
-	    listed(lxm, privileged_methods, sizeof(privileged_methods) /
-	    sizeof(privileged_methods[0]))) {
+	    servauth_privileged(lxm)) {
 		snprintf(msg, sizeof(msg), "insufficient access to request a "
 		    "service auth token for the following method: %s", lxm);
 		return msg;
@@ -181,30 +195,65 @@ signing_input(const char *did, const char *aud, const char *lxm, time_t iat,
 static void
 servauth_signed(void *arg, const uint8_t *sig, const char *err)
 {
-	struct servauth		*s = arg;
-	struct json_object	*o;
-	char			*tok;
+	struct servauth	*s = arg;
+	char		*tok = NULL;
 
-	if (sig == NULL || (tok = jwt_join(s->input, sig, 64)) == NULL) {
-		if (sig == NULL)
-			log_warnx("service token not signed: %s", err);
-		xrpc_error(s->req, 500, "InternalServerError",
-		    "Internal Server Error");
-	} else {
-		o = json_object_new_object();
-		json_object_object_add(o, "token", json_object_new_string(tok));
-		xrpc_reply_json(s->req, 200, o);
-		free(tok);
-	}
+	if (sig == NULL)
+		log_warnx("service token not signed: %s", err);
+	else if ((tok = jwt_join(s->input, sig, 64)) == NULL)
+		log_warnx("service token: out of memory");
+	s->cb(s->arg, tok);
+	free(tok);
 	free(s->input);
 	free(s);
+}
+
+/*
+ * A service token of did for aud (and lxm, if not NULL) until exp,
+ * signed by signerd.  cb gets the token, or NULL (logged), always
+ * later; -1 if it never will.
+ */
+int
+servauth_sign(const char *did, const char *aud, const char *lxm, time_t exp,
+    servauth_cb cb, void *arg)
+{
+	struct servauth	*s;
+
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->input =
+	    signing_input(did, aud, lxm, time(NULL), exp)) == NULL) {
+		free(s);
+		return -1;
+	}
+	s->cb = cb;
+	s->arg = arg;
+	if (signer_sign_jwt(did, s->input, servauth_signed, s) == -1) {
+		free(s->input);
+		free(s);
+		return -1;
+	}
+	return 0;
+}
+
+static void
+servauth_answer(void *arg, const char *tok)
+{
+	struct http_request	*req = arg;
+	struct json_object	*o;
+
+	if (tok == NULL) {
+		xrpc_error(req, 500, "InternalServerError",
+		    "Internal Server Error");
+		return;
+	}
+	o = json_object_new_object();
+	json_object_object_add(o, "token", json_object_new_string(tok));
+	xrpc_reply_json(req, 200, o);
 }
 
 void
 servauth_get(struct http_request *req)
 {
 	struct auth	 a;
-	struct servauth	*s;
 	const char	*why, *name;
 	char		 aud[AUD_MAX + 1], lxm[NSID_MAX + 1];
 	long long	 exp;
@@ -235,19 +284,9 @@ servauth_get(struct http_request *req)
 		xrpc_error(req, 400, name, "%s", why);
 		return;
 	}
-	if ((s = calloc(1, sizeof(*s))) == NULL || (s->input =
-	    signing_input(a.did, aud, has_lxm ? lxm : NULL, now,
-	    exp != 0 ? (time_t)exp : now + SERVAUTH_TTL)) == NULL) {
-		free(s);
-		xrpc_error(req, 500, "InternalServerError",
-		    "Internal Server Error");
-		return;
-	}
-	s->req = req;
-	if (signer_sign_jwt(a.did, s->input, servauth_signed, s) == -1) {
-		free(s->input);
-		free(s);
+	if (servauth_sign(a.did, aud, has_lxm ? lxm : NULL,
+	    exp != 0 ? (time_t)exp : now + SERVAUTH_TTL, servauth_answer,
+	    req) == -1)
 		xrpc_error(req, 503, "NotEnoughResources",
 		    "Signer unavailable; try again");
-	}
 }

@@ -43,6 +43,10 @@ static const struct xrpc_method *xrpc_tables[] = {
 	xrpc_sync_methods,
 	xrpc_firehose_methods,
 	xrpc_blob_methods,
+	xrpc_bsky_feed_methods,
+	xrpc_bsky_actor_methods,
+	xrpc_prefs_methods,
+	xrpc_mute_methods,
 };
 
 int
@@ -268,6 +272,33 @@ xrpc_json_str(struct json_object *o, const char *key)
 	return json_object_get_string(v);
 }
 
+/*
+ * Whether a call goes on to another service (proxy.c), as the reference
+ * PDS decides: what we answer ourselves stays here, except app.bsky and
+ * chat.bsky, which go to the service an atproto-proxy header names, or
+ * else to the configured AppView; the preferences stay here unless the
+ * header names another AppView.  Without a header or an AppView, the
+ * local tables answer (or say no service is configured).  m is the
+ * local method, NULL if none.
+ */
+static int
+xrpc_proxied(struct http_request *req, const char *nsid,
+    const struct xrpc_method *m)
+{
+	const char	*to = http_request_header(req, "atproto-proxy");
+	int		 bsky, prefs;
+
+	bsky = strncmp(nsid, "app.bsky.", 9) == 0 ||
+	    strncmp(nsid, "chat.bsky.", 10) == 0;
+	prefs = strcmp(nsid, "app.bsky.actor.getPreferences") == 0 ||
+	    strcmp(nsid, "app.bsky.actor.putPreferences") == 0;
+	if (m != NULL && !bsky)
+		return 0;
+	if (to != NULL)
+		return !prefs || !proxy_is_appview(to);
+	return fe->cfg.appview[0] != '\0' && !prefs;
+}
+
 static void
 xrpc_dispatch(struct http_request *req, const char *nsid)
 {
@@ -275,7 +306,13 @@ xrpc_dispatch(struct http_request *req, const char *nsid)
 	const char			*method = http_request_method(req);
 	char				 msg[512];
 
-	if ((m = xrpc_lookup(nsid)) == NULL) {
+	m = xrpc_lookup(nsid);
+	if (xrpc_proxied(req, nsid, m)) {
+		if (ratelimit_global(req) == 0)
+			proxy_forward(req, nsid);
+		return;
+	}
+	if (m == NULL) {
 		snprintf(msg, sizeof(msg), "No service configured for %s",
 		    nsid);
 		http_reply_json_error(req, 400, "InvalidRequest", msg);

@@ -36,6 +36,10 @@ extern const struct xrpc_method	xrpc_repo_methods[];
 extern const struct xrpc_method	xrpc_sync_methods[];
 extern const struct xrpc_method	xrpc_firehose_methods[];
 extern const struct xrpc_method	xrpc_blob_methods[];
+extern const struct xrpc_method	xrpc_bsky_feed_methods[];
+extern const struct xrpc_method	xrpc_bsky_actor_methods[];
+extern const struct xrpc_method	xrpc_prefs_methods[];
+extern const struct xrpc_method	xrpc_mute_methods[];
 
 /*
  * xrpc_repo.c: parameters checked by their lexicon format, as the
@@ -59,6 +63,9 @@ int	xrpc_param_int(struct http_request *, const char *, const char *,
 	    long long, long long, long long, long long *);
 int	xrpc_param_bool(struct http_request *, const char *, const char *,
 	    int *);
+/* A string field of a JSON body, checked as the reference words it. */
+int	xrpc_field_str(struct http_request *, struct json_object *,
+	    const char *, const char *, enum xrpc_fmt, int, const char **);
 /*
  * xrpc_sync.c: the "did" parameter of a repository served to everyone
  * (known, not taken down, suspended or deactivated); 0, or -1 answered.

@@ -238,6 +238,15 @@ field_str(struct http_request *req, struct json_object *o, const char *path,
 	return 1;
 }
 
+/* field_str for the other namespace files. */
+int
+xrpc_field_str(struct http_request *req, struct json_object *o,
+    const char *path, const char *key, enum xrpc_fmt fmt, int required,
+    const char **out)
+{
+	return field_str(req, o, path, key, fmt, required, out);
+}
+
 /* The "validate" flag: -1 unset, 0 false, 1 true; -2 answered. */
 static int
 field_validate(struct http_request *req, struct json_object *o)

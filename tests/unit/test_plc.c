@@ -179,13 +179,13 @@ static void
 fetch(const char *url, const char *post, size_t max, struct got *g)
 {
 	memset(g, 0, sizeof(*g));
-	assert_int_equal(plc_fetch(url, post, max, 0, got_cb, g), 0);
-	/* Never from inside plc_fetch: the caller's state is not ready. */
+	assert_int_equal(fetch_buffered(url, post, max, 0, got_cb, g), 0);
+	/* Never from inside fetch_buffered: the caller's state is not ready. */
 	assert_int_equal(g->called, 0);
-	assert_int_equal(plc_pending(), 1);
+	assert_int_equal(fetch_pending(), 1);
 	event_base_dispatch(fe->base);
 	assert_int_equal(g->called, 1);
-	assert_int_equal(plc_pending(), 0);
+	assert_int_equal(fetch_pending(), 0);
 }
 
 static void
@@ -233,12 +233,12 @@ test_fetch(void **state)
 
 	/* Only http and https. */
 	memset(&g, 0, sizeof(g));
-	assert_int_equal(plc_fetch("file:///etc/passwd", NULL, 1024, 0,
+	assert_int_equal(fetch_buffered("file:///etc/passwd", NULL, 1024, 0,
 	    got_cb, &g), 0);
 	event_base_dispatch(fe->base);
 	assert_int_equal(g.called, 1);
 	assert_int_equal(g.status, 0);
-	plc_shutdown();
+	fetch_shutdown();
 	event_base_free(fe->base);
 	fe->base = NULL;
 }
