@@ -320,10 +320,13 @@ ws_tick(evutil_socket_t fd, short ev, void *arg)
 			ws->cbs.closed(ws, ws->arg);
 		/*
 		 * Release the shared frames now: their cleanup points at ws,
-		 * and the bufferevent may free its buffers only later.
+		 * and the bufferevent may free its buffers only later.  The
+		 * bufferevent keeps its output's start frozen; it is done.
 		 */
-		evbuffer_drain(bufferevent_get_output(ws->bev),
-		    evbuffer_get_length(bufferevent_get_output(ws->bev)));
+		evbuffer_unfreeze(bufferevent_get_output(ws->bev), 1);
+		if (evbuffer_drain(bufferevent_get_output(ws->bev),
+		    evbuffer_get_length(bufferevent_get_output(ws->bev))) == -1)
+			fatalx("websocket: cannot release queued frames");
 		wslay_event_context_free(ws->ctx);
 		event_free(ws->tick);
 		bufferevent_free(ws->bev);
