@@ -3,6 +3,7 @@
  */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <openssl/evp.h>
@@ -45,6 +46,61 @@ cid_sha256(const void *data, size_t len, uint8_t out[32])
 	    EVP_DigestFinal_ex(sha_ctx, out, &n) && n == 32)
 		return;
 	crypto_hash_sha256(out, data, len);
+}
+
+struct cid_hash {
+	EVP_MD_CTX			*ctx;	/* NULL: libsodium's */
+	crypto_hash_sha256_state	 st;
+};
+
+struct cid_hash *
+cid_hash_new(void)
+{
+	struct cid_hash	*h;
+
+	if ((h = calloc(1, sizeof(*h))) == NULL)
+		return NULL;
+	cid_init();
+	if (sha_md != NULL && ((h->ctx = EVP_MD_CTX_new()) == NULL ||
+	    !EVP_DigestInit_ex2(h->ctx, sha_md, NULL))) {
+		EVP_MD_CTX_free(h->ctx);
+		h->ctx = NULL;
+	}
+	if (h->ctx == NULL)
+		crypto_hash_sha256_init(&h->st);
+	return h;
+}
+
+void
+cid_hash_update(struct cid_hash *h, const void *data, size_t len)
+{
+	/* A failure here is an out-of-memory of OpenSSL's: none is expected. */
+	if (h->ctx != NULL)
+		EVP_DigestUpdate(h->ctx, data, len);
+	else
+		crypto_hash_sha256_update(&h->st, data, len);
+}
+
+void
+cid_hash_final(struct cid_hash *h, uint8_t out[32])
+{
+	unsigned int	 n;
+
+	if (h->ctx != NULL)
+		EVP_DigestFinal_ex(h->ctx, out, &n);
+	else
+		crypto_hash_sha256_final(&h->st, out);
+	cid_hash_free(h);
+}
+
+void
+cid_hash_free(struct cid_hash *h)
+{
+	if (h == NULL)
+		return;
+	EVP_MD_CTX_free(h->ctx);
+	sodium_memzero(&h->st, sizeof(h->st));
+	free(h);
 }
 
 void

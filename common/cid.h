@@ -37,6 +37,15 @@ void	cid_init(void);
 void	cid_of_bytes(struct cid *, uint64_t, const void *, size_t);
 void	cid_sha256(const void *, size_t, uint8_t [32]);
 /*
+ * SHA-256 of data that comes in pieces (a blob as it arrives), by the
+ * same fast code.  new gives NULL when out of memory; final frees.
+ */
+struct cid_hash;
+struct cid_hash	*cid_hash_new(void);
+void		 cid_hash_update(struct cid_hash *, const void *, size_t);
+void		 cid_hash_final(struct cid_hash *, uint8_t [32]);
+void		 cid_hash_free(struct cid_hash *);
+/*
  * Binary form. With used == NULL the whole buffer must be one CID;
  * otherwise the CID is a prefix and its length is stored in *used.
  * Returns 0 or -1 with a reason in *errstr (if errstr is not NULL).

@@ -32,9 +32,15 @@ imsgev_init(struct imsgev *iev, int fd, int fdpass,
 void
 imsgev_add(struct imsgev *iev)
 {
-	iev->events = EV_READ;
+	short	 events = EV_READ;
+
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
-		iev->events |= EV_WRITE;
+		events |= EV_WRITE;
+	/* Two epoll_ctl calls per message otherwise. */
+	if (events == iev->events && event_pending(&iev->ev, events, NULL) ==
+	    events)
+		return;
+	iev->events = events;
 	event_del(&iev->ev);
 	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler, iev);
 	event_add(&iev->ev, NULL);

@@ -9,7 +9,7 @@
 
 #include <stdint.h>
 
-#define PDS_IMSG_VERSION	5
+#define PDS_IMSG_VERSION	6
 #define PDS_IMSG_MAXSIZE	(256 * 1024)	/* commits, PLC ops */
 
 enum imsg_type {
@@ -108,6 +108,14 @@ enum imsg_type {
 	 * repos -> IMSG_CTL_OK with a summary, or IMSG_CTL_FAIL.
 	 */
 	IMSG_CTL_INDEX_REBUILD,
+
+	/*
+	 * pdsctl -> frontend: int64_t seconds a blob must have been idle
+	 * (-1: "blob unreferenced expiry") -> BLOB_GC_RESULT once the
+	 * collection has run, or IMSG_CTL_FAIL with text.
+	 */
+	IMSG_CTL_BLOB_GC,
+	IMSG_CTL_BLOB_GC_RESULT,	/* struct ctl_blob_gc */
 };
 
 struct cfg_main {
@@ -178,6 +186,17 @@ struct ctl_account {
 	char		rev[16];
 	char		commit[128];
 	int64_t		records;
+	int64_t		blob_count;	/* blobs the account holds */
+	int64_t		blob_bytes;
+	int64_t		blob_quota;	/* "blob quota"; 0 none */
+};
+
+/* What a collection freed. */
+struct ctl_blob_gc {
+	int64_t		blobs;		/* accounts' blobs dropped */
+	int64_t		bytes;		/* their sizes, summed */
+	int64_t		files;		/* files unlinked */
+	int64_t		file_bytes;	/* their sizes: the disk freed */
 };
 
 struct ctl_token {

@@ -165,6 +165,14 @@ account_json(const union ctl_reply *r)
 		json_object_object_add(o, "records",
 		    json_object_new_int64(a->records));
 	}
+	if (a->blob_count >= 0) {
+		json_object_object_add(o, "blobs",
+		    json_object_new_int64(a->blob_count));
+		json_object_object_add(o, "blobBytes",
+		    json_object_new_int64(a->blob_bytes));
+		json_object_object_add(o, "blobQuota", a->blob_quota > 0 ?
+		    json_object_new_int64(a->blob_quota) : NULL);
+	}
 	return o;
 }
 
@@ -193,6 +201,16 @@ account_detail(const union ctl_reply *r, size_t n)
 		    a->commit, (long long)a->records);
 	else
 		printf("repository: none\n");
+	if (a->blob_count < 0)
+		return;
+	printf("blobs: %lld, %lld bytes", (long long)a->blob_count,
+	    (long long)a->blob_bytes);
+	if (a->blob_quota > 0)
+		printf(" of a quota of %lld (%.1f%%)\n",
+		    (long long)a->blob_quota,
+		    100.0 * (double)a->blob_bytes / (double)a->blob_quota);
+	else
+		printf(", no quota\n");
 }
 
 static void

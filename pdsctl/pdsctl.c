@@ -24,6 +24,7 @@
 static const struct cmd cmds[] = {
 	{ "account",	"create | list | show | disable | enable | password |"
 	    " delete-token ...", 1, 8, 1, cmd_account },
+	{ "blob",	"gc [-j] [-e seconds]", 1, 4, 0, cmd_blob },
 	{ "cbor2json",	"",		0, 0, 0, cmd_cbor2json },
 	{ "crawl",	"",		0, 0, 1, cmd_crawl },
 	{ "import",	"[--did did | --handle handle] file.car",

@@ -80,6 +80,9 @@ int	cmd_unpack(int, char **);
 int	cmd_account(int, char **);
 int	cmd_invite(int, char **);
 
+/* ctl_blob.c: blob collection, through the daemon */
+int	cmd_blob(int, char **);
+
 /* ctl_daemon.c */
 int	cmd_status(int, char **);
 int	cmd_reload(int, char **);

@@ -4,6 +4,7 @@
  * blobs nobody uses.  See blob.h.
  */
 #include <sys/types.h>
+#include <sys/queue.h>
 #include <sys/stat.h>
 
 #include <ctype.h>
@@ -26,6 +27,7 @@
 #include "cid.h"
 #include "dm.h"
 #include "log.h"
+#include "pds_imsg.h"
 #include "pdsd.h"
 #include "repo.h"
 
@@ -35,7 +37,7 @@
 struct blob_upload {
 	int				 fd;
 	char				 tmp[PATH_MAX];
-	crypto_hash_sha256_state	 sha;
+	struct cid_hash			*sha;
 	int64_t				 size;
 	int64_t				 max;
 	uint8_t				 head[BLOB_SNIFF_LEN];
@@ -264,7 +266,12 @@ blob_upload_new(int64_t max)
 		free(u);
 		return NULL;
 	}
-	crypto_hash_sha256_init(&u->sha);
+	if ((u->sha = cid_hash_new()) == NULL) {
+		close(u->fd);
+		unlink(u->tmp);
+		free(u);
+		return NULL;
+	}
 	return u;
 }
 
@@ -277,6 +284,7 @@ blob_upload_abort(struct blob_upload *u)
 		close(u->fd);
 		unlink(u->tmp);
 	}
+	cid_hash_free(u->sha);
 	free(u);
 }
 
@@ -326,7 +334,7 @@ blob_upload_write(struct blob_upload *u, const uint8_t *p, size_t len)
 		log_warn("blob write %s", u->tmp);
 		return -1;
 	}
-	crypto_hash_sha256_update(&u->sha, p, len);
+	cid_hash_update(u->sha, p, len);
 	u->size += len;
 	return 0;
 }
@@ -418,7 +426,8 @@ blob_upload_finish(struct blob_upload *u, struct sqlite3 *db,
 
 	if (u->fd == -1)
 		goto out;
-	crypto_hash_sha256_final(&u->sha, digest);
+	cid_hash_final(u->sha, digest);
+	u->sha = NULL;
 	raw_cid(&bi->cid, digest);
 	bi->size = u->size;
 	blob_mime(u->head, u->nhead, ct, bi->mime, sizeof(bi->mime));
@@ -790,96 +799,194 @@ blob_account_delete(struct sqlite3 *db, const char *did)
 }
 
 /*
- * Collection.
+ * Collection, in bounded passes so that a large sweep never holds the
+ * event loop: each pass marks at most BLOB_GC_BATCH rows in use, drops
+ * as many idle ones and unlinks as many files.
  */
 
-#define IDLE_WHERE	"FROM blob b WHERE idle_since < ? AND NOT EXISTS " \
-			"(SELECT 1 FROM record_blob r WHERE r.did = b.did " \
-			"AND r.cid = b.cid)"
+/* A used blob's idle_since: out of every cutoff's reach until released. */
+#define IN_USE		INT64_MAX
 
+#define REF_EXISTS	"EXISTS (SELECT 1 FROM record_blob r WHERE " \
+			"r.did = b.did AND r.cid = b.cid)"
+
+/*
+ * Rows past the cutoff that a record names after all (taken again, or
+ * uploaded again while used) leave the scan for good: later passes
+ * read only rows that may go.
+ */
 static int
-bind_cutoff(struct sqlite3 *db, sqlite3_stmt **cache, const char *sql,
-    int64_t cutoff, sqlite3_stmt **out)
+gc_mark_used(struct sqlite3 *db, int64_t cutoff, int *more)
 {
-	if ((*out = db_stmt(db, cache, sql)) == NULL)
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	if ((st = db_stmt(db, &cache, "UPDATE blob SET idle_since = ?1 "
+	    "WHERE (did, cid) IN (SELECT did, cid FROM blob b WHERE "
+	    "idle_since < ?2 AND " REF_EXISTS " LIMIT ?3)")) == NULL)
 		return -1;
-	sqlite3_bind_int64(*out, 1, cutoff);
+	sqlite3_bind_int64(st, 1, IN_USE);
+	sqlite3_bind_int64(st, 2, cutoff);
+	sqlite3_bind_int(st, 3, BLOB_GC_BATCH);
+	if (db_step_done(db, st) == -1)
+		return -1;
+	if (sqlite3_changes(db) >= BLOB_GC_BATCH)
+		*more = 1;
 	return 0;
 }
 
 /* Idle rows go; the files they named become orphans. */
 static int
-gc_rows(struct sqlite3 *db, int64_t cutoff, struct blob_gc_stats *gs)
+gc_rows(struct sqlite3 *db, int64_t cutoff, struct blob_gc_stats *gs,
+    int *more)
 {
-	static sqlite3_stmt	*count_c, *orphan_c, *del_c;
-	sqlite3_stmt		*st;
+	static sqlite3_stmt	*del_c, *orphan_c;
+	sqlite3_stmt		*st, *ins;
+	int			 rc, n = 0;
 
-	if (bind_cutoff(db, &count_c, "SELECT count(*), coalesce(sum(size), "
-	    "0) " IDLE_WHERE, cutoff, &st) == -1)
+	if ((st = db_stmt(db, &del_c, "DELETE FROM blob WHERE (did, cid) IN "
+	    "(SELECT did, cid FROM blob b WHERE idle_since < ?1 AND NOT "
+	    REF_EXISTS " LIMIT ?2) RETURNING cid, size")) == NULL ||
+	    (ins = db_stmt(db, &orphan_c, "INSERT OR IGNORE INTO blob_orphan "
+	    "(cid) VALUES (?)")) == NULL)
 		return -1;
-	if (sqlite3_step(st) == SQLITE_ROW) {
-		gs->blobs += sqlite3_column_int64(st, 0);
+	sqlite3_bind_int64(st, 1, cutoff);
+	sqlite3_bind_int(st, 2, BLOB_GC_BATCH);
+	/* RETURNING rows are all computed at the first step. */
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		sqlite3_bind_text(ins, 1, (const char *)sqlite3_column_text(st,
+		    0), -1, SQLITE_TRANSIENT);
+		if (db_step_done(db, ins) == -1) {
+			sqlite3_reset(st);
+			return -1;
+		}
+		gs->blobs++;
 		gs->bytes += sqlite3_column_int64(st, 1);
+		n++;
 	}
 	sqlite3_reset(st);
-	if (bind_cutoff(db, &orphan_c, "INSERT OR IGNORE INTO blob_orphan "
-	    "(cid) SELECT cid " IDLE_WHERE, cutoff, &st) == -1 ||
-	    db_step_done(db, st) == -1)
+	if (rc != SQLITE_DONE) {
+		log_warnx("blob collection: %s", sqlite3_errmsg(db));
 		return -1;
-	if (bind_cutoff(db, &del_c, "DELETE FROM blob WHERE idle_since < ? "
-	    "AND NOT EXISTS (SELECT 1 FROM record_blob r WHERE r.did = "
-	    "blob.did AND r.cid = blob.cid)", cutoff, &st) == -1)
-		return -1;
-	return db_step_done(db, st);
+	}
+	if (n >= BLOB_GC_BATCH)
+		*more = 1;
+	return 0;
 }
 
-/* Files no row names: unlinked, then forgotten. */
-static int
-gc_files(struct sqlite3 *db, struct blob_gc_stats *gs)
+/* One orphan's file, if no row names it any more: unlinked. */
+static void
+gc_unlink(const char *cs, struct blob_gc_stats *gs)
 {
-	static sqlite3_stmt	*list_c, *del_c;
-	sqlite3_stmt		*st;
-	char			 path[PATH_MAX];
-	const char		*cs;
-	int			 rc;
+	struct stat	 sb;
+	char		 path[PATH_MAX];
 
-	if ((st = db_stmt(db, &list_c, "SELECT cid FROM blob_orphan o WHERE "
-	    "NOT EXISTS (SELECT 1 FROM blob b WHERE b.cid = o.cid)")) == NULL)
-		return -1;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		cs = (const char *)sqlite3_column_text(st, 0);
-		if (strchr(cs, '/') != NULL || snprintf(path, sizeof(path),
-		    "%s/%s", dir, cs) >= (int)sizeof(path))
-			continue;
-		if (unlink(path) == 0)
-			gs->files++;
-		else if (errno != ENOENT)
+	if (strchr(cs, '/') != NULL || snprintf(path, sizeof(path), "%s/%s",
+	    dir, cs) >= (int)sizeof(path))
+		return;
+	if (lstat(path, &sb) == -1 || !S_ISREG(sb.st_mode))
+		return;
+	if (unlink(path) == -1) {
+		if (errno != ENOENT)
 			log_warn("unlink %s", path);
+		return;
+	}
+	gs->files++;
+	gs->file_bytes += sb.st_size;
+}
+
+/*
+ * Orphans: files unlinked unless a row names them again (an upload of
+ * the same bytes since), and forgotten either way.
+ */
+static int
+gc_files(struct sqlite3 *db, struct blob_gc_stats *gs, int *more)
+{
+	static sqlite3_stmt	*del_c;
+	sqlite3_stmt		*st;
+	int			 rc, n = 0;
+
+	if ((st = db_stmt(db, &del_c, "DELETE FROM blob_orphan WHERE cid IN "
+	    "(SELECT cid FROM blob_orphan LIMIT ?) RETURNING cid, EXISTS "
+	    "(SELECT 1 FROM blob b WHERE b.cid = blob_orphan.cid)")) == NULL)
+		return -1;
+	sqlite3_bind_int(st, 1, BLOB_GC_BATCH);
+	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+		if (!sqlite3_column_int(st, 1))
+			gc_unlink((const char *)sqlite3_column_text(st, 0), gs);
+		n++;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (rc != SQLITE_DONE) {
+		log_warnx("blob collection: %s", sqlite3_errmsg(db));
 		return -1;
-	/* Those with a row again (uploaded anew) stay, and are forgotten. */
-	if ((st = db_stmt(db, &del_c, "DELETE FROM blob_orphan")) == NULL)
+	}
+	if (n >= BLOB_GC_BATCH)
+		*more = 1;
+	return 0;
+}
+
+int
+blob_gc_step(struct sqlite3 *db, int64_t cutoff, struct blob_gc_stats *gs)
+{
+	int	 more = 0;
+
+	if (db_begin(db) == -1)
 		return -1;
-	return db_step_done(db, st);
+	if (gc_mark_used(db, cutoff, &more) == -1 ||
+	    gc_rows(db, cutoff, gs, &more) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db) == -1)
+		return -1;
+	/*
+	 * After the commit: a crash between unlink and forgetting leaves
+	 * an orphan row whose file is already gone, which is harmless.
+	 */
+	if (db_begin(db) == -1)
+		return -1;
+	if (gc_files(db, gs, &more) == -1) {
+		db_rollback(db);
+		return -1;
+	}
+	if (db_commit(db) == -1)
+		return -1;
+	return more;
 }
 
 int
 blob_gc(struct sqlite3 *db, time_t now, int64_t expiry,
     struct blob_gc_stats *gs)
 {
+	int	 rc;
+
 	memset(gs, 0, sizeof(*gs));
-	if (db_begin(db) == -1)
-		return -1;
-	if (gc_rows(db, (int64_t)now - expiry, gs) == -1) {
-		db_rollback(db);
-		return -1;
-	}
-	if (db_commit(db) == -1)
-		return -1;
-	return gc_files(db, gs);
+	while ((rc = blob_gc_step(db, (int64_t)now - expiry, gs)) == 1)
+		;
+	return rc;
 }
+
+/*
+ * The frontend's collection: a pass per timer tick, the next at once
+ * while there is more, then a pause.  pdsctl's requests queue and are
+ * served in turn, each by a whole run of its own.
+ */
+
+struct gc_req {
+	TAILQ_ENTRY(gc_req)	 entry;
+	uint32_t		 id;
+	int64_t			 expiry;
+};
+
+static TAILQ_HEAD(, gc_req)	 gc_reqs = TAILQ_HEAD_INITIALIZER(gc_reqs);
+static int			 gc_nreqs;
+static struct {
+	int			 running;
+	uint32_t		 id;		/* 0: the periodic run */
+	int64_t			 cutoff;
+	struct blob_gc_stats	 gs;
+} gc_run;
 
 static int
 gc_period(void)
@@ -890,28 +997,103 @@ gc_period(void)
 }
 
 static void
+gc_schedule(int secs)
+{
+	struct timeval	 tv = { secs, 0 };
+
+	evtimer_del(gc_ev);
+	evtimer_add(gc_ev, &tv);
+}
+
+static void
+gc_begin(void)
+{
+	struct gc_req	*r;
+	int64_t		 expiry = fe->cfg.blob_expiry;
+
+	gc_run.id = 0;
+	if ((r = TAILQ_FIRST(&gc_reqs)) != NULL) {
+		TAILQ_REMOVE(&gc_reqs, r, entry);
+		gc_nreqs--;
+		gc_run.id = r->id;
+		if (r->expiry >= 0)
+			expiry = r->expiry;
+		free(r);
+	}
+	gc_run.cutoff = (int64_t)time(NULL) - expiry;
+	memset(&gc_run.gs, 0, sizeof(gc_run.gs));
+	gc_run.running = 1;
+}
+
+static void
+gc_end(int rc)
+{
+	struct blob_gc_stats	*gs = &gc_run.gs;
+	struct ctl_blob_gc	 r;
+	const char		*why = "blob collection failed";
+
+	gc_run.running = 0;
+	if (rc == -1)
+		log_warnx("%s", why);
+	else if (gs->blobs > 0 || gs->files > 0)
+		log_info("blobs collected%s: %lld unused (%lld bytes), "
+		    "%lld files removed (%lld bytes)", gc_run.id ?
+		    " for pdsctl" : "", (long long)gs->blobs,
+		    (long long)gs->bytes, (long long)gs->files,
+		    (long long)gs->file_bytes);
+	if (gc_run.id == 0)
+		return;
+	if (rc == -1)
+		control_send(gc_run.id, IMSG_CTL_FAIL, why, strlen(why) + 1);
+	else {
+		memset(&r, 0, sizeof(r));
+		r.blobs = gs->blobs;
+		r.bytes = gs->bytes;
+		r.files = gs->files;
+		r.file_bytes = gs->file_bytes;
+		control_send(gc_run.id, IMSG_CTL_BLOB_GC_RESULT, &r,
+		    sizeof(r));
+	}
+}
+
+static void
 gc_tick(int fd, short ev, void *arg)
 {
-	struct blob_gc_stats	 gs;
-	struct timeval		 tv = { gc_period(), 0 };
+	int	 rc;
 
-	if (blob_gc(fe->db, time(NULL), fe->cfg.blob_expiry, &gs) == -1)
-		log_warnx("blob collection failed");
-	else if (gs.blobs > 0 || gs.files > 0)
-		log_info("blobs collected: %lld unused (%lld bytes), "
-		    "%lld files removed", (long long)gs.blobs,
-		    (long long)gs.bytes, (long long)gs.files);
-	evtimer_add(gc_ev, &tv);
+	if (!gc_run.running)
+		gc_begin();
+	if ((rc = blob_gc_step(fe->db, gc_run.cutoff, &gc_run.gs)) == 1) {
+		gc_schedule(0);
+		return;
+	}
+	gc_end(rc);
+	gc_schedule(TAILQ_EMPTY(&gc_reqs) ? gc_period() : 0);
+}
+
+int
+blob_gc_request(uint32_t id, int64_t expiry)
+{
+	struct gc_req	*r;
+
+	if (gc_ev == NULL || gc_nreqs >= BLOB_GC_QUEUE ||
+	    (r = calloc(1, sizeof(*r))) == NULL)
+		return -1;
+	r->id = id;
+	r->expiry = expiry;
+	TAILQ_INSERT_TAIL(&gc_reqs, r, entry);
+	gc_nreqs++;
+	if (!gc_run.running)
+		gc_schedule(0);
+	return 0;
 }
 
 void
 blob_gc_start(struct event_base *base)
 {
-	struct timeval	 tv = { 0, 0 };
-
 	if (gc_ev != NULL)
 		return;
 	if ((gc_ev = evtimer_new(base, gc_tick, NULL)) == NULL)
 		fatal("blob collection timer");
-	evtimer_add(gc_ev, &tv);
+	gc_schedule(0);
 }

@@ -26,6 +26,7 @@
 #define BLOB_MIME_MAX		128
 #define BLOB_SNIFF_LEN		64		/* head bytes the sniffer reads */
 #define BLOB_GC_BATCH		500		/* rows per collection pass */
+#define BLOB_GC_QUEUE		16		/* pdsctl requests waiting */
 
 struct dm;
 struct event_base;
@@ -109,17 +110,29 @@ int		 blob_import_refs(struct sqlite3 *, const char *, const char *,
 int		 blob_account_delete(struct sqlite3 *, const char *);
 
 /*
- * Collection: rows idle longer than expiry at now go, then the files
- * no row names any more.  How many blobs and bytes were freed.
+ * Collection: rows no record names and idle since before a cutoff go,
+ * then the files no row names any more.  blob_gc_step does one bounded
+ * pass, adding to the counts: 1 if there is more to do, 0 done, -1 on
+ * error.  blob_gc runs passes until done, for rows idle longer than
+ * expiry at now.
  */
 struct blob_gc_stats {
-	int64_t		 blobs;
-	int64_t		 bytes;
-	int64_t		 files;
+	int64_t		 blobs;		/* accounts' blobs dropped */
+	int64_t		 bytes;		/* their sizes, summed */
+	int64_t		 files;		/* files unlinked */
+	int64_t		 file_bytes;	/* their sizes: the disk freed */
 };
+int		 blob_gc_step(struct sqlite3 *, int64_t,
+		    struct blob_gc_stats *);
 int		 blob_gc(struct sqlite3 *, time_t, int64_t,
 		    struct blob_gc_stats *);
 /* The periodic collection in the frontend, by fe->cfg. */
 void		 blob_gc_start(struct event_base *);
+/*
+ * A whole run now for control client id, of blobs idle longer than
+ * expiry seconds (-1: as configured); it is answered when done.
+ * -1 if too many are queued.
+ */
+int		 blob_gc_request(uint32_t, int64_t);
 
 #endif

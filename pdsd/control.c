@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "appview.h"
+#include "blob.h"
 #include "commit.h"
 #include "imsgev.h"
 #include "log.h"
@@ -55,6 +56,7 @@ static void	control_index_rebuild(struct ctl_conn *);
 static void	control_import(struct ctl_conn *, struct imsg *);
 static void	control_relays(struct ctl_conn *);
 static void	control_sign_commit(struct ctl_conn *, struct imsg *);
+static void	control_blob_gc(struct ctl_conn *, struct imsg *);
 
 int
 control_listen(int fd)
@@ -280,6 +282,19 @@ control_sign_commit(struct ctl_conn *c, struct imsg *imsg)
 		control_fail(c, "signerd is not available");
 }
 
+/* Answered by blob.c once the run is over, maybe many ticks later. */
+static void
+control_blob_gc(struct ctl_conn *c, struct imsg *imsg)
+{
+	int64_t	 expiry;
+
+	if (imsg_get_data(imsg, &expiry, sizeof(expiry)) == -1 ||
+	    expiry < -1 || expiry > BLOB_EXPIRY_LIMIT)
+		control_fail(c, "bad blob collection request");
+	else if (blob_gc_request(c->id, expiry) == -1)
+		control_fail(c, "too many blob collections waiting");
+}
+
 void
 control_send(uint32_t id, uint32_t type, const void *data, size_t len)
 {
@@ -387,6 +402,9 @@ control_dispatch(int fd, short event, void *arg)
 			break;
 		case IMSG_CTL_SIGN_COMMIT:
 			control_sign_commit(c, &imsg);
+			break;
+		case IMSG_CTL_BLOB_GC:
+			control_blob_gc(c, &imsg);
 			break;
 		case IMSG_CTL_ACCOUNT_CREATE:
 		case IMSG_CTL_ACCOUNT_LIST:

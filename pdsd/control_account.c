@@ -78,6 +78,7 @@ account_row(sqlite3_stmt *st, struct ctl_account *ca)
 	col_copy(st, 2, ca->email, sizeof(ca->email));
 	col_copy(st, 3, ca->status, sizeof(ca->status));
 	col_copy(st, 4, ca->created_at, sizeof(ca->created_at));
+	ca->blob_count = -1;	/* not read: a listing */
 }
 
 /* One account with its repository: 0, 1 none, -1 error. */
@@ -90,8 +91,10 @@ account_get(const char *did, struct ctl_account *ca)
 
 	if ((st = db_stmt(fe->db, &cache, "SELECT a.did, a.handle, a.email, "
 	    "a.status, a.created_at, r.rev, r.commit_cid, (SELECT count(*) "
-	    "FROM record WHERE did = a.did) FROM account a LEFT JOIN "
-	    "repo_root r ON r.did = a.did WHERE a.did = ?")) == NULL)
+	    "FROM record WHERE did = a.did), (SELECT count(*) FROM blob "
+	    "WHERE did = a.did), (SELECT coalesce(sum(size), 0) FROM blob "
+	    "WHERE did = a.did) FROM account a LEFT JOIN repo_root r ON "
+	    "r.did = a.did WHERE a.did = ?")) == NULL)
 		return -1;
 	sqlite3_bind_text(st, 1, did, -1, SQLITE_TRANSIENT);
 	if ((rc = sqlite3_step(st)) == SQLITE_ROW) {
@@ -100,6 +103,9 @@ account_get(const char *did, struct ctl_account *ca)
 		col_copy(st, 5, ca->rev, sizeof(ca->rev));
 		col_copy(st, 6, ca->commit, sizeof(ca->commit));
 		ca->records = sqlite3_column_int64(st, 7);
+		ca->blob_count = sqlite3_column_int64(st, 8);
+		ca->blob_bytes = sqlite3_column_int64(st, 9);
+		ca->blob_quota = fe->cfg.blob_quota;
 	}
 	sqlite3_reset(st);
 	return rc == SQLITE_ROW ? 0 : rc == SQLITE_DONE ? 1 : -1;
@@ -429,6 +435,8 @@ ctl_delete(uint32_t id, struct imsg *imsg)
 		memset(ca.commit, 0, sizeof(ca.commit));
 		ca.has_repo = 0;
 		ca.records = 0;
+		ca.blob_count = 0;
+		ca.blob_bytes = 0;
 		strlcpy(ca.status, "deleted", sizeof(ca.status));
 		control_send(id, IMSG_CTL_ACCOUNT_INFO, &ca, sizeof(ca));
 		control_send(id, IMSG_CTL_END, NULL, 0);

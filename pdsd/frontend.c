@@ -23,6 +23,7 @@
 
 #include "auth.h"
 #include "blob.h"
+#include "cid.h"
 #include "firehose.h"
 #include "imsgev.h"
 #include "lexicon.h"
@@ -80,6 +81,7 @@ frontend_main(int debug, int verbose)
 
 	event_dispatch();
 	control_cleanup();
+	db_checkpointer_stop();
 	db_close(fe->db);
 	log_debug("exiting");
 	exit(0);
@@ -140,6 +142,7 @@ frontend_configure(void)
 	/* The CA roots for outbound HTTPS are read before any chroot. */
 	if (fetch_init() == -1)
 		fatalx("cannot start the outbound HTTP client");
+	cid_init();	/* OpenSSL's configuration, for hashing uploads */
 	if (fe->cfg.user[0] != '\0') {
 		/* The data directory becomes our root: the db and blobs. */
 		privdrop(fe->cfg.datadir, fe->cfg.user);
@@ -150,7 +153,8 @@ frontend_configure(void)
 	    snprintf(blobdir, sizeof(blobdir), "%s/%s", fe->cfg.datadir,
 	    BLOB_DIR) >= (int)sizeof(blobdir))
 		fatalx("data directory path too long");
-	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL)
+	if ((fe->db = db_open(fe->dbpath, err, sizeof(err))) == NULL ||
+	    db_checkpointer_start(fe->db, fe->dbpath, err, sizeof(err)) == -1)
 		fatalx("database: %s", err);
 	if (blob_init(blobdir) == -1)
 		fatalx("cannot set up the blob directory");

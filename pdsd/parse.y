@@ -159,6 +159,7 @@ static void	 add_domain(char *);
 static void	 end_domains(void);
 static void	 add_relay(char *);
 static void	 set_retention(long long, long long);
+static long long scaled(const char *);
 static void	 set_blob(int, const char *, long long *, long long,
 		    long long);
 static const char *domain_problem(const char *);
@@ -180,7 +181,7 @@ static void	 free_list(struct conf_str_list *);
 %token	<v.number>	NUMBER
 %type	<v.number>	port regmode
 %type	<v.string>	user
-%type	<v.number>	onoff hours
+%type	<v.number>	onoff hours size
 
 %%
 
@@ -261,7 +262,7 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 			if (once(SEEN_RATE, "rate limits") == 0)
 				conf->ratelimit_off = !$3;
 		}
-		| BLOB MAX SIZE NUMBER {
+		| BLOB MAX SIZE size {
 			set_blob(SEEN_BLOB_MAX, "blob max size",
 			    &conf->blob_max_size, $4, BLOB_MAX_SIZE_LIMIT);
 		}
@@ -269,7 +270,7 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 			set_blob(SEEN_BLOB_EXPIRY, "blob unreferenced expiry",
 			    &conf->blob_expiry, $4, BLOB_EXPIRY_LIMIT);
 		}
-		| BLOB QUOTA NUMBER {
+		| BLOB QUOTA size {
 			set_blob(SEEN_BLOB_QUOTA, "blob quota",
 			    &conf->blob_quota, $3, BLOB_MAX_SIZE_LIMIT);
 		}
@@ -277,6 +278,10 @@ main		: HOSTNAME STRING		{ set_hostname($2); }
 			if (once(SEEN_BLOB_QUOTA, "blob quota") == 0)
 				conf->blob_quota = 0;
 		}
+		;
+
+size		: NUMBER			{ $$ = $1; }
+		| STRING			{ $$ = scaled($1); }
 		;
 
 hours		: HOURS				{ $$ = 1; }
@@ -913,12 +918,43 @@ cmdline_symset(char *s)
 	return rv;
 }
 
-/* A blob setting of 1 to max (bytes or seconds). */
+/*
+ * Bytes with a binary unit: "64K", "5M", "1G", "1T".  -1, said, if it
+ * is no such thing.
+ */
+static long long
+scaled(const char *s)
+{
+	static const char	 units[] = "KMGT";
+	const char		*u, *errstr;
+	char			 num[24];
+	size_t			 len = strlen(s);
+	long long		 n;
+	int			 shift;
+
+	if (len < 2 || len - 1 >= sizeof(num) ||
+	    (u = strchr(units, toupper((unsigned char)s[len - 1]))) == NULL ||
+	    strspn(s, "0123456789") != len - 1)
+		goto bad;
+	memcpy(num, s, len - 1);
+	num[len - 1] = '\0';
+	shift = 10 * (int)(u - units + 1);
+	n = strtonum(num, 0, LLONG_MAX >> shift, &errstr);
+	if (errstr != NULL)
+		goto bad;
+	return n << shift;
+ bad:
+	yyerror("bad size %s: bytes, or a number and K, M, G or T expected",
+	    s);
+	return -1;
+}
+
+/* A blob setting of 1 to max (bytes or seconds); -1 was refused. */
 static void
 set_blob(int bit, const char *what, long long *dst, long long n,
     long long max)
 {
-	if (once(bit, what) != 0)
+	if (once(bit, what) != 0 || n == -1)
 		return;
 	if (n < 1 || n > max)
 		yyerror("bad %s %lld: 1 to %lld expected", what, n, max);

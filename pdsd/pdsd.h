@@ -315,6 +315,11 @@ int		 db_commit(struct sqlite3 *);
 void		 db_rollback(struct sqlite3 *);
 void		 db_now(char *, size_t);
 
+/* checkpoint.c */
+int		 db_checkpointer_start(struct sqlite3 *, const char *, char *,
+		    size_t);
+void		 db_checkpointer_stop(void);
+
 /* parse.y */
 struct pdsd_conf	*parse_config(const char *);
 int			 cmdline_symset(char *);

@@ -403,7 +403,12 @@ send_file(struct http_request *req, const struct blob_info *bi,
 		unsatisfiable(req, size);
 		return;
 	}
+	/*
+	 * The body goes to the socket untouched (no gzip), so the segment
+	 * may be sent with sendfile rather than mapped into our memory.
+	 */
 	if ((b = evbuffer_new()) == NULL ||
+	    evbuffer_set_flags(b, EVBUFFER_FLAG_DRAINS_TO_FD) == -1 ||
 	    evbuffer_add_file(b, fd, off, len) == -1) {
 		close(fd);
 		if (b != NULL)

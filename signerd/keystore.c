@@ -152,6 +152,13 @@ keystore_write_file(const char *name, const void *data, size_t len)
 	return 0;
 }
 
+/* A descriptor on a file of the key directory, or -1 (errno set). */
+int
+keystore_open_file(const char *name, int flags)
+{
+	return openat(kdirfd, name, flags | O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
 static int
 key_read(const char *name, uint8_t *secret)
 {

@@ -126,15 +126,13 @@ sign_commit(uint32_t id, const uint8_t *data, size_t len)
 		signerd_refuse(id, "commit: signing failed");
 		return;
 	}
-	/* Remembered on disk before the signature leaves. */
+	/* Answered by journal_flush(), once the rev is on disk. */
 	strlcpy(old, b->rev, sizeof(old));
 	strlcpy(b->rev, c.rev, sizeof(b->rev));
-	if (state_save(b) == -1) {
+	if (journal_add(b, id, sig) == -1) {
 		strlcpy(b->rev, old, sizeof(b->rev));
 		signerd_refuse(id, "commit: cannot save state");
-		return;
 	}
-	signerd_reply(id, sig, sizeof(sig));
 }
 
 /*

@@ -94,6 +94,7 @@ main(int argc, char *argv[])
 		fatalx("cannot load the rotation key");
 	keystore_load_all();
 	state_load_all();
+	journal_init();
 	sign_init(&rotation);
 
 	setproctitle("signer");
@@ -221,4 +222,6 @@ dispatch_frontend(int fd, short event, void *arg)
 		    imsg.data, imsg_get_len(&imsg));
 		imsg_free(&imsg);
 	}
+	/* Every commit read in this turn shares one sync. */
+	journal_flush();
 }

@@ -55,6 +55,7 @@ void		 key_free(struct key *);
 int		 keystore_scan(const char *, void (*)(const char *));
 int		 keystore_read_file(const char *, char *, size_t, size_t *);
 int		 keystore_write_file(const char *, const void *, size_t);
+int		 keystore_open_file(const char *, int);
 
 /* state.c */
 void		 state_load_all(void);
@@ -62,7 +63,14 @@ struct binding	*state_find(const char *);
 struct binding	*state_bind(const char *, struct key *, const struct cid *);
 int		 state_save(const struct binding *);
 void		 state_free_all(void);
+struct binding	*state_first(void);
+struct binding	*state_next(struct binding *);
 int		 state_filename(const char *, char *, size_t);
+
+/* journal.c */
+void		 journal_init(void);
+int		 journal_add(const struct binding *, uint32_t, const uint8_t *);
+void		 journal_flush(void);
 
 /* sign.c */
 void		 sign_init(struct key *);

@@ -10,7 +10,9 @@
  * The binding of a DID to its key is made by the genesis operation
  * signerd itself signed, never by the frontend's word; the rev is what
  * stops a frontend from rolling a repository back.  Each file is
- * rewritten whole and synced before signerd answers.  A file we cannot
+ * rewritten whole and synced before signerd answers; a commit's rev
+ * goes to the rev journal instead (journal.c), and the newer of the
+ * two counts.  A file we cannot
  * parse stops signerd at start: dropping a binding silently would
  * also drop its rollback protection.
  */
@@ -218,6 +220,18 @@ state_bind(const char *did, struct key *k, const struct cid *op)
 	RB_INSERT(binding_tree, &bindings, b);
 	log_info("bound %s to %s", did, k->didkey);
 	return b;
+}
+
+struct binding *
+state_first(void)
+{
+	return RB_MIN(binding_tree, &bindings);
+}
+
+struct binding *
+state_next(struct binding *b)
+{
+	return RB_NEXT(binding_tree, &bindings, b);
 }
 
 void

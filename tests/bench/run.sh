@@ -12,9 +12,15 @@
 #   4. pdsd the same way: a fresh data directory, `rate limits off` (the
 #      official PDS runs without limits), the same fake PLC directory
 #   5. summarize.mjs --baseline official and session.mjs --report
+<<<<<<< HEAD
 #   6. the firehose (firehose.mjs): a fresh pdsd, writers, and 0, 1, 100
 #      and 1,000 subscribers: events/s, delivery latency, frontend CPU
 #      and memory per subscriber, write throughput against none
+=======
+#   6. blob.mjs on each server after the rest: one 50 MiB blob up and
+#      down (both servers' limits raised to 64 MiB), with the memory of
+#      the process serving HTTP; blob.mjs --report
+>>>>>>> main
 #
 # Every phase has a time bound; the whole run takes about 6 minutes
 # (plus 3 the first time, for the install).  Prints the tables; with
@@ -22,8 +28,12 @@
 # ../shared or the source tree.  Environment:
 #   BENCH_QUICK=1        bench.mjs --quick: a smoke test of the harness
 #   BENCH_OFFICIAL=0     skip the official PDS (no ratios)
+<<<<<<< HEAD
 #   BENCH_FIREHOSE=0     skip the firehose part
 #   BENCH_ONLY=firehose  run only the firehose part (after the build)
+=======
+#   BENCH_ONLY=blob      only the blob part (blob.mjs), on both servers
+>>>>>>> main
 #   BENCH_CACHE=DIR      where the official PDS is installed
 #                        [${XDG_CACHE_HOME:-$HOME/.cache}/pdsd-bench]
 #   BENCH_SHARED=DIR     the harness [../shared/bench]
@@ -47,6 +57,10 @@ FAILED=
 
 BENCH_OPTS="--max-total-seconds 290"
 [ -n "${BENCH_QUICK:-}" ] && BENCH_OPTS="$BENCH_OPTS --quick"
+BLOB_LIMIT=67108864	# both servers' largest blob, for blob.mjs's 50 MiB
+BLOB_RUNS=3
+[ -n "${BENCH_QUICK:-}" ] && BLOB_RUNS=1
+ONLY=${BENCH_ONLY:-}
 
 cleanup() {
 	[ -n "$PDSD_PID" ] && stop_pid "$PDSD_PID"
@@ -155,6 +169,7 @@ install_anchor() {
 bench() {
 	label=$1 url=$2 pid=$3
 	shift 3
+	[ "$ONLY" = blob ] && return 0
 	sleep 3		# settle, so the idle RSS sample is idle
 	if ! timeout 420 "$NODE" "$ANCHOR/bench.mjs" --url "$url" \
 	    --pid "$pid" --label "$label" --out "$W/$label.json" \
@@ -185,6 +200,15 @@ bench() {
 	fi
 }
 
+# blob_bench LABEL URL PID: blob.mjs, PID the process serving HTTP.
+blob_bench() {
+	if ! timeout 600 "$NODE" "$top/tests/bench/blob.mjs" --url "$2" \
+	    --pid "$3" --label "$1" --runs "$BLOB_RUNS" \
+	    --out "$W/$1.blob.json" >/dev/null 2>"$W/$1.blob.log"; then
+		fail "$1: blob.mjs did not finish: $(tail -3 "$W/$1.blob.log")"
+	fi
+}
+
 start_plc() {
 	PLC_PORT=$(free_port)
 	"$NODE" "$ANCHOR/fake-plc.mjs" --port "$PLC_PORT" --host 127.0.0.1 \
@@ -198,7 +222,8 @@ run_official() {
 	say "official PDS: $VERSION_OFF on 127.0.0.1:$port"
 	wait_quiet
 	OFF_UP=1
-	if ! timeout 120 "$ANCHOR/start-official-pds.sh" --port "$port" \
+	if ! PDS_BLOB_UPLOAD_LIMIT=$BLOB_LIMIT timeout 120 \
+	    "$ANCHOR/start-official-pds.sh" --port "$port" \
 	    --plc-port "$(free_port)" --data "$W/official" --background \
 	    >"$W/official.start.log" 2>&1; then
 		tail -5 "$W/official.start.log" >&2
@@ -206,6 +231,8 @@ run_official() {
 		return
 	fi
 	bench "$LABEL_OFF" "http://127.0.0.1:$port" \
+	    "$(cat "$W/official/pds.pid")"
+	blob_bench "$LABEL_OFF" "http://127.0.0.1:$port" \
 	    "$(cat "$W/official/pds.pid")"
 	"$ANCHOR/stop-official-pds.sh" --data "$W/official" >/dev/null 2>&1
 	OFF_UP=
@@ -225,6 +252,7 @@ run_pdsd() {
 	control socket "$W/pdsd/pdsd.sock"
 	plc directory "http://127.0.0.1:$PLC_PORT"
 	rate limits off
+	blob max size $BLOB_LIMIT
 	CONF
 	mkdir -p "$W/pdsd"
 	wait_quiet
@@ -236,6 +264,13 @@ run_pdsd() {
 		return
 	fi
 	bench "$LABEL_PDSD" "http://127.0.0.1:$port" "$PDSD_PID" --pid-children
+	fe=$("$O/pdsctl/pdsctl" -s "$W/pdsd/pdsd.sock" status |
+	    sed -n 's/.*frontend \([0-9]*\),.*/\1/p')
+	if [ -n "$fe" ]; then
+		blob_bench "$LABEL_PDSD" "http://127.0.0.1:$port" "$fe"
+	else
+		fail "pdsd: no frontend pid from pdsctl status"
+	fi
 	stop_pid "$PDSD_PID"
 	PDSD_PID=
 	stop_pid "$PLC_PID"
@@ -244,6 +279,7 @@ run_pdsd() {
 	    head -5 | sed 's/^/pdsd log: /'
 }
 
+<<<<<<< HEAD
 # The firehose under 1, 100 and 1,000 subscribers (tests/bench/firehose.mjs).
 # rate limits off: the writers and the subscribers all come from
 # 127.0.0.1.
@@ -278,9 +314,20 @@ run_firehose() {
 	PDSD_PID=
 	grep -iE 'fatal|warn' "$W/fh.log" | sort | uniq -c | sort -rn |
 	    head -5 | sed 's/^/pdsd log: /'
+=======
+blob_report() {
+	set -- "$W"/*.blob.json
+	[ -f "$1" ] || return 0
+	echo
+	"$NODE" "$top/tests/bench/blob.mjs" --report --baseline "$LABEL_OFF" "$@"
+>>>>>>> main
 }
 
 report() {
+	if [ "$ONLY" = blob ]; then
+		blob_report
+		return
+	fi
 	if [ -f "$W/$LABEL_OFF.json" ]; then
 		"$NODE" "$ANCHOR/summarize.mjs" "$W/$LABEL_OFF.json" \
 		    "$W/$LABEL_PDSD.json" --baseline "$LABEL_OFF"
@@ -293,6 +340,7 @@ report() {
 	else
 		"$NODE" "$ANCHOR/summarize.mjs" "$W/$LABEL_PDSD.json"
 	fi
+	blob_report
 }
 
 T0=$(date +%s)
@@ -308,6 +356,7 @@ if ! timeout 600 make -s -f Makefile -f tests/bench/bench.mk O="$O" all \
 	exit 1
 fi
 
+<<<<<<< HEAD
 if [ "${BENCH_ONLY:-}" = firehose ]; then
 	NODE=$top/tests/node/node_modules/.bin/node
 	run_firehose
@@ -325,6 +374,16 @@ say "repository write cost"
 timeout 300 "$B/bench_repo" || fail "bench_repo"
 say "password hash floor"
 timeout 120 "$B/bench_pwhash" -j "$W/pwhash.json" || fail "bench_pwhash"
+=======
+if [ "$ONLY" != blob ]; then
+	say "data layer"
+	timeout 120 "$B/bench_data" || fail "bench_data"
+	say "repository write cost"
+	timeout 300 "$B/bench_repo" || fail "bench_repo"
+	say "password hash floor"
+	timeout 120 "$B/bench_pwhash" -j "$W/pwhash.json" || fail "bench_pwhash"
+fi
+>>>>>>> main
 
 say "official PDS: install"
 if ! install_anchor; then

@@ -8,36 +8,10 @@
 //	node blob.mjs URL HANDLE PASSWORD
 import { AtpAgent, BlobRef } from '@atproto/api'
 import { CID } from 'multiformats/cid'
-import { sha256 } from 'multiformats/hashes/sha2'
 import { ok, step, done } from './tap.mjs'
+import { PNG, JPEG, failsWith, image, rawCid, same } from './blobutil.mjs'
 
 const [service, handle, password] = process.argv.slice(2)
-
-async function failsWith(p) {
-  try {
-    await p
-    return null
-  } catch (e) {
-    return `${e.status} ${e.error}`
-  }
-}
-
-// Bytes that start as the named format does, then a pattern.
-function image(magic, size, seed) {
-  const b = new Uint8Array(size)
-  b.set(magic)
-  for (let i = magic.length; i < size; i++) b[i] = (i * 31 + seed) & 255
-  return b
-}
-
-async function rawCid(bytes) {
-  return CID.createV1(0x55, await sha256.digest(bytes)).toString()
-}
-
-const same = (a, b) => a.length === b.length && a.every((x, i) => x === b[i])
-
-const PNG = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]
-const JPEG = [0xff, 0xd8, 0xff, 0xe0]
 const POST = 'app.bsky.feed.post'
 const agent = new AtpAgent({ service })
 let did

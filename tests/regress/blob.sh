@@ -42,25 +42,6 @@ header() {
 	sed -n "s/^$1: //Ip" "$T/head" | tr -d '\r' | head -1
 }
 
-# rawcid file: the CID of a file's bytes (raw codec, sha2-256).
-rawcid() {
-	(cd "$top/tests/node" && "$NODE" --input-type=module -e '
-import { CID } from "multiformats/cid"
-import { sha256 } from "multiformats/hashes/sha2"
-import fs from "fs"
-const h = await sha256.digest(fs.readFileSync(process.argv[1]))
-console.log(CID.createV1(0x55, h).toString())' "$1")
-}
-
-# mkfile name hex-head size: a file of the given first bytes, then
-# bytes of its name, size bytes in all.
-mkfile() {
-	"$NODE" -e 'const [f, h, n, tag] = process.argv.slice(1);
-	    const b = Buffer.alloc(+n); Buffer.from(h, "hex").copy(b);
-	    for (let i = h.length / 2; i < +n; i++) b[i] = tag.charCodeAt(i % tag.length) ^ (i & 255);
-	    require("fs").writeFileSync(f, b)' "$T/$1" "$2" "$3" "$1"
-}
-
 # upload token file content-type: the answer in $T/body.
 upload() {
 	call -H "Authorization: Bearer $1" -H "Content-Type: $3" \

@@ -439,6 +439,63 @@ test_shared_file(void **state)
 	assert_int_equal(count(f->db, "blob_orphan"), 0);
 }
 
+/*
+ * A large sweep goes in bounded passes: each drops at most a batch of
+ * rows and unlinks at most a batch of files, and says whether there is
+ * more.  A used blob leaves the scan after the first pass that sees it.
+ */
+static void
+test_gc_batches(void **state)
+{
+	struct fixture		*f = *state;
+	struct blob_info	 bi, used;
+	struct blob_gc_stats	 gs;
+	uint8_t			 data[8];
+	int64_t			 cutoff = (int64_t)time(NULL) + 100;
+	int			 i, n = BLOB_GC_BATCH * 2 + 7, passes = 0, rc;
+
+	for (i = 0; i < n; i++) {
+		memset(data, 0, sizeof(data));
+		memcpy(data, &i, sizeof(i));
+		put(f, alice, data, sizeof(data), 8, NULL, &bi);
+	}
+	put(f, alice, png, sizeof(png), 16, NULL, &used);
+	write_ok(f, one_op(alice, REPO_CREATE, "a",
+	    post(&used.cid, "image/png", sizeof(png))));
+	assert_int_equal(nfiles(f->dir), n + 1);
+
+	memset(&gs, 0, sizeof(gs));
+	while ((rc = blob_gc_step(f->db, cutoff, &gs)) == 1) {
+		passes++;
+		assert_true(gs.blobs <= (int64_t)passes * BLOB_GC_BATCH);
+		assert_true(gs.files <= (int64_t)passes * BLOB_GC_BATCH);
+		assert_true(passes < 10);
+	}
+	assert_int_equal(rc, 0);
+	assert_true(passes >= 2);
+	assert_int_equal(gs.blobs, n);
+	assert_int_equal(gs.bytes, (int64_t)n * (int64_t)sizeof(data));
+	assert_int_equal(gs.files, n);
+	assert_int_equal(gs.file_bytes, (int64_t)n * (int64_t)sizeof(data));
+	assert_int_equal(nfiles(f->dir), 1);
+	assert_int_equal(count(f->db, "blob"), 1);
+	assert_int_equal(count(f->db, "blob_orphan"), 0);
+	/* The used one no longer lies before any cutoff. */
+	memset(&gs, 0, sizeof(gs));
+	assert_int_equal(blob_gc_step(f->db, INT64_MAX, &gs), 0);
+	assert_int_equal(gs.blobs, 0);
+	assert_int_equal(nfiles(f->dir), 1);
+
+	/* Released: it idles from then, and goes after the expiry. */
+	write_ok(f, one_op(alice, REPO_DELETE, "a", NULL));
+	assert_int_equal(blob_gc(f->db, time(NULL), 10, &gs), 0);
+	assert_int_equal(gs.blobs, 0);
+	assert_int_equal(blob_gc(f->db, time(NULL) + 11, 10, &gs), 0);
+	assert_int_equal(gs.blobs, 1);
+	assert_int_equal(gs.files, 1);
+	assert_int_equal(nfiles(f->dir), 0);
+}
+
 struct listed {
 	char	 cid[4][CID_STRSZ];
 	char	 key[4][128];
@@ -526,6 +583,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shared_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_import_missing, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_gc_batches, setup,
 		    teardown),
 	};
 

@@ -1,6 +1,9 @@
 /*
  * The schema migrations: applied in order, idempotent, newer refused.
  */
+#include <sys/types.h>
+#include <sys/stat.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -100,6 +103,65 @@ test_open_file_wal(void **state)
 	assert_int_equal(db_size("/nonexistent/pdsd.db"), -1);
 }
 
+static off_t
+file_size(const char *path)
+{
+	struct stat	 sb;
+
+	return stat(path, &sb) == -1 ? -1 : sb.st_size;
+}
+
+static void
+exec_ok(sqlite3 *db, const char *sql)
+{
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+}
+
+/*
+ * The loop's connection never checkpoints, and the thread keeps the
+ * WAL bounded anyway: 40 MB written in small transactions, and the WAL
+ * comes back under SQLite's size limit once a checkpoint has caught up.
+ */
+static void
+test_checkpointer(void **state)
+{
+	char		 dir[] = "/tmp/pdsd-dbtest.XXXXXX", path[256], wal[300];
+	char		 err[256];
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	int		 i, ok = 0;
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pdsd.db", dir);
+	snprintf(wal, sizeof(wal), "%s-wal", path);
+	assert_non_null(db = db_open(path, err, sizeof(err)));
+	assert_int_equal(db_checkpointer_start(db, path, err, sizeof(err)),
+	    0);
+	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA wal_autocheckpoint",
+	    -1, &st, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(st, 0), 0);
+	sqlite3_finalize(st);
+	exec_ok(db, "CREATE TABLE t (x BLOB)");
+	for (i = 0; i < 10000; i++)
+		exec_ok(db, "INSERT INTO t VALUES (randomblob(4000))");
+	/* Bounded: 20 s for the thread to catch up on a busy machine. */
+	for (i = 0; i < 400 && !ok; i++) {
+		exec_ok(db, "INSERT INTO t VALUES (1)");
+		ok = file_size(wal) <= 16 * 1024 * 1024;
+		if (!ok)
+			usleep(50000);
+	}
+	assert_true(ok);
+	assert_int_equal(db_count(db, "t"), 10000 + i);
+	db_checkpointer_stop();
+	db_close(db);
+	/* The last close checkpointed and removed the WAL. */
+	assert_int_equal(file_size(wal), -1);
+	unlink(path);
+	rmdir(dir);
+}
+
 static void
 test_open_unwritable(void **state)
 {
@@ -118,6 +180,7 @@ main(void)
 		cmocka_unit_test(test_migrate_newer_refused),
 		cmocka_unit_test(test_open_file_wal),
 		cmocka_unit_test(test_open_unwritable),
+		cmocka_unit_test(test_checkpointer),
 	};
 
 	log_init(1, 0, 0);

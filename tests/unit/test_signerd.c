@@ -28,6 +28,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include <sodium.h>
+
 #include "cbor.h"
 #include "cid.h"
 #include "crypto.h"
@@ -70,6 +72,7 @@ struct account {
 static struct signerd	 S;
 static void	settle(struct answer *, const char *, const void *, size_t,
 		    const char *);
+static void	write_file(const char *, const char *);
 static int		 timed_out;
 
 static const char *
@@ -730,6 +733,175 @@ test_restart(void **state)
 	assert_false(commit(&acct, r3, "not newer"));
 }
 
+/* signerd killed outright: what it signed is still remembered. */
+static void
+killed(void)
+{
+	int	 st;
+
+	assert_int_equal(kill(S.pid, SIGKILL), 0);
+	st = stop();
+	assert_true(WIFSIGNALED(st));
+}
+
+static void
+test_restart_killed(void **state)
+{
+	struct account	 acct;
+	char		 r1[TID_BUFSZ], r2[TID_BUFSZ], r3[TID_BUFSZ];
+
+	make_account(&acct, "heidi.test");
+	rev_at(-2, 5, r1);
+	rev_at(-1, 5, r2);
+	rev_at(0, 5, r3);
+	assert_true(commit(&acct, r1, NULL));
+	assert_true(commit(&acct, r2, NULL));
+	killed();
+	assert_int_equal(spawn(), 0);
+	assert_false(commit(&acct, r2, "not newer"));
+	assert_true(commit(&acct, r3, NULL));
+	/* Twice: the journal compacted at start holds it too. */
+	killed();
+	assert_int_equal(spawn(), 0);
+	assert_false(commit(&acct, r3, "not newer"));
+}
+
+static size_t
+count_in_file(const char *name, const char *what)
+{
+	char	 path[256], buf[65536];
+	char	*p;
+	size_t	 n, c = 0;
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", S.dir, name);
+	assert_non_null(fp = fopen(path, "r"));
+	n = fread(buf, 1, sizeof(buf) - 1, fp);
+	fclose(fp);
+	buf[n] = '\0';
+	for (p = buf; (p = strstr(p, what)) != NULL; p++)
+		c++;
+	return c;
+}
+
+#define GROUP	8
+
+/*
+ * Commits in flight together are answered after one journal write and
+ * one sync, and every one of them holds after a kill.
+ */
+static void
+test_group_commit(void **state)
+{
+	struct account	 acct[GROUP];
+	struct answer	 a[GROUP];
+	uint8_t		*p[GROUP];
+	size_t		 len[GROUP], i, before;
+	char		 rev[TID_BUFSZ], handle[32];
+
+	for (i = 0; i < GROUP; i++) {
+		snprintf(handle, sizeof(handle), "group%zu.test", i);
+		make_account(&acct[i], handle);
+	}
+	rev_at(0, 6, rev);
+	before = count_in_file("rev.journal", "end ");
+	memset(a, 0, sizeof(a));
+	for (i = 0; i < GROUP; i++) {
+		p[i] = commit_bytes(acct[i].did, rev, &len[i]);
+		assert_int_equal(signer_sign_commit(p[i], len[i], sig_cb,
+		    &a[i]), 0);
+	}
+	for (i = 0; i < GROUP; i++) {
+		settle(&a[i], acct[i].key, p[i], len[i], NULL);
+		assert_true(a[i].ok);
+		free(p[i]);
+	}
+	assert_int_equal(count_in_file("rev.journal", "end "), before + 1);
+	assert_int_equal(count_in_file("rev.journal", rev), GROUP);
+	killed();
+	assert_int_equal(spawn(), 0);
+	for (i = 0; i < GROUP; i++)
+		assert_false(commit(&acct[i], rev, "not newer"));
+}
+
+static void
+append_file(const char *name, const char *text)
+{
+	char	 path[256];
+	FILE	*fp;
+
+	snprintf(path, sizeof(path), "%s/%s", S.dir, name);
+	assert_non_null(fp = fopen(path, "a"));
+	fputs(text, fp);
+	fclose(fp);
+}
+
+/* A journal batch as signerd writes it, hash and all. */
+static void
+journal_batch(char *out, size_t outsz, const char *did, const char *rev)
+{
+	uint8_t	 h[16];
+	char	 hex[33];
+	int	 n;
+
+	n = snprintf(out, outsz, "rev %s %s\n", did, rev);
+	assert_int_equal(crypto_generichash(h, sizeof(h), (uint8_t *)out, n,
+	    NULL, 0), 0);
+	sodium_bin2hex(hex, sizeof(hex), h, sizeof(h));
+	snprintf(out + n, outsz - n, "end %s\n", hex);
+}
+
+/*
+ * A torn last batch was never answered: dropped.  Damage with a good
+ * batch after it was synced data: signerd will not start.
+ */
+static void
+test_journal_damage(void **state)
+{
+	struct account	 acct;
+	char		 r1[TID_BUFSZ], r2[TID_BUFSZ], r3[TID_BUFSZ];
+	char		 good[256], torn[256];
+	int		 st;
+
+	make_account(&acct, "mallory.test");
+	rev_at(-2, 7, r1);
+	rev_at(-1, 7, r2);
+	rev_at(0, 7, r3);
+	assert_true(commit(&acct, r1, NULL));
+	stop();
+	/* Half of a batch for r2: no end line. */
+	snprintf(torn, sizeof(torn), "rev %s %s\n", acct.did, r2);
+	append_file("rev.journal", torn);
+	assert_int_equal(spawn(), 0);
+	assert_true(commit(&acct, r2, NULL));
+	stop();
+	/* A batch with a wrong hash at the end: torn too. */
+	journal_batch(good, sizeof(good), acct.did, r3);
+	strlcpy(torn, good, sizeof(torn));
+	torn[strlen(torn) - 2] ^= 1;
+	append_file("rev.journal", torn);
+	assert_int_equal(spawn(), 0);
+	assert_false(commit(&acct, r1, "not newer"));
+	assert_false(commit(&acct, r2, "not newer"));
+	stop();
+	/* The same, with a good batch after it: damage. */
+	append_file("rev.journal", torn);
+	append_file("rev.journal", good);
+	st = spawn();
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+	/* A good batch for a DID signerd does not know. */
+	journal_batch(good, sizeof(good), "did:plc:aaaaaaaaaaaaaaaaaaaaaaaa",
+	    r3);
+	write_file("rev.journal", good);
+	st = spawn();
+	assert_true(WIFEXITED(st) && WEXITSTATUS(st) != 0);
+	/* Only the good batch for r3: it counts. */
+	journal_batch(good, sizeof(good), acct.did, r3);
+	write_file("rev.journal", good);
+	assert_int_equal(spawn(), 0);
+	assert_false(commit(&acct, r3, "not newer"));
+}
+
 /* Raises the last signed rev; 1 with signerd's rev in out, or 0. */
 static int
 raise_rev(const char *did, const char *rev, char out[TID_BUFSZ],
@@ -1047,6 +1219,12 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_commit_malformed, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_restart, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_restart_killed, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_journal_damage, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_rev_raise, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_jwt, setup, teardown),

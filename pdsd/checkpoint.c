@@ -1,0 +1,167 @@
+/*
+ * WAL checkpoints off the event loop.  Left to SQLite, the commit that
+ * takes the WAL past 1000 pages copies it back into the database and
+ * syncs both, inside the frontend's only thread, and every request in
+ * flight waits for it.  Instead the frontend's connection checkpoints
+ * nothing itself; its WAL hook tells a thread, which has a connection
+ * of its own, how long the WAL is, and the thread checkpoints it.
+ *
+ * PASSIVE checkpoints never take the write lock, so the loop never
+ * waits for them.  When one has copied the whole WAL before the next
+ * commit, SQLite writes the WAL from its start again (journal_size_limit
+ * trims the file): with pauses between writes the WAL stays near
+ * CKPT_PAGES.  Under sustained writes, or with a reader holding an old
+ * snapshot, a passive checkpoint never quite catches up and the WAL
+ * keeps growing; past CKPT_HARD pages the thread runs a TRUNCATE
+ * checkpoint, which holds the loop's next write back while it copies
+ * the little left and waits for readers (at most CKPT_BUSY_MS).  One
+ * such pause per 64 MB of WAL instead of a whole checkpoint inside
+ * every 1000th page's commit, and the WAL is bounded.
+ */
+#include <sys/types.h>
+
+#include <pthread.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "log.h"
+#include "pdsd.h"
+
+#define CKPT_PAGES	1000	/* SQLite's own default */
+#define CKPT_HARD	16000	/* about 64 MB of 4 KB pages */
+#define CKPT_BUSY_MS	2000
+#define CKPT_SIZE_LIMIT	"16777216"	/* bytes of WAL kept at a reset */
+
+static struct {
+	pthread_mutex_t	 mtx;
+	pthread_cond_t	 cond;
+	pthread_t	 thread;
+	sqlite3		*db;		/* the thread's own connection */
+	int		 frames;	/* WAL pages after the last commit */
+	int		 stop;
+	int		 started;
+} ck = {
+	.mtx = PTHREAD_MUTEX_INITIALIZER,
+	.cond = PTHREAD_COND_INITIALIZER,
+};
+
+/* On the loop's connection, after each commit: cheap, never blocks long. */
+static int
+ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
+{
+	if (frames < CKPT_PAGES)
+		return SQLITE_OK;
+	pthread_mutex_lock(&ck.mtx);
+	ck.frames = frames;
+	pthread_cond_signal(&ck.cond);
+	pthread_mutex_unlock(&ck.mtx);
+	return SQLITE_OK;
+}
+
+static void
+ckpt_run(int frames)
+{
+	int	 rc, logn = 0, done = 0, mode = SQLITE_CHECKPOINT_PASSIVE;
+
+	if (frames >= CKPT_HARD)
+		mode = SQLITE_CHECKPOINT_TRUNCATE;
+	rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, mode, &logn, &done);
+	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
+		log_warnx("checkpoint: %s", sqlite3_errmsg(ck.db));
+	else if (mode == SQLITE_CHECKPOINT_TRUNCATE)
+		log_info("checkpoint: WAL of %d pages truncated%s", frames,
+		    rc == SQLITE_BUSY ? " (busy, will retry)" : "");
+}
+
+static void *
+ckpt_thread(void *arg)
+{
+	int	 frames;
+
+	pthread_mutex_lock(&ck.mtx);
+	for (;;) {
+		while (ck.frames == 0 && !ck.stop)
+			pthread_cond_wait(&ck.cond, &ck.mtx);
+		if (ck.stop)
+			break;
+		frames = ck.frames;
+		ck.frames = 0;
+		pthread_mutex_unlock(&ck.mtx);
+		ckpt_run(frames);
+		pthread_mutex_lock(&ck.mtx);
+	}
+	pthread_mutex_unlock(&ck.mtx);
+	return NULL;
+}
+
+/*
+ * Takes checkpoints of the database at path away from db, the loop's
+ * connection.  0, or -1 with err filled.
+ */
+int
+db_checkpointer_start(sqlite3 *db, const char *path, char *err,
+    size_t errlen)
+{
+	sigset_t	 all, old;
+	char		*msg = NULL;
+	int		 rc;
+
+	if (ck.started)
+		return 0;
+	if (sqlite3_threadsafe() == 0) {
+		snprintf(err, errlen, "SQLite was built without threads");
+		return -1;
+	}
+	if (sqlite3_open_v2(path, &ck.db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK ||
+	    sqlite3_exec(ck.db, "PRAGMA synchronous = NORMAL", NULL, NULL,
+	    &msg) != SQLITE_OK ||
+	    sqlite3_exec(db, "PRAGMA wal_autocheckpoint = 0; "
+	    "PRAGMA journal_size_limit = " CKPT_SIZE_LIMIT, NULL, NULL,
+	    &msg) != SQLITE_OK) {
+		snprintf(err, errlen, "checkpoint connection: %s",
+		    msg != NULL ? msg : ck.db != NULL ?
+		    sqlite3_errmsg(ck.db) : "out of memory");
+		sqlite3_free(msg);
+		sqlite3_close(ck.db);
+		ck.db = NULL;
+		return -1;
+	}
+	sqlite3_busy_timeout(ck.db, CKPT_BUSY_MS);
+	/* After the pragma, which would reset it. */
+	sqlite3_wal_hook(db, ckpt_wal_hook, NULL);
+	ck.stop = 0;
+	ck.frames = 0;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	rc = pthread_create(&ck.thread, NULL, ckpt_thread, NULL);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		snprintf(err, errlen, "cannot start the checkpoint thread");
+		sqlite3_wal_hook(db, NULL, NULL);
+		sqlite3_close(ck.db);
+		ck.db = NULL;
+		return -1;
+	}
+	ck.started = 1;
+	return 0;
+}
+
+/* Before the loop's connection closes (which checkpoints what is left). */
+void
+db_checkpointer_stop(void)
+{
+	if (!ck.started)
+		return;
+	pthread_mutex_lock(&ck.mtx);
+	ck.stop = 1;
+	pthread_cond_signal(&ck.cond);
+	pthread_mutex_unlock(&ck.mtx);
+	pthread_join(ck.thread, NULL);
+	sqlite3_close(ck.db);
+	ck.db = NULL;
+	ck.started = 0;
+}
