@@ -12,15 +12,12 @@
 #   4. pdsd the same way: a fresh data directory, `rate limits off` (the
 #      official PDS runs without limits), the same fake PLC directory
 #   5. summarize.mjs --baseline official and session.mjs --report
-<<<<<<< HEAD
-#   6. the firehose (firehose.mjs): a fresh pdsd, writers, and 0, 1, 100
-#      and 1,000 subscribers: events/s, delivery latency, frontend CPU
-#      and memory per subscriber, write throughput against none
-=======
 #   6. blob.mjs on each server after the rest: one 50 MiB blob up and
 #      down (both servers' limits raised to 64 MiB), with the memory of
 #      the process serving HTTP; blob.mjs --report
->>>>>>> main
+#   7. the firehose (firehose.mjs): a fresh pdsd, writers, and 0, 1, 100
+#      and 1,000 subscribers: events/s, delivery latency, frontend CPU
+#      and memory per subscriber, write throughput against none
 #
 # Every phase has a time bound; the whole run takes about 6 minutes
 # (plus 3 the first time, for the install).  Prints the tables; with
@@ -28,12 +25,9 @@
 # ../shared or the source tree.  Environment:
 #   BENCH_QUICK=1        bench.mjs --quick: a smoke test of the harness
 #   BENCH_OFFICIAL=0     skip the official PDS (no ratios)
-<<<<<<< HEAD
 #   BENCH_FIREHOSE=0     skip the firehose part
 #   BENCH_ONLY=firehose  run only the firehose part (after the build)
-=======
 #   BENCH_ONLY=blob      only the blob part (blob.mjs), on both servers
->>>>>>> main
 #   BENCH_CACHE=DIR      where the official PDS is installed
 #                        [${XDG_CACHE_HOME:-$HOME/.cache}/pdsd-bench]
 #   BENCH_SHARED=DIR     the harness [../shared/bench]
@@ -279,7 +273,6 @@ run_pdsd() {
 	    head -5 | sed 's/^/pdsd log: /'
 }
 
-<<<<<<< HEAD
 # The firehose under 1, 100 and 1,000 subscribers (tests/bench/firehose.mjs).
 # rate limits off: the writers and the subscribers all come from
 # 127.0.0.1.
@@ -314,13 +307,13 @@ run_firehose() {
 	PDSD_PID=
 	grep -iE 'fatal|warn' "$W/fh.log" | sort | uniq -c | sort -rn |
 	    head -5 | sed 's/^/pdsd log: /'
-=======
+}
+
 blob_report() {
 	set -- "$W"/*.blob.json
 	[ -f "$1" ] || return 0
 	echo
 	"$NODE" "$top/tests/bench/blob.mjs" --report --baseline "$LABEL_OFF" "$@"
->>>>>>> main
 }
 
 report() {
@@ -356,7 +349,6 @@ if ! timeout 600 make -s -f Makefile -f tests/bench/bench.mk O="$O" all \
 	exit 1
 fi
 
-<<<<<<< HEAD
 if [ "${BENCH_ONLY:-}" = firehose ]; then
 	NODE=$top/tests/node/node_modules/.bin/node
 	run_firehose
@@ -368,13 +360,6 @@ if [ "${BENCH_ONLY:-}" = firehose ]; then
 	exit 0
 fi
 
-say "data layer"
-timeout 120 "$B/bench_data" || fail "bench_data"
-say "repository write cost"
-timeout 300 "$B/bench_repo" || fail "bench_repo"
-say "password hash floor"
-timeout 120 "$B/bench_pwhash" -j "$W/pwhash.json" || fail "bench_pwhash"
-=======
 if [ "$ONLY" != blob ]; then
 	say "data layer"
 	timeout 120 "$B/bench_data" || fail "bench_data"
@@ -383,7 +368,6 @@ if [ "$ONLY" != blob ]; then
 	say "password hash floor"
 	timeout 120 "$B/bench_pwhash" -j "$W/pwhash.json" || fail "bench_pwhash"
 fi
->>>>>>> main
 
 say "official PDS: install"
 if ! install_anchor; then
@@ -399,7 +383,7 @@ echo "official PDS $VERSION_OFF, Node $("$NODE" --version) (harness and PDS)"
 
 [ "${BENCH_OFFICIAL:-1}" != 0 ] && run_official
 run_pdsd
-[ "${BENCH_FIREHOSE:-1}" != 0 ] && run_firehose
+[ "${BENCH_FIREHOSE:-1}" != 0 ] && [ "$ONLY" != blob ] && run_firehose
 
 say "pdsd against the official PDS (same run, same machine)"
 report >"$W/report.md" 2>&1
