@@ -133,7 +133,7 @@ print_relay(struct ctl_relay *cr)
 }
 
 static int
-relay_status(void)
+relay_list(void)
 {
 	struct ctl_relay	 cr;
 	struct imsg		 imsg;
@@ -145,7 +145,7 @@ relay_status(void)
 		switch (imsg_get_type(&imsg)) {
 		case IMSG_CTL_RELAY_INFO:
 			if (imsg_get_data(&imsg, &cr, sizeof(cr)) == -1)
-				errx(1, "bad relay status from pdsd");
+				errx(1, "bad relay list from pdsd");
 			print_relay(&cr);
 			n++;
 			break;
@@ -153,7 +153,7 @@ relay_status(void)
 			done = 1;
 			break;
 		case IMSG_CTL_FAIL:
-			errx(1, "relay status request refused");
+			errx(1, "relay list request refused");
 		default:
 			errx(1, "unexpected answer from pdsd");
 		}
@@ -164,19 +164,26 @@ relay_status(void)
 	return 0;
 }
 
+/* pdsctl crawl: every relay is asked again now. */
+int
+cmd_crawl(int argc, char **argv)
+{
+	ctl_send(IMSG_CTL_RELAY_CRAWL, NULL, 0);
+	if (ctl_wait_ok() != 0)
+		return 1;
+	printf("crawl requested from every relay\n");
+	return 0;
+}
+
+/* "relay status" and "relay crawl" are the older spellings. */
 int
 cmd_relay(int argc, char **argv)
 {
-	if (strcmp(argv[1], "status") == 0)
-		return relay_status();
-	if (strcmp(argv[1], "crawl") == 0) {
-		ctl_send(IMSG_CTL_RELAY_CRAWL, NULL, 0);
-		if (ctl_wait_ok() != 0)
-			return 1;
-		printf("crawl requested from every relay\n");
-		return 0;
-	}
-	fprintf(stderr, "usage: pdsctl relay status | crawl\n");
+	if (strcmp(argv[1], "list") == 0 || strcmp(argv[1], "status") == 0)
+		return relay_list();
+	if (strcmp(argv[1], "crawl") == 0)
+		return cmd_crawl(argc, argv);
+	fprintf(stderr, "usage: pdsctl relay list\n");
 	return 1;
 }
 

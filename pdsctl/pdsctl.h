@@ -88,6 +88,7 @@ int	cmd_status(int, char **);
 int	cmd_reload(int, char **);
 int	cmd_log(int, char **);
 int	cmd_relay(int, char **);
+int	cmd_crawl(int, char **);
 int	cmd_index(int, char **);
 
 #endif

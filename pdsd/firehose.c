@@ -8,12 +8,14 @@
  * socket, so a slow reader never holds more than a page in memory and
  * never blocks the loop.  When a page comes back short it is caught up
  * and joins the live consumers.  Live events are read from the log once
- * per commit (after the writer's transaction) and that one frame goes
- * to every live consumer; each connection remembers the last seq it
- * was sent, which is what keeps the switch from replay to live free of
- * gaps and duplicates.  A live consumer that lets FH_MAX_PENDING bytes
- * pile up is told ConsumerTooSlow and dropped: it never slows writers
- * or the others.
+ * per commit (after the writer's transaction), framed once, and that
+ * one buffer is queued by reference on every live consumer; each
+ * connection remembers the last seq it was sent, which is what keeps
+ * the switch from replay to live free of gaps and duplicates.  A live
+ * consumer with FH_MAX_QUEUED events not yet written to its socket (the
+ * reference's bound), or FH_MAX_PENDING bytes (the frames it pins), is
+ * told ConsumerTooSlow and dropped: it never slows writers or the
+ * others.
  */
 #include <sys/types.h>
 #include <sys/queue.h>
@@ -40,7 +42,8 @@
 
 #define FH_PAGE_ROWS	500		/* rows per replay read */
 #define FH_FILL_HIWAT	(1024 * 1024)	/* replay: stop a page here */
-#define FH_MAX_PENDING	(8 * 1024 * 1024) /* live: ConsumerTooSlow */
+#define FH_MAX_QUEUED	500		/* live: ConsumerTooSlow */
+#define FH_MAX_PENDING	(16 * 1024 * 1024) /* and on the bytes pinned */
 #define FH_PRUNE_SEC	600		/* between prune runs */
 #define FH_PRUNE_FIRST	1		/* first run after start */
 #define FH_PRUNE_ROWS	1000		/* rows deleted per statement */
@@ -270,19 +273,26 @@ static void
 fh_fanout(int64_t seq)
 {
 	struct fh_conn	*c;
+	struct ws_frame	*f;
 
+	if ((f = ws_frame_new(frame.p, frame.len)) == NULL) {
+		log_warn("firehose: event %lld", (long long)seq);
+		return;
+	}
 	TAILQ_FOREACH(c, &conns, entry) {
 		if (!c->live || c->last >= seq)
 			continue;
-		if (ws_pending(c->ws) > FH_MAX_PENDING) {
+		if (ws_queued_frames(c->ws) >= FH_MAX_QUEUED ||
+		    ws_pending(c->ws) > FH_MAX_PENDING) {
 			log_info("firehose: consumer too slow, dropped");
 			fh_error(c, "ConsumerTooSlow", "Stream consumer too "
 			    "slow");
 			continue;
 		}
-		if (ws_send_binary(c->ws, frame.p, frame.len) == 0)
+		if (ws_send_frame(c->ws, f) == 0)
 			c->last = seq;
 	}
+	ws_frame_unref(f);
 }
 
 /* After commits: read the new rows once, send each to all. */

@@ -7,6 +7,10 @@
  * once at start, and retry a failed request with back-off, since a
  * relay that never heard of us will not come by itself.
  *
+ * com.atproto.sync.notifyOfUpdate is not sent: the reference PDS
+ * stopped sending it (its crawler "notifyOfUpdate" now posts
+ * requestCrawl), and relays treat requestCrawl as the one way in.
+ *
  * The relays are matched to the configured list by URL on every tick,
  * so a reload that adds or drops one needs no hook.  Requests go out
  * through the event loop's libcurl client (plc.c), never blocking.
@@ -255,7 +259,7 @@ relay_start(void)
 	return 0;
 }
 
-/* pdsctl relay crawl: whatever the schedule says. */
+/* pdsctl crawl: whatever the schedule says. */
 void
 relay_crawl_now(void)
 {

@@ -7,7 +7,10 @@
  * us hold.
  */
 #include <sys/types.h>
+#include <sys/socket.h>
 
+#include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -42,6 +45,15 @@ struct ws {
 	void			*arg;
 	enum ws_state		 state;
 	int			 lingering; /* our close is out */
+	size_t			 nframes; /* shared frames in the output */
+};
+
+/* Server frames are not masked, so the wire bytes suit every peer. */
+struct ws_frame {
+	unsigned int		 refs;
+	size_t			 hlen;		/* of the frame head */
+	size_t			 len;		/* of the whole frame */
+	uint8_t			 wire[];	/* frame head, then payload */
 };
 
 static void	ws_teardown(struct ws *);
@@ -306,6 +318,15 @@ ws_tick(evutil_socket_t fd, short ev, void *arg)
 	case WS_DEAD:
 		if (ws->cbs.closed != NULL)
 			ws->cbs.closed(ws, ws->arg);
+		/*
+		 * Release the shared frames now: their cleanup points at ws,
+		 * and the bufferevent may free its buffers only later.  The
+		 * bufferevent keeps its output's start frozen; it is done.
+		 */
+		evbuffer_unfreeze(bufferevent_get_output(ws->bev), 1);
+		if (evbuffer_drain(bufferevent_get_output(ws->bev),
+		    evbuffer_get_length(bufferevent_get_output(ws->bev))) == -1)
+			fatalx("websocket: cannot release queued frames");
 		wslay_event_context_free(ws->ctx);
 		event_free(ws->tick);
 		bufferevent_free(ws->bev);
@@ -390,6 +411,119 @@ ws_send_binary(struct ws *ws, const void *p, size_t len)
 		return -1;
 	ws_flush(ws);
 	return ws->state == WS_DEAD ? -1 : 0;
+}
+
+struct ws_frame *
+ws_frame_new(const void *p, size_t len)
+{
+	struct ws_frame	*f;
+	size_t		 h;
+
+	if (len > SIZE_MAX - sizeof(*f) - 10)
+		return NULL;
+	if ((f = malloc(sizeof(*f) + 10 + len)) == NULL)
+		return NULL;
+	/* RFC 6455 5.2: FIN and binary, then the shortest length form. */
+	f->wire[0] = 0x82;
+	if (len < 126) {
+		f->wire[1] = len;
+		h = 2;
+	} else if (len <= 0xffff) {
+		f->wire[1] = 126;
+		f->wire[2] = len >> 8;
+		f->wire[3] = len;
+		h = 4;
+	} else {
+		f->wire[1] = 127;
+		for (h = 0; h < 8; h++)
+			f->wire[2 + h] = (uint64_t)len >> (56 - 8 * h);
+		h = 10;
+	}
+	if (len > 0)
+		memcpy(f->wire + h, p, len);
+	f->hlen = h;
+	f->len = h + len;
+	f->refs = 1;
+	return f;
+}
+
+void
+ws_frame_unref(struct ws_frame *f)
+{
+	if (f != NULL && --f->refs == 0)
+		free(f);
+}
+
+/* The output buffer let go of a frame: written, or dropped. */
+static void
+ws_frame_done(const void *data, size_t len, void *arg)
+{
+	struct ws	*ws = arg;
+
+	ws->nframes--;
+	ws_frame_unref((struct ws_frame *)((uintptr_t)data -
+	    offsetof(struct ws_frame, wire)));
+}
+
+/*
+ * A frame that fits the socket now goes straight to it: with many
+ * consumers, queueing it would cost each one a trip through the loop
+ * (arm the write event, wake, write, disarm) for the same one write.
+ * 1 if all of it went, 0 if nothing did; a part sent has its rest
+ * copied to the output, which then keeps the order.
+ */
+static int
+ws_send_now(struct ws *ws, struct ws_frame *f)
+{
+	struct evbuffer	*out = bufferevent_get_output(ws->bev);
+	ssize_t		 n;
+
+	if (evbuffer_get_length(out) != 0)
+		return 0;
+	n = send(bufferevent_getfd(ws->bev), f->wire, f->len,
+	    MSG_DONTWAIT | MSG_NOSIGNAL);
+	if (n <= 0)
+		/* Full, or broken: the bufferevent finds out which. */
+		return 0;
+	if ((size_t)n == f->len)
+		return 1;
+	if (evbuffer_add(out, f->wire + n, f->len - n) == -1) {
+		ws_teardown(ws);
+		return 1;
+	}
+	return 1;
+}
+
+int
+ws_send_frame(struct ws *ws, struct ws_frame *f)
+{
+	struct evbuffer	*out;
+
+	if (ws->state != WS_OPEN || wslay_event_get_close_sent(ws->ctx))
+		return -1;
+	/* What wslay holds (pings, pongs) goes first, whole. */
+	ws_flush(ws);
+	if (ws->state != WS_OPEN)
+		return -1;
+	if (wslay_event_get_queued_msg_count(ws->ctx) > 0)
+		return ws_send_binary(ws, f->wire + f->hlen, f->len - f->hlen);
+	if (ws_send_now(ws, f))
+		return ws->state == WS_DEAD ? -1 : 0;
+	out = bufferevent_get_output(ws->bev);
+	f->refs++;
+	if (evbuffer_add_reference(out, f->wire, f->len, ws_frame_done,
+	    ws) == -1) {
+		f->refs--;
+		return -1;
+	}
+	ws->nframes++;
+	return 0;
+}
+
+size_t
+ws_queued_frames(const struct ws *ws)
+{
+	return ws->nframes;
 }
 
 void

@@ -17,6 +17,7 @@
 struct bufferevent;
 struct http_request;
 struct ws;
+struct ws_frame;
 
 #define WS_ACCEPT_LEN	28		/* base64 of a SHA-1 */
 #define WS_RECV_MAX	16384		/* longest client message kept */
@@ -54,6 +55,18 @@ struct ws	*ws_upgrade(struct http_request *, const struct ws_cbs *,
 struct ws	*ws_new(struct bufferevent *, const struct ws_cbs *, void *);
 /* Queue one binary message; -1 if the connection is closing or broken. */
 int		 ws_send_binary(struct ws *, const void *, size_t);
+/*
+ * A binary message framed once and shared by any number of
+ * connections: each send adds a reference to the same bytes, no copy.
+ * ws_frame_new copies p and returns it with one reference, the
+ * caller's; each connection holds one until the message is written.
+ */
+struct ws_frame	*ws_frame_new(const void *, size_t);
+void		 ws_frame_unref(struct ws_frame *);
+/* Queue a shared message; -1 if the connection is closing or broken. */
+int		 ws_send_frame(struct ws *, struct ws_frame *);
+/* Shared messages queued and not yet all written to the socket. */
+size_t		 ws_queued_frames(const struct ws *);
 /* Send a close frame, then drop the connection once it is out. */
 void		 ws_close(struct ws *, uint16_t, const char *);
 /* Drop the connection now (the closed callback still comes). */

@@ -19,6 +19,9 @@
 #      1,000,000 records (reads over HTTP, the index's share of writes);
 #      its own data directory, generated in-process (about 15 minutes on
 #      a busy machine; BENCH_APPVIEW=0 skips it)
+#   8. the firehose (firehose.mjs): a fresh pdsd, writers, and 0, 1, 100
+#      and 1,000 subscribers: events/s, delivery latency, frontend CPU
+#      and memory per subscriber, write throughput against none
 #
 # Every phase has a time bound; the whole run takes about 6 minutes
 # (plus 3 the first time, for the install).  Prints the tables; with
@@ -26,6 +29,8 @@
 # ../shared or the source tree.  Environment:
 #   BENCH_QUICK=1        bench.mjs --quick: a smoke test of the harness
 #   BENCH_OFFICIAL=0     skip the official PDS (no ratios)
+#   BENCH_FIREHOSE=0     skip the firehose part
+#   BENCH_ONLY=firehose  run only the firehose part (after the build)
 #   BENCH_ONLY=blob      only the blob part (blob.mjs), on both servers
 #   BENCH_APPVIEW=0      skip the app.bsky view part (appview.sh; its
 #                        own BENCH_AV_* variables are described there)
@@ -286,6 +291,42 @@ disk_floor() {
 	rm -f "$W/dd.out"
 }
 
+# The firehose under 1, 100 and 1,000 subscribers (tests/bench/firehose.mjs).
+# rate limits off: the writers and the subscribers all come from
+# 127.0.0.1.
+run_firehose() {
+	port=$(free_port)
+	fnode=$top/tests/node/node_modules/.bin/node
+	[ -x "$fnode" ] || fnode=$NODE
+	say "firehose: pdsd on 127.0.0.1:$port, 1,000 subscribers"
+	mkdir -p "$W/fh"
+	cat >"$W/fh.conf" <<-CONF
+	listen on 127.0.0.1 port $port
+	data directory "$W/fh/data"
+	key directory "$W/fh/keys"
+	control socket "$W/fh/pdsd.sock"
+	rate limits off
+	CONF
+	wait_quiet
+	"$O/pdsd/pdsd" -d -f "$W/fh.conf" >"$W/fh.log" 2>&1 &
+	PDSD_PID=$!
+	if ! wait_http "http://127.0.0.1:$port/xrpc/_health" 100; then
+		tail -5 "$W/fh.log" >&2
+		fail "pdsd (firehose) did not start"
+		return
+	fi
+	if ! timeout 600 "$fnode" "$top/tests/bench/firehose.mjs" \
+	    --url "http://127.0.0.1:$port" --pid "$PDSD_PID" \
+	    --out "$W/firehose.json" >"$W/firehose.md" 2>"$W/firehose.log"; then
+		tail -5 "$W/firehose.log" >&2
+		fail "firehose.mjs did not finish"
+	fi
+	stop_pid "$PDSD_PID"
+	PDSD_PID=
+	grep -iE 'fatal|warn' "$W/fh.log" | sort | uniq -c | sort -rn |
+	    head -5 | sed 's/^/pdsd log: /'
+}
+
 blob_report() {
 	set -- "$W"/*.blob.json
 	[ -f "$1" ] || return 0
@@ -327,6 +368,17 @@ if ! timeout 600 make -s -f Makefile -f tests/bench/bench.mk O="$O" all \
 	exit 1
 fi
 
+if [ "${BENCH_ONLY:-}" = firehose ]; then
+	NODE=$top/tests/node/node_modules/.bin/node
+	run_firehose
+	echo
+	cat "$W/firehose.md"
+	[ -n "${BENCH_OUT:-}" ] && cp "$W/firehose.md" "$BENCH_OUT"
+	echo "load at end: $(uptime); $(($(date +%s) - T0)) s in all"
+	[ -z "$FAILED" ] || { echo "bench: failed:$FAILED"; exit 1; }
+	exit 0
+fi
+
 if [ "$ONLY" != blob ]; then
 	say "data layer"
 	timeout 120 "$B/bench_data" || fail "bench_data"
@@ -351,9 +403,14 @@ echo "official PDS $VERSION_OFF, Node $("$NODE" --version) (harness and PDS)"
 disk_floor
 [ "${BENCH_OFFICIAL:-1}" != 0 ] && run_official
 run_pdsd
+[ "${BENCH_FIREHOSE:-1}" != 0 ] && [ "$ONLY" != blob ] && run_firehose
 
 say "pdsd against the official PDS (same run, same machine)"
 report >"$W/report.md" 2>&1
+if [ -s "$W/firehose.md" ]; then
+	printf '\n### Firehose\n\n' >>"$W/report.md"
+	cat "$W/firehose.md" >>"$W/report.md"
+fi
 cat "$W/report.md"
 if [ -n "${BENCH_OUT:-}" ]; then
 	cp "$W/report.md" "$BENCH_OUT"

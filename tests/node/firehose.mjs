@@ -235,26 +235,168 @@ function splitFrames(buf) {
 async function tooSlow(did) {
   const c = await rawClient('')
   ok(c.head.startsWith('HTTP/1.1 101 '), 'raw handshake', c.head)
-  // About 16 MB of events while the client does not read a byte.
+  // About 32 MB of events while the client does not read a byte: the
+  // kernel takes up to 4.5 MB, pdsd drops it past 16 MiB.
   const big = 'x'.repeat(800000)
-  for (let i = 0; i < 20; i++)
+  for (let i = 0; i < 40; i++)
     await createRecord(did, 'com.example.big', { $type: 'com.example.big', text: big })
-  let buf = c.rest
-  c.sock.on('data', (d) => { buf = Buffer.concat([buf, d]) })
+  // Chunks joined once at the end: tens of MB arrive.
+  const chunks = [c.rest]
+  c.sock.on('data', (d) => { chunks.push(d) })
   let ended = false
   c.sock.on('end', () => { ended = true })
   c.sock.on('close', () => { ended = true })
   c.sock.resume()
   await until(() => ended, 15000)
-  const frames = splitFrames(buf)
+  const frames = splitFrames(Buffer.concat(chunks))
   const bin = frames.filter((f) => f.op === 2)
   const last = bin.length ? parseFrame(bin[bin.length - 1].payload) : null
   const close = frames.find((f) => f.op === 8)
-  ok(bin.length < 20 && last && last.header.op === -1 &&
+  ok(bin.length < 40 && last && last.header.op === -1 &&
      last.body.error === 'ConsumerTooSlow', 'a consumer that does not read gets ConsumerTooSlow',
      `${bin.length} frames, last ${last && JSON.stringify(last.header)}`)
   ok(close && close.payload.readUInt16BE(0) === 1008 && ended, 'and is closed with 1008')
   c.sock.destroy()
+}
+
+// The reference's bound is 500 queued events, whatever their size: a
+// consumer that reads nothing is dropped once 500 are waiting in pdsd.
+// The kernel's socket buffers (up to about 4.5 MB on loopback) take
+// the first ones, so 900 events of 16 KB: the count is reached with
+// under 13 MB sent, below the 16 MiB byte bound.
+async function tooSlowCount(did) {
+  const c = await rawClient('')
+  const N = 900, text = 'y'.repeat(16000)
+  let next = 0
+  const worker = async () => {
+    while (next < N) {
+      next++
+      await createRecord(did, 'com.example.small', { $type: 'com.example.small', text })
+    }
+  }
+  await Promise.all([worker(), worker(), worker(), worker()])
+  // Chunks joined once at the end: tens of MB arrive.
+  const chunks = [c.rest]
+  c.sock.on('data', (d) => { chunks.push(d) })
+  let ended = false
+  c.sock.on('close', () => { ended = true })
+  c.sock.resume()
+  await until(() => ended, 15000)
+  const frames = splitFrames(Buffer.concat(chunks))
+  const bin = frames.filter((f) => f.op === 2)
+  const last = bin.length ? parseFrame(bin[bin.length - 1].payload) : null
+  const bytes = bin.reduce((n, f) => n + f.payload.length, 0)
+  console.log(`# slow consumer: ${bin.length - 1} events, ${bytes} bytes before the error`)
+  ok(bin.length >= 501 && bin.length <= N && last && last.body.error === 'ConsumerTooSlow' &&
+     bytes < 16 * 1024 * 1024,
+     '500 queued events: ConsumerTooSlow (not before 500)',
+     `${bin.length} frames, ${bytes} bytes, last ${last && (last.body.error ?? last.body.seq)}`)
+  c.sock.destroy()
+}
+
+// An applyWrites of 200 creates is one #commit, as in the reference:
+// every op, every record block, tooBig false, since the previous rev.
+async function bigCommit(did) {
+  const head = await (await fetch(`${XRPC}/com.atproto.sync.getLatestCommit?did=${did}`)).json()
+  const s = subscribe('')
+  await until(() => s.open)
+  const writes = []
+  for (let i = 0; i < 200; i++)
+    writes.push({ $type: 'com.atproto.repo.applyWrites#create', collection: 'app.bsky.feed.post',
+      value: { $type: 'app.bsky.feed.post', text: `bulk ${i}`, createdAt: new Date().toISOString() } })
+  await post('com.atproto.repo.applyWrites', { repo: did, writes }, accounts.get(did).jwt)
+  await until(() => s.frames.length >= 1)
+  await settle(s, 300)
+  let f = null, why = null
+  try {
+    f = parseFrame(s.frames[0])
+    const b = f.body
+    const car = await readCarWithRoot(b.blocks)
+    const commit = cborToLex(car.blocks.get(car.root))
+    if (f.header.t !== '#commit') why = `type ${f.header.t}`
+    else if (b.ops.length !== 200) why = `${b.ops.length} ops`
+    else if (b.tooBig !== false) why = 'tooBig'
+    else if (b.since !== head.rev) why = `since ${b.since}, want ${head.rev}`
+    else if (!b.ops.every((o) => o.action === 'create' && car.blocks.has(o.cid))) why = 'a record block is missing'
+    else if (!(await verifyCommitSig(commit, accounts.get(did).key))) why = 'signature'
+  } catch (e) { why = e.message }
+  ok(s.frames.length === 1 && why === null, 'applyWrites of 200 creates: one #commit with all 200 ops',
+     `${s.frames.length} frames: ${why}`)
+  s.ws.close()
+}
+
+// A raw request, answered with its status line and headers.
+function rawHead(lines) {
+  return new Promise((resolve) => {
+    const u = new URL(URL_)
+    const sock = net.connect(+u.port, u.hostname)
+    let buf = ''
+    const t = setTimeout(() => { sock.destroy(); resolve(buf) }, 3000)
+    sock.on('connect', () => sock.write(`GET ${STREAM} HTTP/1.1\r\nHost: x\r\n` + lines.join('\r\n') + '\r\n\r\n'))
+    sock.on('data', (d) => {
+      buf += d.toString()
+      if (buf.includes('\r\n\r\n')) { clearTimeout(t); sock.destroy(); resolve(buf) }
+    })
+    sock.on('error', () => { clearTimeout(t); resolve(buf) })
+  })
+}
+
+// A masked client frame.
+function clientFrame(op, payload, mask = true) {
+  const len = payload.length
+  const h = [0x80 | op]
+  if (len < 126) h.push((mask ? 0x80 : 0) | len)
+  else if (len < 65536) h.push((mask ? 0x80 : 0) | 126, len >> 8, len & 0xff)
+  else { h.push((mask ? 0x80 : 0) | 127, 0, 0, 0, 0); h.push((len >>> 24) & 0xff, (len >> 16) & 0xff, (len >> 8) & 0xff, len & 0xff) }
+  if (!mask) return Buffer.concat([Buffer.from(h), payload])
+  const key = crypto.randomBytes(4)
+  const body = Buffer.from(payload.map((b, i) => b ^ key[i % 4]))
+  return Buffer.concat([Buffer.from(h), key, body])
+}
+
+// Send bytes after the handshake; the close code the server answers.
+async function closeCodeAfter(bytes) {
+  const c = await rawClient('')
+  let buf = c.rest, ended = false
+  c.sock.on('data', (d) => { buf = Buffer.concat([buf, d]) })
+  c.sock.on('close', () => { ended = true })
+  c.sock.resume()
+  c.sock.write(bytes)
+  await until(() => ended || splitFrames(buf).some((f) => f.op === 8), 5000)
+  const close = splitFrames(buf).find((f) => f.op === 8)
+  c.sock.destroy()
+  return close ? close.payload.readUInt16BE(0) : null
+}
+
+async function badInputs(did) {
+  const base = ['Upgrade: websocket', 'Connection: Upgrade']
+  let h = await rawHead([...base, 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: short'])
+  ok(h.startsWith('HTTP/1.1 400 '), 'bad Sec-WebSocket-Key: 400', h.split('\r\n')[0])
+  h = await rawHead([...base, 'Sec-WebSocket-Version: 8', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='])
+  ok(h.startsWith('HTTP/1.1 426 ') && /\r\nSec-WebSocket-Version: 13\r\n/i.test(h),
+     'Sec-WebSocket-Version 8: 426 naming 13', h.split('\r\n')[0])
+  h = await rawHead(['Upgrade: websocket', 'Sec-WebSocket-Version: 13', 'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=='])
+  ok(h.startsWith('HTTP/1.1 400 '), 'Upgrade without Connection: Upgrade: 400', h.split('\r\n')[0])
+  await errorFrame('?cursor=-1', 'InvalidRequest', 'cursor must be an integer', 'cursor=-1')
+
+  let code = await closeCodeAfter(clientFrame(2, Buffer.alloc(16385)))
+  ok(code === 1009, 'a client frame over 16 KiB: close 1009', code)
+  code = await closeCodeAfter(clientFrame(2, Buffer.from('hi'), false))
+  ok(code === 1002, 'an unmasked client frame: close 1002', code)
+  code = await closeCodeAfter(Buffer.from([0x83, 0x80, 1, 2, 3, 4]))
+  ok(code === 1002, 'a reserved opcode: close 1002', code)
+
+  // Consumers that vanish mid-stream, some halfway through a frame.
+  const gone = []
+  for (let i = 0; i < 10; i++) gone.push(await rawClient('?cursor=0'))
+  gone.forEach((c, i) => {
+    if (i % 2) c.sock.write(clientFrame(2, Buffer.alloc(1000)).subarray(0, 500))
+    c.sock.destroy()
+  })
+  await createRecord(did, 'app.bsky.feed.post',
+    { $type: 'app.bsky.feed.post', text: 'after the vanished', createdAt: new Date().toISOString() })
+  const r = await fetch(`${URL_}/xrpc/_health`)
+  ok(r.status === 200, 'abrupt disconnects: pdsd still serves')
 }
 
 function resolver() {
@@ -391,6 +533,9 @@ async function main() {
 
   await referenceConsumer(posts, deleted)
   await tooSlow(dave)
+  await tooSlowCount(dave)
+  await bigCommit(carol)
+  await badInputs(carol)
 
   // The others were not disturbed by the slow one.
   await settle(a)

@@ -3,9 +3,10 @@
 # every "relay" of pdsd.conf at start (a trailing slash in the URL is
 # dropped).  A tiny fake relay (node's http module) records each call.
 # A relay that is down is logged, shown by
-# "pdsctl relay status" and retried with back-off until it answers; one
-# that refuses shows the reason; "pdsctl relay crawl" asks again now; a
-# reload that drops a relay drops it from the status.  pdsd keeps
+# "pdsctl relay list" and retried with back-off until it answers; one
+# that refuses shows the reason; "pdsctl crawl" asks again now; a
+# reload that drops a relay drops it from the list.  The older
+# spellings "relay status" and "relay crawl" still work.  pdsd keeps
 # serving throughout.
 . "$(dirname "$0")/lib.subr"
 
@@ -72,9 +73,9 @@ wait_calls() {
 	until_ok "$3" has_calls "$1" "$2"
 }
 
-# status_has pattern: "pdsctl relay status", in $T/status, matches.
+# status_has pattern: "pdsctl relay list", in $T/status, matches.
 status_has() {
-	"$PDSCTL" -s "$SOCK" relay status >"$T/status" 2>&1
+	"$PDSCTL" -s "$SOCK" relay list >"$T/status" 2>&1
 	grep -q "$1" "$T/status"
 }
 status_lacks() {
@@ -118,18 +119,18 @@ esac
 
 # 2. The one that is down: logged, shown, not fatal.
 if wait_status "failures in a row: 1" 50; then
-	ok "relay status shows the failure"
+	ok "relay list shows the failure"
 else
-	notok "relay status shows the failure" "$(cat "$T/status")"
+	notok "relay list shows the failure" "$(cat "$T/status")"
 fi
 if grep -q "relay http://127.0.0.1:$APORT\$" "$T/status" &&
     grep -q "relay http://127.0.0.1:$BPORT\$" "$T/status" &&
     awk '/^relay http:\/\/127.0.0.1:'"$APORT"'$/{a=1;next} /^relay/{a=0}
 	a && /last success: [0-9][0-9][0-9][0-9]-/{s=1} END{exit !s}' "$T/status" &&
     grep -q "last error: .*[Cc]onnect" "$T/status"; then
-	ok "relay status: both relays, success and last error"
+	ok "relay list: both relays, success and last error"
 else
-	notok "relay status: both relays" "$(cat "$T/status")"
+	notok "relay list: both relays" "$(cat "$T/status")"
 fi
 grep -q "relay http://127.0.0.1:$BPORT: requestCrawl failed" "$T/log" &&
     ok "the failure is logged" || notok "the failure is logged" \
@@ -147,9 +148,9 @@ else
 	notok "a failed relay is retried" "$(cat "$T/status")"
 fi
 if until_ok 30 status_lacks "failures"; then
-	ok "relay status clears the error after a success"
+	ok "relay list clears the error after a success"
 else
-	notok "relay status clears the error" "$(cat "$T/status")"
+	notok "relay list clears the error" "$(cat "$T/status")"
 fi
 
 # 4. No new request without new events or a reason.
@@ -157,13 +158,13 @@ sleep 6
 [ "$(calls A)" = 1 ] && ok "no repeat within the interval" ||
     notok "no repeat within the interval" "$(calls A) calls"
 
-# 5. pdsctl relay crawl asks again now; a refusal shows its reason.
+# 5. pdsctl crawl asks again now; a refusal shows its reason.
 touch "$T/A.fail"
-if "$PDSCTL" -s "$SOCK" relay crawl >"$T/out" 2>&1 && wait_calls A 2 50 &&
+if "$PDSCTL" -s "$SOCK" crawl >"$T/out" 2>&1 && wait_calls A 2 50 &&
     wait_calls B 2 50; then
-	ok "relay crawl asks every relay again"
+	ok "pdsctl crawl asks every relay again"
 else
-	notok "relay crawl" "$(cat "$T/out") A=$(calls A) B=$(calls B)"
+	notok "pdsctl crawl" "$(cat "$T/out") A=$(calls A) B=$(calls B)"
 fi
 if wait_status "last error: HTTP 400: this host is banned" 50; then
 	ok "a refusal shows the relay's message"
@@ -182,6 +183,7 @@ else
 	notok "reload drops a relay" "$(cat "$T/out") $(cat "$T/status")"
 fi
 nb=$(calls B)
+# The older spelling of crawl.
 "$PDSCTL" -s "$SOCK" relay crawl >/dev/null 2>&1
 wait_calls A 3 50
 sleep 0.5
@@ -193,6 +195,9 @@ sleep 0.5
 "$PDSCTL" -s "$SOCK" relay bogus >/dev/null 2>&1
 [ $? = 1 ] && ok "pdsctl relay: unknown subcommand fails" ||
     notok "pdsctl relay bogus"
+"$PDSCTL" -s "$SOCK" crawl now >/dev/null 2>&1
+[ $? = 1 ] && ok "pdsctl crawl takes no argument" ||
+    notok "pdsctl crawl now"
 kill -0 "$PID" 2>/dev/null && ok "pdsd still running" ||
     notok "pdsd still running" "$(tail -5 "$T/log")"
 
@@ -201,13 +206,18 @@ kill "$PID"
 wait_gone "$PID" 100
 PID=
 
-# A configuration without relays: status says so.
+# A configuration without relays: the list says so (and the older
+# spelling gives the same).
 write_conf
 if start_pdsd; then
-	"$PDSCTL" -s "$SOCK" relay status >"$T/status" 2>&1
+	"$PDSCTL" -s "$SOCK" relay list >"$T/status" 2>&1
 	grep -q "no relays configured" "$T/status" &&
 	    ok "no relays configured" ||
 	    notok "no relays configured" "$(cat "$T/status")"
+	"$PDSCTL" -s "$SOCK" relay status >"$T/status2" 2>&1
+	cmp -s "$T/status" "$T/status2" &&
+	    ok "relay status is relay list" ||
+	    notok "relay status is relay list" "$(cat "$T/status2")"
 	kill "$PID"
 	wait_gone "$PID" 100
 	PID=

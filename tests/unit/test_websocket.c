@@ -278,6 +278,70 @@ test_send_lengths(void **state)
 	assert_int_equal(t->closed, 0);
 }
 
+/* A shared frame: the same bytes as a copied one, in order with them. */
+static void
+test_shared_lengths(void **state)
+{
+	struct wt	*t = *state;
+	static uint8_t	 big[70000], got[70000];
+	size_t		 sizes[] = { 0, 5, 125, 126, 300, 65535, 65536, 70000 };
+	struct ws_frame	*f;
+	size_t		 i, j, len;
+	uint8_t		 op;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = i * 13;
+	for (j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
+		f = ws_frame_new(big, sizes[j]);
+		assert_non_null(f);
+		assert_int_equal(ws_send_frame(t->ws, f), 0);
+		assert_int_equal(ws_send_binary(t->ws, "z", 1), 0);
+		ws_frame_unref(f);	/* the connection keeps its own */
+		len = cread_head(t, t->sv[1], &op);
+		assert_int_equal(op, 0x82);
+		assert_int_equal(len, sizes[j]);
+		cread(t, t->sv[1], got, len);
+		assert_memory_equal(got, big, len);
+		len = cread_head(t, t->sv[1], &op);
+		assert_int_equal(len, 1);
+		cread(t, t->sv[1], got, 1);
+		assert_int_equal(got[0], 'z');
+	}
+	pump(t, 20);
+	assert_int_equal(ws_queued_frames(t->ws), 0);
+	assert_int_equal(ws_pending(t->ws), 0);
+}
+
+/*
+ * Frames not yet written are counted, and a connection torn down with
+ * frames still queued lets go of them (ASan and the sanitizer build
+ * check the references).
+ */
+static void
+test_shared_queued(void **state)
+{
+	struct wt	*t = *state;
+	static uint8_t	 big[65536];
+	struct ws_frame	*f;
+	int		 i, sndbuf = 4096;
+
+	setsockopt(t->sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	f = ws_frame_new(big, sizeof(big));
+	assert_non_null(f);
+	for (i = 0; i < 20; i++)
+		assert_int_equal(ws_send_frame(t->ws, f), 0);
+	pump(t, 20);
+	/* The peer reads nothing: most are still ours. */
+	assert_true(ws_queued_frames(t->ws) > 10);
+	assert_true(ws_queued_frames(t->ws) <= 20);
+	ws_close(t->ws, WS_CODE_POLICY, "ConsumerTooSlow");
+	assert_int_equal(ws_send_frame(t->ws, f), -1);
+	ws_abort(t->ws);
+	pump(t, 20);
+	assert_int_equal(t->closed, 1);
+	ws_frame_unref(f);
+}
+
 static void
 test_client_messages(void **state)
 {
@@ -607,6 +671,10 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_accept_key),
 		cmocka_unit_test_setup_teardown(test_send_lengths,
+		    setup_pair, teardown_pair),
+		cmocka_unit_test_setup_teardown(test_shared_lengths,
+		    setup_pair, teardown_pair),
+		cmocka_unit_test_setup_teardown(test_shared_queued,
 		    setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_client_messages,
 		    setup_pair, teardown_pair),
