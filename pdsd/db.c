@@ -23,7 +23,6 @@
  * holds anyway; 64 MiB keeps the hot part of a large index in the
  * process (docs/bench.md).
  */
-#define DB_CACHE_KIB	"-65536"
 
 /* Prepared statements kept for the life of the connection. */
 static sqlite3_stmt	**stmt_cache[DB_MAX_STMTS];

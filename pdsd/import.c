@@ -67,7 +67,6 @@
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
 #define IMPORT_WARN_MAX		320
 #define IMPORT_CACHE_KIB	"-32768"	/* negative: KiB, not pages */
-#define DEFAULT_CACHE_KIB	"-2000"		/* SQLite's */
 #define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
 			"(cid BLOB PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
 			"WITHOUT ROWID"
@@ -201,8 +200,8 @@ stage_done(void)
 {
 	char	 err[256];
 
-	if (db_exec(fe->db, "PRAGMA main.cache_size = " DEFAULT_CACHE_KIB ";"
-	    "PRAGMA temp.cache_size = " DEFAULT_CACHE_KIB, err,
+	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB ";"
+	    "PRAGMA temp.cache_size = " DB_CACHE_KIB, err,
 	    sizeof(err)) == -1)
 		log_warnx("import: cache size: %s", err);
 }

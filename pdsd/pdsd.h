@@ -318,6 +318,12 @@ void		 proxy_forward(struct http_request *, const char *);
 int		 proxy_is_appview(const char *);
 
 /* db.c */
+/*
+ * The page cache of a connection, in KiB (negative, as SQLite takes
+ * it): big enough for the app.bsky reads' hot pages, small enough that
+ * the frontend stays well under 64 MB while it streams a large export.
+ */
+#define DB_CACHE_KIB	"-16384"
 struct sqlite3	*db_open(const char *, char *, size_t);
 int		 db_migrate(struct sqlite3 *, char *, size_t);
 /* SQL with no result; the error into err. */
