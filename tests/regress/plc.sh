@@ -172,7 +172,7 @@ expect "updateHandle to a taken handle" 400 InvalidRequest \
     "Handle already taken: bob.test"
 post com.atproto.identity.updateHandle '{}' "$tok"
 expect "updateHandle without a handle" 400 InvalidRequest \
-    'Input must have the property \"handle\"'
+    'Missing required key \"handle\" at $'
 post com.atproto.identity.updateHandle '{"handle":"no spaces.test"}' "$tok"
 expect "updateHandle with a bad handle" 400 InvalidRequest "Invalid handle"
 post com.atproto.identity.updateHandle '{"handle":"ab.test"}' "$tok"
