@@ -1,9 +1,13 @@
 /*
  * App passwords: random, shown once, "xxxx-xxxx-xxxx-xxxx".  Each is
- * kept as argon2id (interactive limits, as account passwords) with a
- * salt fixed per account, as the reference salts its scrypt: a login
- * then costs one hash to match any of the account's app passwords, by
- * equality.  The 80 random bits make a per-password salt unnecessary.
+ * kept as argon2id (the limits of account passwords) with a salt fixed
+ * per account, as the reference salts its scrypt: a login then costs
+ * one hash to match any of the account's app passwords, by equality.
+ * The 80 random bits make a per-password salt unnecessary.
+ *
+ * The stored hash is hex behind APPPASS_TAG, which names the limits;
+ * bare hex is one derived at the old limits (libsodium's interactive),
+ * still matched, with a second hash, while an account has any.
  */
 #include <sys/types.h>
 
@@ -21,7 +25,18 @@
 #include "log.h"
 #include "pdsd.h"
 
-#define HEXLEN	(PWHASH_DERIVED_LEN * 2 + 1)
+#define APPPASS_TAG	"m12t3$"
+#define KEYLEN		(sizeof(APPPASS_TAG) - 1 + PWHASH_DERIVED_LEN * 2 + 1)
+
+/* What the column holds for a derived hash, at the old limits or not. */
+static void
+apppass_key(const uint8_t *derived, int old, char key[KEYLEN])
+{
+	size_t	 off = old ? 0 : sizeof(APPPASS_TAG) - 1;
+
+	memcpy(key, APPPASS_TAG, off);
+	sodium_bin2hex(key + off, KEYLEN - off, derived, PWHASH_DERIVED_LEN);
+}
 
 int
 apppass_generate(char pw[AUTH_APPPASS_LEN + 1])
@@ -75,7 +90,7 @@ apppass_store(struct sqlite3 *db, const char *did, const char *name,
 {
 	static sqlite3_stmt	*st;
 	sqlite3_stmt		*s;
-	char			 hex[HEXLEN];
+	char			 key[KEYLEN];
 	int			 rc;
 
 	if ((s = db_stmt(db, &st, "INSERT INTO app_password (did, name, "
@@ -83,10 +98,10 @@ apppass_store(struct sqlite3 *db, const char *did, const char *name,
 	    "strftime('%Y-%m-%dT%H:%M:%fZ', 'now')) ON CONFLICT DO NOTHING "
 	    "RETURNING created_at")) == NULL)
 		return -1;
-	sodium_bin2hex(hex, sizeof(hex), derived, PWHASH_DERIVED_LEN);
+	apppass_key(derived, 0, key);
 	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, 2, name, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 3, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, key, -1, SQLITE_STATIC);
 	sqlite3_bind_int(s, 4, privileged != 0);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
@@ -104,19 +119,19 @@ apppass_store(struct sqlite3 *db, const char *did, const char *name,
 
 int
 apppass_find(struct sqlite3 *db, const char *did, const uint8_t *derived,
-    char *name, size_t len, int *privileged)
+    int old, char *name, size_t len, int *privileged)
 {
 	static sqlite3_stmt	*st;
 	sqlite3_stmt		*s;
-	char			 hex[HEXLEN];
+	char			 key[KEYLEN];
 	int			 rc;
 
 	if ((s = db_stmt(db, &st, "SELECT name, privileged FROM app_password "
 	    "WHERE did = ? AND password_hash = ?")) == NULL)
 		return -1;
-	sodium_bin2hex(hex, sizeof(hex), derived, PWHASH_DERIVED_LEN);
+	apppass_key(derived, old, key);
 	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 2, hex, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, key, -1, SQLITE_STATIC);
 	rc = sqlite3_step(s);
 	if (rc == SQLITE_ROW) {
 		strlcpy(name, (const char *)sqlite3_column_text(s, 0), len);
@@ -137,6 +152,24 @@ apppass_count(struct sqlite3 *db, const char *did)
 
 	if ((s = db_stmt(db, &st, "SELECT count(*) FROM app_password "
 	    "WHERE did = ?")) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
+	if (sqlite3_step(s) == SQLITE_ROW)
+		n = sqlite3_column_int(s, 0);
+	sqlite3_reset(s);
+	return n;
+}
+
+/* How many of the account's app passwords are at the old limits. */
+int
+apppass_count_old(struct sqlite3 *db, const char *did)
+{
+	static sqlite3_stmt	*st;
+	sqlite3_stmt		*s;
+	int			 n = -1;
+
+	if ((s = db_stmt(db, &st, "SELECT count(*) FROM app_password "
+	    "WHERE did = ? AND instr(password_hash, '$') = 0")) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW)

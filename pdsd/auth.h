@@ -112,20 +112,26 @@ void		 apppass_salt(const char *, uint8_t [16]);
 /* 0, 1 name taken, -1 error; createdAt written into the buffer. */
 int		 apppass_store(struct sqlite3 *, const char *, const char *,
 		    const uint8_t *, int, char *, size_t);
-/* The app password whose derived hash matches: 0 found, 1 none, -1. */
+/*
+ * The app password whose derived hash matches: 0 found, 1 none, -1;
+ * old: the hash is at the old limits (pwhash_derive_async).
+ */
 int		 apppass_find(struct sqlite3 *, const char *, const uint8_t *,
-		    char *, size_t, int *);
+		    int, char *, size_t, int *);
 int		 apppass_count(struct sqlite3 *, const char *);
+int		 apppass_count_old(struct sqlite3 *, const char *);
 int		 apppass_revoke(struct sqlite3 *, const char *, const char *);
 struct json_object;
 struct json_object *apppass_list(struct sqlite3 *, const char *);
 
 /*
- * pwhash.c: argon2id at libsodium's interactive limits on a small pool
- * of threads; callbacks run on the event loop.  The password copies are
- * wiped.  The _async calls return -1 when the queue is full or on
- * allocation failure, and then never call back.
+ * pwhash.c: argon2id (m=12 MiB, t=3, p=1) on a small pool of threads;
+ * callbacks run on the event loop.  The password copies are wiped.  The
+ * _async calls return -1 when the queue is full or on allocation
+ * failure, and then never call back.
  */
+#define PWHASH_OPSLIMIT		3
+#define PWHASH_MEMLIMIT		((size_t)12 << 20)
 #define PWHASH_DERIVED_LEN	32
 #define PWHASH_SALT_LEN		16
 #define PWHASH_PW_MAX		4096
@@ -137,9 +143,12 @@ void		 pwhash_shutdown(void);
 int		 pwhash_hash_async(const char *, pwhash_str_cb, void *);
 int		 pwhash_verify_async(const char *, const char *,
 		    pwhash_verify_cb, void *);
-/* Deterministic raw argon2id of a password with a given salt. */
+/*
+ * Deterministic raw argon2id of a password with a given salt; old: at
+ * the limits before m=12 MiB (libsodium's interactive: t=2, 64 MiB).
+ */
 int		 pwhash_derive_async(const uint8_t [PWHASH_SALT_LEN],
-		    const char *, pwhash_derive_cb, void *);
+		    const char *, int, pwhash_derive_cb, void *);
 /* A hash no password matches in practice: for unknown accounts. */
 extern const char	 pwhash_dummy[];
 

@@ -1,12 +1,21 @@
 /*
- * Password hashing off the event loop.  argon2id at libsodium's
- * interactive limits costs tens of milliseconds and 64 MB per hash, so
- * a work queue of its own (workq.c) runs it on two threads while the
- * loop goes on serving.
+ * Password hashing off the event loop: argon2id costs tens of
+ * milliseconds per hash, so a work queue of its own (workq.c) runs it
+ * on two threads while the loop goes on serving.
+ *
+ * The parameters are OWASP's argon2id minimum in its 12 MiB form
+ * (m=12 MiB, t=3, p=1; the same cost as its m=19 MiB, t=2): libsodium's
+ * interactive limits take 64 MiB per hash, on their own the whole
+ * memory pdsd means to use.  Hashes carry their parameters, so those
+ * made at the old limits go on verifying; a gate keeps the memory of the
+ * hashes running at once under PWHASH_MEM_MAX, and one that needs more
+ * than a new hash (an old 64 MiB one) runs alone.
  */
 #include <sys/types.h>
 
 #include <event.h>
+#include <pthread.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -24,13 +33,18 @@
  */
 #define PWHASH_NICE		10
 #define PWSLOT_SIZE		(PWHASH_PW_MAX + 1)
+/* What the hashes running at once may take: two new ones. */
+#define PWHASH_MEM_MAX		((size_t)PWHASH_THREADS * PWHASH_MEMLIMIT)
+/* Before this version: libsodium's interactive limits. */
+#define PWHASH_OPSLIMIT_OLD	2
+#define PWHASH_MEMLIMIT_OLD	((size_t)64 << 20)
 
 /*
  * Nobody knows its password: unknown accounts are checked against it so
  * that they take as long to refuse as known ones.
  */
-const char pwhash_dummy[] = "$argon2id$v=19$m=65536,t=2,p=1$"
-    "iLLiqcwnhxUhyK3dxPV2yw$S8XTPXDHJUwzuM4K0kwXK7dYFL4+xJOm8fykASNaNDo";
+const char pwhash_dummy[] = "$argon2id$v=19$m=12288,t=3,p=1$"
+    "TOaKhdqlM9qelnQp9SmJKQ$z3Z7P62e6BbjB839swF8FrnFgJSp44ARBICfew4tJCU";
 
 enum pwjob_kind {
 	PWJOB_HASH,
@@ -47,11 +61,18 @@ struct pwjob {
 	uint8_t			 salt[PWHASH_SALT_LEN];
 	uint8_t			 out[PWHASH_DERIVED_LEN];
 	int			 result;	/* 0 ok, 1 mismatch, -1 */
+	int			 old;		/* derive at the old limits */
 	void			(*cb)(void);
 	void			*arg;
 };
 
 static struct workq	*pool;
+
+/* The memory gate, taken by the workers around each hash. */
+static pthread_mutex_t	 gate_mtx = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t	 gate_cond = PTHREAD_COND_INITIALIZER;
+static size_t		 gate_used;	/* bytes of the hashes running */
+static int		 gate_bigwait;	/* big ones waiting to run alone */
 
 /*
  * The passwords of the jobs, in one sodium_malloc'd area made at start:
@@ -71,6 +92,9 @@ static void	 pwjob_drop(void *);
 static struct pwjob *pwjob_new(enum pwjob_kind, const char *, void (*)(void),
 		    void *);
 static int	 pwjob_submit(struct pwjob *);
+static size_t	 pwjob_mem(const struct pwjob *);
+static void	 gate_enter(size_t);
+static void	 gate_leave(size_t);
 
 int
 pwhash_init(struct event_base *base)
@@ -176,14 +200,76 @@ pwhash_verify_async(const char *hash, const char *pw, pwhash_verify_cb cb,
 
 int
 pwhash_derive_async(const uint8_t salt[PWHASH_SALT_LEN], const char *pw,
-    pwhash_derive_cb cb, void *arg)
+    int old, pwhash_derive_cb cb, void *arg)
 {
 	struct pwjob	*j;
 
 	if ((j = pwjob_new(PWJOB_DERIVE, pw, (void (*)(void))cb, arg)) == NULL)
 		return -1;
 	memcpy(j->salt, salt, sizeof(j->salt));
+	j->old = old;
 	return pwjob_submit(j);
+}
+
+/*
+ * The memory a job's hash takes: a stored hash says its own ("m=" in
+ * KiB); one that does not parse is taken as big, so it runs alone.
+ */
+static size_t
+pwjob_mem(const struct pwjob *j)
+{
+	const char	*p;
+	char		*end;
+	unsigned long	 kib;
+
+	switch (j->kind) {
+	case PWJOB_HASH:
+		return PWHASH_MEMLIMIT;
+	case PWJOB_DERIVE:
+		return j->old ? PWHASH_MEMLIMIT_OLD : PWHASH_MEMLIMIT;
+	case PWJOB_VERIFY:
+		break;
+	}
+	if (j->hash[0] == '\0')
+		return 0;
+	if ((p = strstr(j->hash, "$m=")) == NULL)
+		return SIZE_MAX;
+	kib = strtoul(p + 3, &end, 10);
+	if (end == p + 3 || *end != ',' || kib > SIZE_MAX / 1024)
+		return SIZE_MAX;
+	return (size_t)kib * 1024;
+}
+
+/*
+ * Wait until mem fits beside the hashes running.  A big one (more than
+ * a new hash) waits for all others to end and holds the rest back
+ * meanwhile, so a steady stream of logins cannot starve it.
+ */
+static void
+gate_enter(size_t mem)
+{
+	pthread_mutex_lock(&gate_mtx);
+	if (mem > PWHASH_MEMLIMIT) {
+		gate_bigwait++;
+		while (gate_used > 0)
+			pthread_cond_wait(&gate_cond, &gate_mtx);
+		gate_bigwait--;
+	} else {
+		while (gate_bigwait > 0 || gate_used + mem > PWHASH_MEM_MAX)
+			pthread_cond_wait(&gate_cond, &gate_mtx);
+	}
+	/* At least 1, so that a big one's gate_used reads as taken. */
+	gate_used += mem > 0 ? mem : 1;
+	pthread_mutex_unlock(&gate_mtx);
+}
+
+static void
+gate_leave(size_t mem)
+{
+	pthread_mutex_lock(&gate_mtx);
+	gate_used -= mem > 0 ? mem : 1;
+	pthread_cond_broadcast(&gate_cond);
+	pthread_mutex_unlock(&gate_mtx);
 }
 
 /* In a worker thread: only the job, no loop state. */
@@ -191,12 +277,13 @@ static void
 pwhash_run(void *arg)
 {
 	struct pwjob	*j = arg;
+	size_t		 mem = pwjob_mem(j);
 
+	gate_enter(mem);
 	switch (j->kind) {
 	case PWJOB_HASH:
 		j->result = crypto_pwhash_str(j->hash, j->pw, j->pwlen,
-		    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-		    crypto_pwhash_MEMLIMIT_INTERACTIVE) == 0 ? 0 : -1;
+		    PWHASH_OPSLIMIT, PWHASH_MEMLIMIT) == 0 ? 0 : -1;
 		break;
 	case PWJOB_VERIFY:
 		if (j->hash[0] == '\0')
@@ -207,11 +294,13 @@ pwhash_run(void *arg)
 		break;
 	case PWJOB_DERIVE:
 		j->result = crypto_pwhash(j->out, sizeof(j->out), j->pw,
-		    j->pwlen, j->salt, crypto_pwhash_OPSLIMIT_INTERACTIVE,
-		    crypto_pwhash_MEMLIMIT_INTERACTIVE,
+		    j->pwlen, j->salt,
+		    j->old ? PWHASH_OPSLIMIT_OLD : PWHASH_OPSLIMIT,
+		    j->old ? PWHASH_MEMLIMIT_OLD : PWHASH_MEMLIMIT,
 		    crypto_pwhash_ALG_ARGON2ID13) == 0 ? 0 : -1;
 		break;
 	}
+	gate_leave(mem);
 	sodium_memzero(j->pw, j->pwlen);
 }
 

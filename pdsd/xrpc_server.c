@@ -114,6 +114,7 @@ struct login {
 	int			 found;
 	int			 allow_takendown;
 	char			*apppw;		/* sodium_malloc'd, or NULL */
+	int			 old;		/* derived at the old limits */
 };
 
 static void	login_verified(void *, int);
@@ -294,7 +295,7 @@ login_verified(void *arg, int ok)
 		return;
 	}
 	apppass_salt(l->acct.did, salt);
-	if (pwhash_derive_async(salt, l->apppw, login_derived, l) == -1) {
+	if (pwhash_derive_async(salt, l->apppw, 0, login_derived, l) == -1) {
 		xrpc_error(l->req, 503, "NotEnoughResources",
 		    "Too many logins at once; try again");
 		login_free(l);
@@ -306,13 +307,27 @@ login_derived(void *arg, const uint8_t *derived)
 {
 	struct login	*l = arg;
 	char		 name[AUTH_APPPASS_NAME_MAX + 1];
-	int		 priv, rc;
+	uint8_t		 salt[PWHASH_SALT_LEN];
+	int		 nold = 0, priv, rc;
 
 	if (derived == NULL ||
-	    (rc = apppass_find(fe->db, l->acct.did, derived, name,
-	    sizeof(name), &priv)) == -1) {
+	    (rc = apppass_find(fe->db, l->acct.did, derived, l->old, name,
+	    sizeof(name), &priv)) == -1 || (rc == 1 && !l->old &&
+	    (nold = apppass_count_old(fe->db, l->acct.did)) == -1)) {
 		internal_error(l->req);
 		login_free(l);
+		return;
+	}
+	/* Ones made before the limits changed: their hash, too, once. */
+	if (rc == 1 && nold > 0) {
+		l->old = 1;
+		apppass_salt(l->acct.did, salt);
+		if (pwhash_derive_async(salt, l->apppw, 1, login_derived,
+		    l) == -1) {
+			xrpc_error(l->req, 503, "NotEnoughResources",
+			    "Too many logins at once; try again");
+			login_free(l);
+		}
 		return;
 	}
 	if (rc == 1) {
@@ -515,7 +530,7 @@ apppass_create_body(struct http_request *req, struct json_object *o)
 	n->privileged = rc == 1 && json_object_get_boolean(priv);
 	apppass_generate(n->pw);
 	apppass_salt(n->did, salt);
-	if (pwhash_derive_async(salt, n->pw, apppass_derived, n) == -1) {
+	if (pwhash_derive_async(salt, n->pw, 0, apppass_derived, n) == -1) {
 		xrpc_error(req, 503, "NotEnoughResources",
 		    "Too many password operations at once; try again");
 		apppass_new_free(n);

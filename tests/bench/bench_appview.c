@@ -42,6 +42,7 @@
 #include <sqlite3.h>
 
 #include "appview.h"
+#include "auth.h"
 #include "bench.h"
 #include "cbor.h"
 #include "cid.h"
@@ -334,8 +335,7 @@ accounts(struct gen *g)
 	size_t		 i;
 
 	if (crypto_pwhash_str(hash, "bench-password", 14,
-	    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+	    PWHASH_OPSLIMIT, PWHASH_MEMLIMIT) != 0)
 		errx(1, "crypto_pwhash_str");
 	iso_time(g->t0_us, at, sizeof(at));
 	st = prep(g->db, "INSERT INTO account (did, handle, email, "

@@ -1,7 +1,8 @@
 /*
  * The floor under createAccount and createSession: one bare argon2id
- * hash and one verify at libsodium's interactive limits (what pdsd's
- * pwhash.c uses), on this machine, in this run.
+ * hash and one verify at pdsd's limits (PWHASH_OPSLIMIT and
+ * PWHASH_MEMLIMIT in pdsd/auth.h, what pwhash.c uses), on this machine,
+ * in this run.
  *
  *	bench_pwhash [-j file] [rounds]
  *
@@ -16,6 +17,7 @@
 
 #include <sodium.h>
 
+#include "auth.h"
 #include "bench.h"
 
 #define RUNS_DEFAULT	15
@@ -56,8 +58,8 @@ write_json(const char *path, int runs, const struct q *h, const struct q *v)
 	    " \"str_ms\": {\"p50\": %.2f, \"mean\": %.2f, \"min\": %.2f, "
 	    "\"max\": %.2f},\n \"verify_ms\": {\"p50\": %.2f, \"mean\": "
 	    "%.2f, \"min\": %.2f, \"max\": %.2f}}\n",
-	    (unsigned long long)crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    (size_t)crypto_pwhash_MEMLIMIT_INTERACTIVE, runs,
+	    (unsigned long long)PWHASH_OPSLIMIT,
+	    (size_t)PWHASH_MEMLIMIT, runs,
 	    h->p50, h->mean, h->min, h->max, v->p50, v->mean, v->min, v->max);
 	if (fclose(f) == EOF)
 		err(1, "%s", path);
@@ -95,8 +97,7 @@ main(int argc, char *argv[])
 	for (i = 0; i < runs; i++) {
 		t0 = now_ms();
 		if (crypto_pwhash_str(hash, pw, strlen(pw),
-		    crypto_pwhash_OPSLIMIT_INTERACTIVE,
-		    crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0)
+		    PWHASH_OPSLIMIT, PWHASH_MEMLIMIT) != 0)
 			errx(1, "crypto_pwhash_str: out of memory");
 		hs[i] = now_ms() - t0;
 	}
@@ -108,10 +109,10 @@ main(int argc, char *argv[])
 	}
 	summarize(hs, runs, &h);
 	summarize(vs, runs, &v);
-	printf("argon2id interactive (opslimit %llu, memlimit %zu MiB), "
+	printf("argon2id (opslimit %llu, memlimit %zu MiB), "
 	    "%d runs, one thread:\n",
-	    (unsigned long long)crypto_pwhash_OPSLIMIT_INTERACTIVE,
-	    (size_t)crypto_pwhash_MEMLIMIT_INTERACTIVE >> 20, runs);
+	    (unsigned long long)PWHASH_OPSLIMIT,
+	    (size_t)PWHASH_MEMLIMIT >> 20, runs);
 	printf("  crypto_pwhash_str         p50 %7.1f ms  mean %7.1f  "
 	    "min %7.1f  max %7.1f\n", h.p50, h.mean, h.min, h.max);
 	printf("  crypto_pwhash_str_verify  p50 %7.1f ms  mean %7.1f  "

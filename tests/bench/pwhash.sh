@@ -1,7 +1,7 @@
 #!/bin/sh
 # pwhash.sh [builddir] [rounds]: createAccount and createSession p50
-# against pdsd next to a bare crypto_pwhash_str at libsodium's
-# interactive limits on this machine, and the _health latency while 8
+# against pdsd next to a bare crypto_pwhash_str at pdsd's limits
+# (m=12 MiB, t=3) on this machine, and the _health latency while 8
 # logins hash (the hash runs off the event loop).  Starts its own pdsd
 # on a free loopback port with rate limits off.  Prints numbers; fails
 # only when something does not run.

@@ -145,7 +145,7 @@ function report() {
     const vsBare = others.map((i) => (bare && v[i] ? `${(v[i] / bare).toFixed(2)}` : ''))
     out.push(`| ${name} | ${v.map(fmt).join(' | ')} | ${ratio.join(' | ')} | ${bare ? fmt(bare) : ''} | ${vsBare.join(' | ')} |`)
   }
-  if (pw) out.push('', `bare argon2id: libsodium crypto_pwhash_str / crypto_pwhash_str_verify at the interactive limits (opslimit ${pw.opslimit}, memlimit ${pw.memlimit >> 20} MiB), ${pw.runs} runs each, p50. The session runs used ${sess[0]?.createSession_conc?.concurrency ?? '?'} concurrent clients.`)
+  if (pw) out.push('', `bare argon2id: libsodium crypto_pwhash_str / crypto_pwhash_str_verify at pdsd's limits (opslimit ${pw.opslimit}, memlimit ${pw.memlimit >> 20} MiB), ${pw.runs} runs each, p50. The session runs used ${sess[0]?.createSession_conc?.concurrency ?? '?'} concurrent clients.`)
   for (const [i, s] of sess.entries())
     if (s && Object.keys(s.errors ?? {}).length) out.push(`${labels[i]} session errors: ${JSON.stringify(s.errors)}`)
   console.log(out.join('\n'))

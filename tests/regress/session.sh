@@ -180,6 +180,30 @@ st=$(login alice.test "$APW")
 [ "$st" = 401 ] && ok "a revoked app password no longer logs in" ||
     notok "revoked app password" "$st"
 
+# Stored with the limits they were derived at.
+case $(sqlite3 "$T/data/pdsd.db" "SELECT password_hash FROM app_password
+    WHERE name = 'laptop'") in
+'m12t3$'????????????????????????????????????????????????????????????????)
+	ok "app password hash names its limits" ;;
+*)	notok "app password hash names its limits" ;;
+esac
+# One made before the limits changed (bare hex: argon2id t=2, 64 MiB,
+# salt the DID's SHA-256) still logs in, next to a new one.
+sqlite3 "$T/data/pdsd.db" <<SQL || notok "insert an old app password"
+.timeout 5000
+INSERT INTO app_password (did, name, password_hash, created_at) VALUES
+ ('$ALICE', 'old',
+  '9fdad499de004151d58b12b0196606ba91b2a86ada691ab74ce2fb6952a424ad',
+  '2024-01-01T00:00:00.000Z');
+SQL
+st=$(login alice.test abcd-efgh-ijkl-mnop)
+[ "$st" = 200 ] && [ "$(claim "$(jget accessJwt)" scope)" = \
+    com.atproto.appPass ] && ok "an old app password logs in" ||
+    notok "old app password login" "$st $(cat "$T/body")"
+st=$(login alice.test abcd-efgh-ijkl-mnoq)
+[ "$st" = 401 ] && ok "a wrong one is refused after both hashes" ||
+    notok "wrong app password with old ones" "$st"
+
 # The key survives a restart: tokens made before still work.
 kill -TERM "$PID"
 wait_gone "$PID" 50

@@ -339,12 +339,30 @@ test_apppass(void **state)
 	assert_int_equal(apppass_store(*state, ALICE, "laptop", d2, 1,
 	    created, sizeof(created)), 0);
 	assert_int_equal(apppass_count(*state, ALICE), 2);
-	assert_int_equal(apppass_find(*state, ALICE, d2, name, sizeof(name),
+	assert_int_equal(apppass_find(*state, ALICE, d2, 0, name, sizeof(name),
 	    &priv), 0);
 	assert_string_equal(name, "laptop");
 	assert_int_equal(priv, 1);
-	assert_int_equal(apppass_find(*state, BOB, d2, name, sizeof(name),
+	assert_int_equal(apppass_find(*state, BOB, d2, 0, name, sizeof(name),
 	    &priv), 1);
+	/* New ones are not taken for hashes at the old limits. */
+	assert_int_equal(apppass_find(*state, ALICE, d2, 1, name, sizeof(name),
+	    &priv), 1);
+	assert_int_equal(apppass_count_old(*state, ALICE), 0);
+	/* One stored before the limits changed: bare hex. */
+	assert_int_equal(sqlite3_exec(*state, "INSERT INTO app_password "
+	    "(did, name, password_hash, created_at) VALUES ('" ALICE "', "
+	    "'old', '03030303030303030303030303030303"
+	    "03030303030303030303030303030303', '2024-01-01T00:00:00.000Z')",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(apppass_count_old(*state, ALICE), 1);
+	memset(d1, 3, sizeof(d1));
+	assert_int_equal(apppass_find(*state, ALICE, d1, 1, name, sizeof(name),
+	    &priv), 0);
+	assert_string_equal(name, "old");
+	assert_int_equal(apppass_find(*state, ALICE, d1, 0, name, sizeof(name),
+	    &priv), 1);
+	assert_int_equal(apppass_revoke(*state, ALICE, "old"), 0);
 	l = apppass_list(*state, ALICE);
 	assert_int_equal(json_object_array_length(l), 2);
 	json_object_put(l);
@@ -397,7 +415,7 @@ struct pwtest {
 	char			 hash[crypto_pwhash_STRBYTES];
 	int			 verified[2];
 	int			 nverified;
-	uint8_t			 derived[3][PWHASH_DERIVED_LEN];
+	uint8_t			 derived[4][PWHASH_DERIVED_LEN];
 	int			 nderived;
 	int			 pending;
 };
@@ -476,17 +494,17 @@ test_pwhash(void **state)
 	evtimer_add(&p.tick, &tv);
 
 	assert_int_equal(pwhash_hash_async("hunter2", pw_hashed, &p), 0);
-	assert_int_equal(pwhash_derive_async(s1, "abcd-efgh-ijkl-mnop",
+	assert_int_equal(pwhash_derive_async(s1, "abcd-efgh-ijkl-mnop", 0,
 	    pw_derived, &p), 0);
-	assert_int_equal(pwhash_derive_async(s1, "abcd-efgh-ijkl-mnop",
+	assert_int_equal(pwhash_derive_async(s1, "abcd-efgh-ijkl-mnop", 0,
 	    pw_derived, &p), 0);
-	assert_int_equal(pwhash_derive_async(s2, "abcd-efgh-ijkl-mnop",
+	assert_int_equal(pwhash_derive_async(s2, "abcd-efgh-ijkl-mnop", 0,
 	    pw_derived, &p), 0);
 	p.pending = 4;
 	event_base_dispatch(p.base);
 
 	assert_int_equal(strncmp(p.hash, "$argon2id$", 10), 0);
-	assert_non_null(strstr(p.hash, "m=65536,t=2,p=1"));
+	assert_non_null(strstr(p.hash, "m=12288,t=3,p=1"));
 	/* The loop went on while the hash ran. */
 	if (p.ticks_at_hash < 3)
 		fail_msg("only %d timer ticks during a hash", p.ticks_at_hash);
@@ -500,6 +518,16 @@ test_pwhash(void **state)
 	    (memcmp(p.derived[1], p.derived[2], PWHASH_DERIVED_LEN) == 0);
 	assert_int_equal(same, 1);
 
+	/* At the old limits, the same salt derives another hash. */
+	p.pending = 1;
+	assert_int_equal(pwhash_derive_async(s1, "abcd-efgh-ijkl-mnop", 1,
+	    pw_derived, &p), 0);
+	event_base_dispatch(p.base);
+	assert_int_equal(p.nderived, 4);
+	for (i = 0; i < 3; i++)
+		assert_memory_not_equal(p.derived[i], p.derived[3],
+		    PWHASH_DERIVED_LEN);
+
 	/* The queue is bounded; what is refused never calls back. */
 	for (i = 0; i < 80; i++)
 		if (pwhash_hash_async("x", pw_never, &p) == -1)
@@ -510,6 +538,77 @@ test_pwhash(void **state)
 	event_base_free(p.base);
 }
 
+/* A hash made before the limits changed (libsodium's interactive). */
+static const char old_hash[] = "$argon2id$v=19$m=65536,t=2,p=1$"
+    "xRuWtuzP0NeNx5+6pdYXEA$C5xhtIo5qGWJSbwfjvHbmA9rVrBIiFZYe5XpQ+jfa2s";
+
+static long
+vm_hwm_kib(void)
+{
+	FILE	*f;
+	char	 line[128];
+	long	 kib = -1;
+
+	if ((f = fopen("/proc/self/status", "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (sscanf(line, "VmHWM: %ld kB", &kib) == 1)
+			break;
+	fclose(f);
+	return kib;
+}
+
+static void
+pw_ok(void *arg, const char *hash)
+{
+	struct pwtest	*p = arg;
+
+	assert_non_null(hash);
+	pw_done(p);
+}
+
+/*
+ * Old hashes still verify, and the hashes running at once stay under
+ * their memory bound: two old ones (64 MiB each) and four new ones
+ * together peak near 64 MiB, not 128 as two old ones side by side.
+ */
+static void
+test_pwhash_memory(void **state)
+{
+	struct pwtest	 p;
+	FILE		*f;
+	long		 before, after;
+	int		 i;
+
+	memset(&p, 0, sizeof(p));
+	p.base = event_base_new();
+	assert_int_equal(pwhash_init(p.base), 0);
+	/* Reset the high-water mark (Linux: "5" to clear_refs). */
+	assert_non_null(f = fopen("/proc/self/clear_refs", "w"));
+	fputs("5", f);
+	fclose(f);
+	before = vm_hwm_kib();
+	assert_true(before > 0);
+	for (i = 0; i < 6; i++) {
+		if (i == 1 || i == 4) {
+			assert_int_equal(pwhash_verify_async(old_hash,
+			    i == 1 ? "hunter2" : "hunter3", pw_verified, &p), 0);
+		} else
+			assert_int_equal(pwhash_hash_async("x", pw_ok, &p), 0);
+	}
+	p.pending = 6;
+	event_base_dispatch(p.base);
+	after = vm_hwm_kib();
+	/* Before any check: a failure must not leave the pool running. */
+	pwhash_shutdown();
+	event_base_free(p.base);
+	assert_int_equal(p.nverified, 2);
+	assert_true((p.verified[0] == 1 && p.verified[1] == 0) ||
+	    (p.verified[0] == 0 && p.verified[1] == 1));
+	if (after - before > 64 * 1024 + 12 * 1024)
+		fail_msg("hashes took %ld KiB at once", after - before);
+}
+
 int
 main(void)
 {
@@ -517,6 +616,7 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_key_file, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
+		cmocka_unit_test(test_pwhash_memory),
 		cmocka_unit_test_setup_teardown(test_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_checks, setup,
 		    teardown),
