@@ -320,10 +320,13 @@ int		 proxy_is_appview(const char *);
 /* db.c */
 /*
  * The page cache of a connection, in KiB (negative, as SQLite takes
- * it): big enough for the app.bsky reads' hot pages, small enough that
- * the frontend stays well under 64 MB while it streams a large export.
+ * it).  The three processes together are to stay under 64 MB (issue 8:
+ * a tenth of the reference's peak); shared libraries count about 26 MB
+ * of that (in each process's RSS), a password hash 12 MiB.  Halving the
+ * cache from 16 MiB cost no server CPU in bench.mjs's reads, writes and
+ * export (docs/bench.md, "Memory").
  */
-#define DB_CACHE_KIB	"-16384"
+#define DB_CACHE_KIB	"-8192"
 struct sqlite3	*db_open(const char *, char *, size_t);
 int		 db_migrate(struct sqlite3 *, char *, size_t);
 /* SQL with no result; the error into err. */

@@ -1,21 +1,20 @@
 /*
  * Password hashing off the event loop: argon2id costs tens of
  * milliseconds per hash, so a work queue of its own (workq.c) runs it
- * on two threads while the loop goes on serving.
+ * on a thread while the loop goes on serving.
  *
  * The parameters are OWASP's argon2id minimum in its 12 MiB form
  * (m=12 MiB, t=3, p=1; the same cost as its m=19 MiB, t=2): libsodium's
  * interactive limits take 64 MiB per hash, on their own the whole
- * memory pdsd means to use.  Hashes carry their parameters, so those
- * made at the old limits go on verifying; a gate keeps the memory of the
- * hashes running at once under PWHASH_MEM_MAX, and one that needs more
- * than a new hash (an old 64 MiB one) runs alone.
+ * memory pdsd means to use.  One thread, so one hash at a time: 12 MiB
+ * at most beside the rest of the frontend, and at about 40 ms a hash
+ * it still answers more logins a second than two threads did at the
+ * old limits.  Hashes carry their parameters, so those made at the old
+ * limits go on verifying (64 MiB each, one at a time all the same).
  */
 #include <sys/types.h>
 
 #include <event.h>
-#include <pthread.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -25,7 +24,7 @@
 #include "log.h"
 #include "pdsd.h"
 
-#define PWHASH_THREADS		2
+#define PWHASH_THREADS		1
 #define PWHASH_QUEUE_MAX	64	/* queued and running jobs */
 /*
  * The hashes yield to the loop thread: with both cores hashing, a
@@ -33,8 +32,6 @@
  */
 #define PWHASH_NICE		10
 #define PWSLOT_SIZE		(PWHASH_PW_MAX + 1)
-/* What the hashes running at once may take: two new ones. */
-#define PWHASH_MEM_MAX		((size_t)PWHASH_THREADS * PWHASH_MEMLIMIT)
 /* Before this version: libsodium's interactive limits. */
 #define PWHASH_OPSLIMIT_OLD	2
 #define PWHASH_MEMLIMIT_OLD	((size_t)64 << 20)
@@ -68,12 +65,6 @@ struct pwjob {
 
 static struct workq	*pool;
 
-/* The memory gate, taken by the workers around each hash. */
-static pthread_mutex_t	 gate_mtx = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t	 gate_cond = PTHREAD_COND_INITIALIZER;
-static size_t		 gate_used;	/* bytes of the hashes running */
-static int		 gate_bigwait;	/* big ones waiting to run alone */
-
 /*
  * The passwords of the jobs, in one sodium_malloc'd area made at start:
  * sodium_malloc per job would map, lock and guard pages on the loop
@@ -92,9 +83,6 @@ static void	 pwjob_drop(void *);
 static struct pwjob *pwjob_new(enum pwjob_kind, const char *, void (*)(void),
 		    void *);
 static int	 pwjob_submit(struct pwjob *);
-static size_t	 pwjob_mem(const struct pwjob *);
-static void	 gate_enter(size_t);
-static void	 gate_leave(size_t);
 
 int
 pwhash_init(struct event_base *base)
@@ -211,75 +199,12 @@ pwhash_derive_async(const uint8_t salt[PWHASH_SALT_LEN], const char *pw,
 	return pwjob_submit(j);
 }
 
-/*
- * The memory a job's hash takes: a stored hash says its own ("m=" in
- * KiB); one that does not parse is taken as big, so it runs alone.
- */
-static size_t
-pwjob_mem(const struct pwjob *j)
-{
-	const char	*p;
-	char		*end;
-	unsigned long	 kib;
-
-	switch (j->kind) {
-	case PWJOB_HASH:
-		return PWHASH_MEMLIMIT;
-	case PWJOB_DERIVE:
-		return j->old ? PWHASH_MEMLIMIT_OLD : PWHASH_MEMLIMIT;
-	case PWJOB_VERIFY:
-		break;
-	}
-	if (j->hash[0] == '\0')
-		return 0;
-	if ((p = strstr(j->hash, "$m=")) == NULL)
-		return SIZE_MAX;
-	kib = strtoul(p + 3, &end, 10);
-	if (end == p + 3 || *end != ',' || kib > SIZE_MAX / 1024)
-		return SIZE_MAX;
-	return (size_t)kib * 1024;
-}
-
-/*
- * Wait until mem fits beside the hashes running.  A big one (more than
- * a new hash) waits for all others to end and holds the rest back
- * meanwhile, so a steady stream of logins cannot starve it.
- */
-static void
-gate_enter(size_t mem)
-{
-	pthread_mutex_lock(&gate_mtx);
-	if (mem > PWHASH_MEMLIMIT) {
-		gate_bigwait++;
-		while (gate_used > 0)
-			pthread_cond_wait(&gate_cond, &gate_mtx);
-		gate_bigwait--;
-	} else {
-		while (gate_bigwait > 0 || gate_used + mem > PWHASH_MEM_MAX)
-			pthread_cond_wait(&gate_cond, &gate_mtx);
-	}
-	/* At least 1, so that a big one's gate_used reads as taken. */
-	gate_used += mem > 0 ? mem : 1;
-	pthread_mutex_unlock(&gate_mtx);
-}
-
-static void
-gate_leave(size_t mem)
-{
-	pthread_mutex_lock(&gate_mtx);
-	gate_used -= mem > 0 ? mem : 1;
-	pthread_cond_broadcast(&gate_cond);
-	pthread_mutex_unlock(&gate_mtx);
-}
-
 /* In a worker thread: only the job, no loop state. */
 static void
 pwhash_run(void *arg)
 {
 	struct pwjob	*j = arg;
-	size_t		 mem = pwjob_mem(j);
 
-	gate_enter(mem);
 	switch (j->kind) {
 	case PWJOB_HASH:
 		j->result = crypto_pwhash_str(j->hash, j->pw, j->pwlen,
@@ -300,7 +225,6 @@ pwhash_run(void *arg)
 		    crypto_pwhash_ALG_ARGON2ID13) == 0 ? 0 : -1;
 		break;
 	}
-	gate_leave(mem);
 	sodium_memzero(j->pw, j->pwlen);
 }
 
