@@ -30,7 +30,7 @@
 #include "log.h"
 #include "pdsd.h"
 
-#define CKPT_PAGES	1000	/* SQLite's own default */
+#define CKPT_PAGES	4000
 #define CKPT_HARD	16000	/* about 64 MB of 4 KB pages */
 #define CKPT_BUSY_MS	2000
 #define CKPT_SIZE_LIMIT	"16777216"	/* bytes of WAL kept at a reset */
@@ -41,6 +41,7 @@ static struct {
 	pthread_t	 thread;
 	sqlite3		*db;		/* the thread's own connection */
 	int		 frames;	/* WAL pages after the last commit */
+	int		 copied;	/* of them, in the database already */
 	int		 stop;
 	int		 started;
 } ck = {
@@ -52,11 +53,14 @@ static struct {
 static int
 ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
-	if (frames < CKPT_PAGES)
-		return SQLITE_OK;
 	pthread_mutex_lock(&ck.mtx);
-	ck.frames = frames;
-	pthread_cond_signal(&ck.cond);
+	/* A shorter WAL than was copied: SQLite began it again. */
+	if (frames < ck.copied)
+		ck.copied = 0;
+	if (frames - ck.copied >= CKPT_PAGES) {
+		ck.frames = frames;
+		pthread_cond_signal(&ck.cond);
+	}
 	pthread_mutex_unlock(&ck.mtx);
 	return SQLITE_OK;
 }
@@ -69,6 +73,9 @@ ckpt_run(int frames)
 	if (frames >= CKPT_HARD)
 		mode = SQLITE_CHECKPOINT_TRUNCATE;
 	rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, mode, &logn, &done);
+	pthread_mutex_lock(&ck.mtx);
+	ck.copied = mode == SQLITE_CHECKPOINT_TRUNCATE ? 0 : done;
+	pthread_mutex_unlock(&ck.mtx);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warnx("checkpoint: %s", sqlite3_errmsg(ck.db));
 	else if (mode == SQLITE_CHECKPOINT_TRUNCATE)
@@ -135,6 +142,7 @@ db_checkpointer_start(sqlite3 *db, const char *path, char *err,
 	sqlite3_wal_hook(db, ckpt_wal_hook, NULL);
 	ck.stop = 0;
 	ck.frames = 0;
+	ck.copied = 0;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&ck.thread, NULL, ckpt_thread, NULL);
