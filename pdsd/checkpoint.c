@@ -16,13 +16,16 @@
  * checkpoint, which holds the loop's next write back while it copies
  * the little left and waits for readers (at most CKPT_BUSY_MS).  One
  * such pause per 64 MB of WAL instead of a whole checkpoint inside
- * every 1000th page's commit, and the WAL is bounded.
+ * every 1000th page's commit, and the WAL is bounded.  Each checkpoint
+ * writes a page changed by many commits once, so checkpoints far apart
+ * (CKPT_PAGES) write less than many small ones.
  */
 #include <sys/types.h>
 
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -31,6 +34,7 @@
 #include "pdsd.h"
 
 #define CKPT_PAGES	4000
+#define CKPT_IDLE_MS	1000	/* then also whatever is left */
 #define CKPT_HARD	16000	/* about 64 MB of 4 KB pages */
 #define CKPT_BUSY_MS	2000
 #define CKPT_SIZE_LIMIT	"16777216"	/* bytes of WAL kept at a reset */
@@ -42,6 +46,7 @@ static struct {
 	sqlite3		*db;		/* the thread's own connection */
 	int		 frames;	/* WAL pages after the last commit */
 	int		 copied;	/* of them, in the database already */
+	struct timespec	 last;		/* when the last checkpoint ended */
 	int		 stop;
 	int		 started;
 } ck = {
@@ -49,15 +54,38 @@ static struct {
 	.cond = PTHREAD_COND_INITIALIZER,
 };
 
-/* On the loop's connection, after each commit: cheap, never blocks long. */
+static int64_t
+ms_since(const struct timespec *t)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/*
+ * On the loop's connection, after each commit: cheap, never blocks
+ * long.  A checkpoint is asked for once CKPT_PAGES pages have come
+ * since the last one copied the WAL: asked after every commit, under
+ * sustained writes the thread ran one small checkpoint (two fsyncs)
+ * for every few commits.  What a burst leaves behind is copied at the
+ * first commit CKPT_IDLE_MS later.
+ */
 static int
 ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
+	int	 behind;
+
+	if (frames < CKPT_PAGES)
+		return SQLITE_OK;
 	pthread_mutex_lock(&ck.mtx);
 	/* A shorter WAL than was copied: SQLite began it again. */
 	if (frames < ck.copied)
 		ck.copied = 0;
-	if (frames - ck.copied >= CKPT_PAGES) {
+	behind = frames - ck.copied;
+	if (behind >= CKPT_PAGES ||
+	    (behind > 0 && ms_since(&ck.last) >= CKPT_IDLE_MS)) {
 		ck.frames = frames;
 		pthread_cond_signal(&ck.cond);
 	}
@@ -75,6 +103,7 @@ ckpt_run(int frames)
 	rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, mode, &logn, &done);
 	pthread_mutex_lock(&ck.mtx);
 	ck.copied = mode == SQLITE_CHECKPOINT_TRUNCATE ? 0 : done;
+	clock_gettime(CLOCK_MONOTONIC, &ck.last);
 	pthread_mutex_unlock(&ck.mtx);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warnx("checkpoint: %s", sqlite3_errmsg(ck.db));
@@ -143,6 +172,7 @@ db_checkpointer_start(sqlite3 *db, const char *path, char *err,
 	ck.stop = 0;
 	ck.frames = 0;
 	ck.copied = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ck.last);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&ck.thread, NULL, ckpt_thread, NULL);
