@@ -8,17 +8,21 @@
  *
  * PASSIVE checkpoints never take the write lock, so the loop never
  * waits for them.  When one has copied the whole WAL before the next
- * commit, SQLite writes the WAL from its start again (journal_size_limit
- * trims the file): with pauses between writes the WAL stays near
- * CKPT_PAGES.  Under sustained writes, or with a reader holding an old
- * snapshot, a passive checkpoint never quite catches up and the WAL
- * keeps growing; past CKPT_HARD pages the thread runs a TRUNCATE
- * checkpoint, which holds the loop's next write back while it copies
- * the little left and waits for readers (at most CKPT_BUSY_MS).  One
- * such pause per 64 MB of WAL instead of a whole checkpoint inside
- * every 1000th page's commit, and the WAL is bounded.  Each checkpoint
- * writes a page changed by many commits once, so checkpoints far apart
- * (CKPT_PAGES) write less than many small ones.
+ * commit, SQLite writes the WAL from its start again: with pauses
+ * between writes the WAL stays near CKPT_PAGES.  Under sustained
+ * writes, or with a reader holding an old snapshot, a passive
+ * checkpoint never quite catches up and the WAL keeps growing; past
+ * CKPT_HARD pages the thread runs a RESTART checkpoint, which holds the
+ * loop's next write back while it copies the little left and waits for
+ * readers (at most CKPT_BUSY_MS), and the next commit writes the WAL
+ * from its start.  One such pause per 64 MB of WAL instead of a whole
+ * checkpoint inside every 1000th page's commit, and the WAL is bounded.
+ *
+ * The WAL file keeps its size (journal_size_limit is the bound): a
+ * page written over an old one costs the kernel about half of one that
+ * extends the file, which a truncated WAL must do again on every page.
+ * Checkpoints far apart (CKPT_PAGES) write a page changed by many
+ * commits once, and sync twice per run, not twice per few commits.
  */
 #include <sys/types.h>
 
@@ -37,7 +41,7 @@
 #define CKPT_IDLE_MS	1000	/* then also whatever is left */
 #define CKPT_HARD	16000	/* about 64 MB of 4 KB pages */
 #define CKPT_BUSY_MS	2000
-#define CKPT_SIZE_LIMIT	"16777216"	/* bytes of WAL kept at a reset */
+#define CKPT_SIZE_LIMIT	"75497472"	/* 72 MiB: past CKPT_HARD pages */
 
 static struct {
 	pthread_mutex_t	 mtx;
@@ -99,16 +103,16 @@ ckpt_run(int frames)
 	int	 rc, logn = 0, done = 0, mode = SQLITE_CHECKPOINT_PASSIVE;
 
 	if (frames >= CKPT_HARD)
-		mode = SQLITE_CHECKPOINT_TRUNCATE;
+		mode = SQLITE_CHECKPOINT_RESTART;
 	rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, mode, &logn, &done);
 	pthread_mutex_lock(&ck.mtx);
-	ck.copied = mode == SQLITE_CHECKPOINT_TRUNCATE ? 0 : done;
+	ck.copied = mode == SQLITE_CHECKPOINT_RESTART ? 0 : done;
 	clock_gettime(CLOCK_MONOTONIC, &ck.last);
 	pthread_mutex_unlock(&ck.mtx);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warnx("checkpoint: %s", sqlite3_errmsg(ck.db));
-	else if (mode == SQLITE_CHECKPOINT_TRUNCATE)
-		log_info("checkpoint: WAL of %d pages truncated%s", frames,
+	else if (mode == SQLITE_CHECKPOINT_RESTART)
+		log_info("checkpoint: WAL of %d pages restarted%s", frames,
 		    rc == SQLITE_BUSY ? " (busy, will retry)" : "");
 }
 
