@@ -372,6 +372,10 @@ report() {
 		[ -f "$W/$LABEL_NULL.json" ] && set -- "$@" "$W/$LABEL_NULL.json"
 		"$NODE" "$ANCHOR/summarize.mjs" "$@" --baseline "$LABEL_OFF"
 		echo
+		echo "### The issues' targets"
+		echo
+		"$NODE" "$top/tests/bench/targets.mjs" "$@"
+		echo
 		"$NODE" "$top/tests/bench/session.mjs" --report \
 		    --baseline "$LABEL_OFF" --pwhash "$W/pwhash.json" \
 		    --bench "$W/$LABEL_OFF.json" "$W/$LABEL_PDSD.json" \
