@@ -646,6 +646,22 @@ auth_account_find(struct sqlite3 *db, const char *ident,
 	return rc;
 }
 
+int
+auth_password_rehash(struct sqlite3 *db, const char *did, const char *old,
+    const char *hash)
+{
+	static sqlite3_stmt	*st;
+	sqlite3_stmt		*s;
+
+	if ((s = db_stmt(db, &st, "UPDATE account SET password_hash = ?3 "
+	    "WHERE did = ?1 AND password_hash = ?2")) == NULL)
+		return -1;
+	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 2, old, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 3, hash, -1, SQLITE_STATIC);
+	return db_step_done(db, s);
+}
+
 void
 auth_account_clear(struct auth_account *a)
 {

@@ -101,6 +101,9 @@ void		 auth_tokens_free(struct auth_tokens *);
 int		 auth_account_find(struct sqlite3 *, const char *,
 		    struct auth_account *);
 void		 auth_account_clear(struct auth_account *);
+/* A password's new hash, unless the old one changed meanwhile: 0, -1. */
+int		 auth_password_rehash(struct sqlite3 *, const char *,
+		    const char *, const char *);
 /* "active" status: 1; "takendown"/"suspended": the soft-deleted ones. */
 int		 auth_account_active(const struct auth_account *);
 int		 auth_account_takendown(const struct auth_account *);
@@ -143,6 +146,10 @@ void		 pwhash_shutdown(void);
 int		 pwhash_hash_async(const char *, pwhash_str_cb, void *);
 int		 pwhash_verify_async(const char *, const char *,
 		    pwhash_verify_cb, void *);
+/* A verify; rehash is the password hashed again at our limits, or NULL. */
+typedef void	(*pwhash_login_cb)(void *, int, const char *);
+int		 pwhash_login_async(const char *, const char *,
+		    pwhash_login_cb, void *);
 /*
  * Deterministic raw argon2id of a password with a given salt; old: at
  * the limits before m=12 MiB (libsodium's interactive: t=2, 64 MiB).

@@ -10,7 +10,8 @@
  * at most beside the rest of the frontend, and at about 40 ms a hash
  * it still answers more logins a second than two threads did at the
  * old limits.  Hashes carry their parameters, so those made at the old
- * limits go on verifying (64 MiB each, one at a time all the same).
+ * limits go on verifying (64 MiB each, one at a time all the same),
+ * and a login with one stores the password hashed again at ours.
  */
 #include <sys/types.h>
 
@@ -46,6 +47,7 @@ const char pwhash_dummy[] = "$argon2id$v=19$m=12288,t=3,p=1$"
 enum pwjob_kind {
 	PWJOB_HASH,
 	PWJOB_VERIFY,
+	PWJOB_LOGIN,	/* a verify that may hash again */
 	PWJOB_DERIVE,
 };
 
@@ -55,6 +57,7 @@ struct pwjob {
 	int			 slot;
 	size_t			 pwlen;
 	char			 hash[crypto_pwhash_STRBYTES];
+	char			 rehash[crypto_pwhash_STRBYTES];
 	uint8_t			 salt[PWHASH_SALT_LEN];
 	uint8_t			 out[PWHASH_DERIVED_LEN];
 	int			 result;	/* 0 ok, 1 mismatch, -1 */
@@ -186,6 +189,25 @@ pwhash_verify_async(const char *hash, const char *pw, pwhash_verify_cb cb,
 	return pwjob_submit(j);
 }
 
+/*
+ * A login's verify: when the password matches a hash made at other
+ * limits (the old 64 MiB ones), the worker hashes it again at ours and
+ * the callback gets the new hash to store, so each account pays the
+ * old cost once.
+ */
+int
+pwhash_login_async(const char *hash, const char *pw, pwhash_login_cb cb,
+    void *arg)
+{
+	struct pwjob	*j;
+
+	if ((j = pwjob_new(PWJOB_LOGIN, pw, (void (*)(void))cb, arg)) == NULL)
+		return -1;
+	if (strlcpy(j->hash, hash, sizeof(j->hash)) >= sizeof(j->hash))
+		j->hash[0] = '\0';
+	return pwjob_submit(j);
+}
+
 int
 pwhash_derive_async(const uint8_t salt[PWHASH_SALT_LEN], const char *pw,
     int old, pwhash_derive_cb cb, void *arg)
@@ -211,11 +233,17 @@ pwhash_run(void *arg)
 		    PWHASH_OPSLIMIT, PWHASH_MEMLIMIT) == 0 ? 0 : -1;
 		break;
 	case PWJOB_VERIFY:
+	case PWJOB_LOGIN:
 		if (j->hash[0] == '\0')
 			j->result = 1;
 		else
 			j->result = crypto_pwhash_str_verify(j->hash, j->pw,
 			    j->pwlen) == 0 ? 0 : 1;
+		if (j->kind == PWJOB_LOGIN && j->result == 0 &&
+		    crypto_pwhash_str_needs_rehash(j->hash, PWHASH_OPSLIMIT,
+		    PWHASH_MEMLIMIT) == 1 && crypto_pwhash_str(j->rehash,
+		    j->pw, j->pwlen, PWHASH_OPSLIMIT, PWHASH_MEMLIMIT) != 0)
+			j->rehash[0] = '\0';
 		break;
 	case PWJOB_DERIVE:
 		j->result = crypto_pwhash(j->out, sizeof(j->out), j->pw,
@@ -241,11 +269,16 @@ pwhash_done(void *arg)
 	case PWJOB_VERIFY:
 		((pwhash_verify_cb)j->cb)(j->arg, j->result == 0 ? 1 : 0);
 		break;
+	case PWJOB_LOGIN:
+		((pwhash_login_cb)j->cb)(j->arg, j->result == 0 ? 1 : 0,
+		    j->rehash[0] != '\0' ? j->rehash : NULL);
+		break;
 	case PWJOB_DERIVE:
 		((pwhash_derive_cb)j->cb)(j->arg,
 		    j->result == 0 ? j->out : NULL);
 		break;
 	}
 	sodium_memzero(j->hash, sizeof(j->hash));
+	sodium_memzero(j->rehash, sizeof(j->rehash));
 	pwjob_free(j);
 }

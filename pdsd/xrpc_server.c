@@ -117,7 +117,7 @@ struct login {
 	int			 old;		/* derived at the old limits */
 };
 
-static void	login_verified(void *, int);
+static void	login_verified(void *, int, const char *);
 static void	login_derived(void *, const uint8_t *);
 static void	login_finish(struct login *, const char *, int);
 static void	login_free(struct login *);
@@ -269,7 +269,7 @@ session_create_body(struct http_request *req, struct json_object *o)
 	    (l->apppw = sodium_malloc(AUTH_APPPASS_LEN + 1)) != NULL)
 		memcpy(l->apppw, json_object_get_string(pw),
 		    AUTH_APPPASS_LEN + 1);
-	if (pwhash_verify_async(hash, json_object_get_string(pw),
+	if (pwhash_login_async(hash, json_object_get_string(pw),
 	    login_verified, l) == -1) {
 		xrpc_error(req, 503, "NotEnoughResources",
 		    "Too many logins at once; try again");
@@ -280,11 +280,18 @@ session_create_body(struct http_request *req, struct json_object *o)
 }
 
 static void
-login_verified(void *arg, int ok)
+login_verified(void *arg, int ok, const char *rehash)
 {
 	struct login	*l = arg;
 	uint8_t		 salt[PWHASH_SALT_LEN];
 
+	/* Made at the old limits: stored at ours, the login goes on. */
+	if (ok == 1 && l->found && rehash != NULL &&
+	    l->acct.password_hash != NULL &&
+	    auth_password_rehash(fe->db, l->acct.did, l->acct.password_hash,
+	    rehash) == -1)
+		log_warnx("account %s: password hash not updated",
+		    l->acct.did);
 	if (ok == 1 && l->found) {
 		login_finish(l, NULL, AUTH_SCOPE_ACCESS);
 		return;

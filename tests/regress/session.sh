@@ -132,6 +132,17 @@ req "deactivated account logs in, inactive" 200 \
     -H "$J" -d "{\"identifier\":\"carol.test\",\"password\":\"$PW\"}" \
     "$X.createSession"
 
+# Alice's hash was made at the old limits (64 MiB): her logins stored
+# it again at ours, and it still takes her password.
+case $(sqlite3 "$T/data/pdsd.db" "SELECT password_hash FROM account
+    WHERE did = '$ALICE'") in
+'$argon2id$v=19$m=12288,t=3,p=1$'*) ok "a login rehashes an old hash" ;;
+*)	notok "a login rehashes an old hash" ;;
+esac
+st=$(login alice.test "$PW")
+[ "$st" = 200 ] && ok "the password logs in at the new hash" ||
+    notok "login after rehash" "$st $(cat "$T/body")"
+
 # App passwords.
 req "createAppPassword" 200 '"name":"phone"' -H "$J" \
     -H "Authorization: Bearer $ACCESS" -d '{"name":"phone"}' \

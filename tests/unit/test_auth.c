@@ -567,6 +567,72 @@ pw_ok(void *arg, const char *hash)
 	pw_done(p);
 }
 
+struct logintest {
+	struct event_base	*base;
+	int			 pending;
+	int			 ok[3];
+	char			 rehash[3][crypto_pwhash_STRBYTES];
+	int			 n;
+};
+
+static void
+pw_login(void *arg, int ok, const char *rehash)
+{
+	struct logintest	*t = arg;
+
+	t->ok[t->n] = ok;
+	if (rehash != NULL)
+		strlcpy(t->rehash[t->n], rehash, sizeof(t->rehash[0]));
+	t->n++;
+	if (--t->pending == 0)
+		event_base_loopbreak(t->base);
+}
+
+/* A login at an old hash gets it made again at the new limits. */
+static void
+test_pwhash_login(void **state)
+{
+	struct logintest	 t;
+
+	memset(&t, 0, sizeof(t));
+	t.base = event_base_new();
+	assert_int_equal(pwhash_init(t.base), 0);
+	/* One thread: called back in the order submitted. */
+	assert_int_equal(pwhash_login_async(old_hash, "hunter2", pw_login,
+	    &t), 0);
+	assert_int_equal(pwhash_login_async(old_hash, "hunter3", pw_login,
+	    &t), 0);
+	assert_int_equal(pwhash_login_async(pwhash_dummy, "hunter2",
+	    pw_login, &t), 0);
+	t.pending = 3;
+	event_base_dispatch(t.base);
+	pwhash_shutdown();
+	event_base_free(t.base);
+	assert_int_equal(t.ok[0], 1);
+	assert_non_null(strstr(t.rehash[0], "$m=12288,t=3,p=1$"));
+	assert_int_equal(crypto_pwhash_str_verify(t.rehash[0], "hunter2", 7),
+	    0);
+	assert_int_equal(t.ok[1], 0);
+	assert_string_equal(t.rehash[1], "");
+	assert_int_equal(t.ok[2], 0);
+	assert_string_equal(t.rehash[2], "");
+
+	/* One at our limits is left as it is. */
+	strlcpy(t.rehash[2], t.rehash[0], sizeof(t.rehash[2]));
+	memset(t.rehash[0], 0, sizeof(t.rehash[0]));
+	t.n = 0;
+	t.pending = 1;
+	t.base = event_base_new();
+	assert_int_equal(pwhash_init(t.base), 0);
+	assert_int_equal(pwhash_login_async(t.rehash[2], "hunter2", pw_login,
+	    &t), 0);
+	event_base_dispatch(t.base);
+	pwhash_shutdown();
+	event_base_free(t.base);
+	assert_int_equal(t.ok[0], 1);
+	assert_string_equal(t.rehash[0], "");
+}
+
 /*
  * Old hashes still verify, and the hashes run one at a time: two old
  * ones (64 MiB each) and four new ones together peak near 64 MiB, not
@@ -617,6 +683,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_tokens, setup, teardown),
 		cmocka_unit_test(test_pwhash_memory),
+		cmocka_unit_test(test_pwhash_login),
 		cmocka_unit_test_setup_teardown(test_scopes, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_account_checks, setup,
 		    teardown),
