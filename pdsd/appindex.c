@@ -45,6 +45,19 @@ struct rec {
 	struct dm	*v;
 };
 
+#define POST_COLS	"uri, did, rkey, cid, text, created_at, indexed_at, " \
+			"reply_root, reply_parent, embed_uri, media, langs"
+
+/*
+ * While a repository loads (import, rebuild), posts gather in a
+ * temporary table and enter bsky_post in one statement at the end.
+ * FTS5 flushes its pending terms at every statement's savepoint: one
+ * statement per post wrote one tiny segment per post and merged them
+ * over and over, most of an import's time.  One statement feeds it all
+ * at once, and the rows, ids and terms come out as one at a time would.
+ */
+static int	 loading;
+
 static const char *const collections[] = {
 	C_POST, C_LIKE, C_REPOST, C_FOLLOW, C_BLOCK, C_PROFILE,
 };
@@ -247,7 +260,7 @@ post_langs(const struct dm *v, char *buf, size_t len)
 static int
 index_post(sqlite3 *db, const struct rec *r)
 {
-	static sqlite3_stmt	*cache;
+	static sqlite3_stmt	*cache, *lcache;
 	struct dm		*reply, *embed;
 	const char		*root, *parent, *quote = NULL, *media = NULL;
 	const char		*text, *t;
@@ -271,12 +284,13 @@ index_post(sqlite3 *db, const struct rec *r)
 			media = media_kind(t);
 	}
 	post_langs(r->v, langs, sizeof(langs));
-	if (run(db, &cache, "INSERT INTO bsky_post (uri, did, rkey, cid, "
-	    "text, created_at, indexed_at, reply_root, reply_parent, "
-	    "embed_uri, media, langs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10, ?11, ?12)", 12, r->uri, r->did, r->rkey, r->cid,
-	    text, str_at(r->v, "createdAt"), r->at, root, parent, quote,
-	    media, langs[0] != '\0' ? langs : NULL) == -1)
+	if (run(db, loading ? &lcache : &cache, loading ?
+	    "INSERT INTO temp.bsky_post_load (" POST_COLS ") VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)" :
+	    "INSERT INTO bsky_post (" POST_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", 12, r->uri, r->did, r->rkey,
+	    r->cid, text, str_at(r->v, "createdAt"), r->at, root, parent,
+	    quote, media, langs[0] != '\0' ? langs : NULL) == -1)
 		return -1;
 	if (notify_uri(db, r, parent, "reply") == -1 ||
 	    notify_uri(db, r, root, "reply") == -1 ||
@@ -415,6 +429,24 @@ unindex(sqlite3 *db, const char *did, const char *coll, const char *rkey,
 	    uri);
 }
 
+/* Names the record: -1 when it is not one the index holds. */
+static int
+rec_init(struct rec *r, const char *did, const char *coll, const char *rkey)
+{
+	memset(r, 0, sizeof(*r));
+	r->did = did;
+	r->coll = coll;
+	r->rkey = rkey;
+	if (!indexed(coll) || snprintf(r->uri, sizeof(r->uri),
+	    "at://%s/%s/%s", did, coll, rkey) >= (int)sizeof(r->uri))
+		return -1;
+	return 0;
+}
+
+/*
+ * While loading, the repository's rows are known gone (dropped before
+ * an import, all of them before a rebuild): nothing to unindex.
+ */
 int
 appindex_record(sqlite3 *db, const char *did, const char *coll,
     const char *rkey)
@@ -425,16 +457,9 @@ appindex_record(sqlite3 *db, const char *did, const char *coll,
 	const char		*errstr;
 	int			 rc, rv;
 
-	if (!indexed(coll))
+	if (rec_init(&r, did, coll, rkey) == -1)
 		return 0;
-	memset(&r, 0, sizeof(r));
-	r.did = did;
-	r.coll = coll;
-	r.rkey = rkey;
-	if (snprintf(r.uri, sizeof(r.uri), "at://%s/%s/%s", did, coll,
-	    rkey) >= (int)sizeof(r.uri))
-		return 0;
-	if (unindex(db, did, coll, rkey, r.uri) == -1)
+	if (!loading && unindex(db, did, coll, rkey, r.uri) == -1)
 		return -1;
 	st = db_stmt(db, &cache, "SELECT r.cid, r.indexed_at, b.data FROM "
 	    "record r JOIN repo_block b ON b.did = r.did AND b.cid = r.cid "
@@ -455,6 +480,52 @@ appindex_record(sqlite3 *db, const char *did, const char *coll,
 	}
 	sqlite3_reset(st);
 	return rv;
+}
+
+int
+appindex_load_init(sqlite3 *db)
+{
+	char	 err[256];
+
+	if (db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS bsky_post_load (" 
+	    POST_COLS ")", err, sizeof(err)) == -1) {
+		log_warnx("appindex: load table: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+appindex_load_begin(void)
+{
+	loading = 1;
+}
+
+int
+appindex_load_record(sqlite3 *db, const char *did, const char *coll,
+    const char *rkey, const char *cid, const char *at, const struct dm *v)
+{
+	struct rec	 r;
+
+	if (rec_init(&r, did, coll, rkey) == -1 || v->type != DM_MAP)
+		return 0;
+	r.cid = cid;
+	r.at = at;
+	r.v = (struct dm *)v;
+	return index_rec(db, &r);
+}
+
+int
+appindex_load_end(sqlite3 *db, int keep)
+{
+	static sqlite3_stmt	*move, *clear;
+
+	loading = 0;
+	if (keep && run(db, &move, "INSERT INTO bsky_post (" POST_COLS ") "
+	    "SELECT " POST_COLS " FROM temp.bsky_post_load ORDER BY rowid",
+	    0) == -1)
+		return -1;
+	return run(db, &clear, "DELETE FROM temp.bsky_post_load", 0);
 }
 
 int
@@ -519,6 +590,7 @@ rebuild_tx(sqlite3 *db, long long *n)
 	    "ORDER BY did, collection, rkey", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	*n = 0;
+	appindex_load_begin();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (appindex_record(db, (const char *)sqlite3_column_text(st,
 		    0), (const char *)sqlite3_column_text(st, 1),
@@ -527,13 +599,16 @@ rebuild_tx(sqlite3 *db, long long *n)
 		(*n)++;
 	}
 	sqlite3_finalize(st);
+	if (appindex_load_end(db, rc == SQLITE_DONE) == -1)
+		return -1;
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
 appindex_rebuild(sqlite3 *db, long long *n)
 {
-	if (repo_writes_pending() > 0 || db_begin(db) == -1)
+	if (repo_writes_pending() > 0 || appindex_load_init(db) == -1 ||
+	    db_begin(db) == -1)
 		return -1;
 	if (rebuild_tx(db, n) == -1) {
 		db_rollback(db);

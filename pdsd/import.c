@@ -86,6 +86,7 @@ struct import {
 	uint64_t		 records;
 	struct commit		 c;
 	char			 warn[IMPORT_WARN_MAX];
+	char			 at[32];	/* indexed_at of every record */
 	struct blockstore	 store;
 	int			 node_missing;
 	struct cid		 missing;
@@ -184,6 +185,8 @@ stage_init(void)
 {
 	char	 err[256];
 
+	if (appindex_load_init(fe->db) == -1)
+		return -1;
 	if (db_exec(fe->db, STAGE_TABLE, err, sizeof(err)) == -1 ||
 	    db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB ";"
 	    "PRAGMA temp.cache_size = " IMPORT_CACHE_KIB, err,
@@ -338,29 +341,43 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 	return rc;
 }
 
+/* A record is a data-model map: decoded into *v, or -1. */
 static int
 import_check_record(struct import *im, const char *key, const uint8_t *p,
-    size_t len)
+    size_t len, struct dm **v)
 {
-	struct dm	*v;
 	const char	*errstr;
 
-	if (dm_cbor_decode(p, len, &v, &errstr) == -1)
+	if (dm_cbor_decode(p, len, v, &errstr) == -1)
 		return import_fail(im, "record %.512s: %s", key, errstr);
-	if (v->type != DM_MAP) {
-		dm_free(v);
-		return import_fail(im, "record %.512s: not a map", key);
-	}
-	if (dm_check_types(v, &errstr) == -1) {
-		dm_free(v);
-		return import_fail(im, "record %.512s: %s", key, errstr);
-	}
-	/* The blobs it names: listMissingBlobs shows those not here. */
-	if (blob_import_refs(fe->db, im->did, key, v) == -1) {
-		dm_free(v);
+	if ((*v)->type != DM_MAP)
+		errstr = "not a map";
+	else if (dm_check_types(*v, &errstr) == 0)
+		return 0;
+	dm_free(*v);
+	return import_fail(im, "record %.512s: %s", key, errstr);
+}
+
+/*
+ * Its row, the blobs it names (listMissingBlobs shows those not here)
+ * and its index rows; key is cut into collection and rkey.
+ */
+static int
+import_index(struct import *im, char *key, const struct cid *val,
+    const struct dm *v)
+{
+	char	 cid[CID_STRSZ], *rkey;
+
+	if ((rkey = strchr(key, '/')) == NULL)
+		return import_fail(im, "bad MST key %.512s", key);
+	if (blob_import_refs(fe->db, im->did, key, v) == -1 ||
+	    cid_to_str(val, cid, sizeof(cid)) == -1)
 		return import_error(im, "database error");
-	}
-	dm_free(v);
+	*rkey++ = '\0';
+	if (rstore_load_record(fe->db, im->did, key, rkey, cid, im->c.rev,
+	    im->at) == -1 || appindex_load_record(fe->db, im->did, key, rkey,
+	    cid, im->at, v) == -1)
+		return import_error(im, "database error");
 	return 0;
 }
 
@@ -368,7 +385,8 @@ static int
 import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 {
 	struct import	*im = arg;
-	char		 k[MST_KEY_MAX + 1], *rkey;
+	struct dm	*v;
+	char		 k[MST_KEY_MAX + 1];
 	uint8_t		*p;
 	size_t		 len;
 	int		 rc;
@@ -383,18 +401,16 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		    k, cid_fmt(val));
 	if (rc == -1)
 		return import_error(im, "database error");
-	if ((rc = import_check_record(im, k, p, len)) == 0 &&
-	    import_keep(im, val, p, len) == -1)
-		rc = import_error(im, "database error");
+	if ((rc = import_check_record(im, k, p, len, &v)) == 0) {
+		if (import_keep(im, val, p, len) == -1)
+			rc = import_error(im, "database error");
+		else
+			rc = import_index(im, k, val, v);
+		dm_free(v);
+	}
 	free(p);
 	if (rc == -1)
 		return -1;
-	if ((rkey = strchr(k, '/')) == NULL)
-		return import_fail(im, "bad MST key %.512s", k);
-	*rkey++ = '\0';
-	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->c.rev) == -1 ||
-	    appindex_record(fe->db, im->did, k, rkey) == -1)
-		return import_error(im, "database error");
 	im->records++;
 	return 0;
 }
@@ -471,9 +487,16 @@ import_tx(struct import *im)
 	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_error(im, "database error");
-	if (import_stream(im) == -1 || import_commit(im) == -1 ||
-	    import_tree(im) == -1)
+	if (import_stream(im) == -1 || import_commit(im) == -1)
 		return -1;
+	db_now(im->at, sizeof(im->at));
+	appindex_load_begin();
+	if (import_tree(im) == -1) {
+		appindex_load_end(fe->db, 0);
+		return -1;
+	}
+	if (appindex_load_end(fe->db, 1) == -1)
+		return import_error(im, "database error");
 	if (stage_clear() == -1)
 		return import_error(im, "database error");
 	root.commit = im->root;
