@@ -50,13 +50,19 @@ struct rec {
 
 /*
  * While a repository loads (import, rebuild), posts gather in a
- * temporary table and enter bsky_post in one statement at the end.
- * FTS5 flushes its pending terms at every statement's savepoint: one
- * statement per post wrote one tiny segment per post and merged them
- * over and over, most of an import's time.  One statement feeds it all
- * at once, and the rows, ids and terms come out as one at a time would.
+ * temporary table and enter bsky_post LOAD_BATCH at a time, in one
+ * statement.  FTS5 flushes its pending terms at every statement's
+ * savepoint: one statement per post wrote one tiny segment per post
+ * and merged them over and over, most of an import's time.  The rows,
+ * ids and terms come out as one at a time would; the batch bounds the
+ * temporary table, and so the memory, however large the repository.
  */
+#define LOAD_BATCH	2048
+
 static int	 loading;
+static size_t	 nloaded;		/* in the temporary table */
+
+static int	 load_flush(sqlite3 *);
 
 static const char *const collections[] = {
 	C_POST, C_LIKE, C_REPOST, C_FOLLOW, C_BLOCK, C_PROFILE,
@@ -292,6 +298,8 @@ index_post(sqlite3 *db, const struct rec *r)
 	    r->cid, text, str_at(r->v, "createdAt"), r->at, root, parent,
 	    quote, media, langs[0] != '\0' ? langs : NULL) == -1)
 		return -1;
+	if (loading && ++nloaded >= LOAD_BATCH && load_flush(db) == -1)
+		return -1;
 	if (notify_uri(db, r, parent, "reply") == -1 ||
 	    notify_uri(db, r, root, "reply") == -1 ||
 	    notify_uri(db, r, quote, "quote") == -1)
@@ -433,7 +441,9 @@ unindex(sqlite3 *db, const char *did, const char *coll, const char *rkey,
 static int
 rec_init(struct rec *r, const char *did, const char *coll, const char *rkey)
 {
-	memset(r, 0, sizeof(*r));
+	/* Not memset: uri is large, and snprintf writes it. */
+	r->cid = r->at = NULL;
+	r->v = NULL;
 	r->did = did;
 	r->coll = coll;
 	r->rkey = rkey;
@@ -499,6 +509,7 @@ void
 appindex_load_begin(void)
 {
 	loading = 1;
+	nloaded = 0;
 }
 
 int
@@ -515,17 +526,28 @@ appindex_load_record(sqlite3 *db, const char *did, const char *coll,
 	return index_rec(db, &r);
 }
 
-int
-appindex_load_end(sqlite3 *db, int keep)
+/* The posts gathered so far go in, as one statement. */
+static int
+load_flush(sqlite3 *db)
 {
 	static sqlite3_stmt	*move, *clear;
 
-	loading = 0;
-	if (keep && run(db, &move, "INSERT INTO bsky_post (" POST_COLS ") "
-	    "SELECT " POST_COLS " FROM temp.bsky_post_load ORDER BY rowid",
-	    0) == -1)
+	nloaded = 0;
+	if (run(db, &move, "INSERT INTO bsky_post (" POST_COLS ") SELECT "
+	    POST_COLS " FROM temp.bsky_post_load ORDER BY rowid", 0) == -1)
 		return -1;
 	return run(db, &clear, "DELETE FROM temp.bsky_post_load", 0);
+}
+
+/* Without keep, the caller's rollback takes the gathered rows away. */
+int
+appindex_load_end(sqlite3 *db, int keep)
+{
+	loading = 0;
+	if (keep)
+		return load_flush(db);
+	nloaded = 0;
+	return 0;
 }
 
 int
