@@ -37,6 +37,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -71,6 +74,7 @@
 /* Negative: KiB, not pages.  What an import adds to the frontend. */
 #define IMPORT_CACHE_KIB	"-20480"	/* main: 10k records, no spill */
 #define IMPORT_STAGE_KIB	"-8192"		/* the staged blocks */
+#define IMPORT_IDLE_KIB		"-2048"		/* temp, between imports */
 #define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
 			"(cid TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
 			"WITHOUT ROWID; " \
@@ -207,16 +211,24 @@ stage_init(void)
 	return 0;
 }
 
-/* The caches shrink back, whatever became of the import. */
+/*
+ * The caches shrink back, whatever became of the import: main to the
+ * frontend's own, the temporary database's (empty now) to SQLite's
+ * default, so that the staged pages do not stay in memory.
+ */
 static void
 stage_done(void)
 {
 	char	 err[256];
 
 	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB ";"
-	    "PRAGMA temp.cache_size = " DB_CACHE_KIB, err,
+	    "PRAGMA temp.cache_size = " IMPORT_IDLE_KIB, err,
 	    sizeof(err)) == -1)
 		log_warnx("import: cache size: %s", err);
+#ifdef __GLIBC__
+	/* The pages SQLite let go of sit in the heap until trimmed. */
+	malloc_trim(0);
+#endif
 }
 
 static int
