@@ -2,77 +2,81 @@
 # run.sh builddir...: every test against each build (. = plain, san =
 # ASan+UBSan). Each suite speaks TAP ("ok ..." / "not ok ..."); we count
 # them and end with one line: N passed, N failed.
+#
+# Suites run TEST_JOBS at a time (default 2: most of a regress suite is
+# waiting on its daemon or on Node, and each has its own directory and
+# loopback port).  A suite's line is printed when it ends; the failures'
+# TAP follows once all have ended.  TEST_JOBS=1 runs them one by one.
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top" || exit 1
 : "${PDS_INTEROP:=$top/../shared/interop}"
 : "${PDS_SHARED:=$top/../shared}"
+: "${TEST_JOBS:=2}"
 export PDS_INTEROP PDS_SHARED
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=0}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 export CMOCKA_MESSAGE_OUTPUT=TAP
 
-log=$(mktemp)
-trap 'rm -f "$log"' EXIT
+R=$(mktemp -d /tmp/pdsd-tests.XXXXXX) || exit 1
+trap 'rm -rf "$R"' EXIT
+n=0
+
+# add build label command...: queue one suite.
+add() {
+	n=$((n + 1))
+	printf '%s\n' "$@" >"$R/$n.cmd"
+}
+
+add . "man: mandoc -Tlint" sh tests/manlint.sh
+for b in "$@"; do
+	tag=$([ "$b" = . ] && echo plain || echo "$b")
+	for t in "$b"/obj/tests/unit/test_*; do
+		[ -x "$t" ] || continue
+		add "$b" "[$tag] unit/$(basename "$t")" "$t"
+	done
+	for t in tests/config/run.sh tests/regress/*.sh; do
+		[ -f "$t" ] || continue
+		add "$b" "[$tag] ${t#tests/}" sh "$t" "$b"
+	done
+done
+
+# The slowest suites first, so that the two lanes end together.
+order() {
+	i=1
+	while [ $i -le $n ]; do
+		w=0
+		case $(sed -n 2p "$R/$i.cmd") in
+		*appview*|*differential*|*crash*|*firehose*|*getrepo_slow*|\
+		*proxy*|*timeline*)
+			w=1 ;;
+		esac
+		echo "$w $i"
+		i=$((i + 1))
+	done | sort -k1,1nr -k2,2n | cut -d' ' -f2
+}
+
+export R
+order | xargs -P "$TEST_JOBS" -n 1 sh tests/suite.sh
+
 pass=0
 fail=0
-
-# suite label command...: run one suite, tally its TAP lines.
-suite() {
-	label=$1
-	shift
-	out=$(mktemp)
-	"$@" >"$out" 2>&1
-	rc=$?
-	p=$(grep -c '^ok ' "$out")
-	f=$(grep -c '^not ok ' "$out")
-	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $label exited $rc" >>"$out"
-		f=1
-	fi
-	if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
-		echo "not ok - $label ran no tests" >>"$out"
-		f=1
+i=1
+while [ $i -le $n ]; do
+	if [ -f "$R/$i.res" ]; then
+		read -r p f s <"$R/$i.res"
+	else
+		p=0 f=1
+		echo "not ok - did not finish" >>"$R/$i.out"
 	fi
 	pass=$((pass + p))
 	fail=$((fail + f))
 	if [ "$f" -ne 0 ]; then
-		printf '%-40s %3d passed, %d FAILED\n' "$label" "$p" "$f"
-		sed 's/^/    /' "$out" | grep -v '^    ok ' | tail -n 60
-	else
-		printf '%-40s %3d passed\n' "$label" "$p"
+		echo
+		echo "$(sed -n 2p "$R/$i.cmd"): $f FAILED"
+		sed 's/^/    /' "$R/$i.out" | grep -v '^    ok ' | tail -n 60
 	fi
-	rm -f "$out"
-}
-
-manlint() {
-	n=0
-	for m in man/*.[0-9]; do
-		n=$((n + 1))
-		if r=$(mandoc -Tlint -Wwarning "$m" 2>&1) && [ -z "$r" ]; then
-			echo "ok $n - $m"
-		else
-			echo "not ok $n - $m"
-			echo "$r"
-		fi
-	done
-}
-
-suite "man: mandoc -Tlint" manlint
-
-for b in "$@"; do
-	tag=$([ "$b" = . ] && echo plain || echo "$b")
-	PDSD_SIGNERD=$top/$b/signerd/signerd
-	PDSD_BUILD=$tag
-	export PDSD_SIGNERD PDSD_BUILD
-	for t in "$b"/obj/tests/unit/test_*; do
-		[ -x "$t" ] || continue
-		suite "[$tag] unit/$(basename "$t")" "$t"
-	done
-	for t in tests/config/run.sh tests/regress/*.sh; do
-		[ -f "$t" ] || continue
-		suite "[$tag] ${t#tests/}" sh "$t" "$b"
-	done
+	i=$((i + 1))
 done
 
 echo "$pass passed, $fail failed"

