@@ -454,12 +454,14 @@ rec_init(struct rec *r, const char *did, const char *coll, const char *rkey)
 }
 
 /*
- * While loading, the repository's rows are known gone (dropped before
- * an import, all of them before a rebuild): nothing to unindex.
+ * fresh: no record was at this key before the write, so no row names
+ * its URI and there is nothing to take out first.  While loading, the
+ * repository's rows are known gone (dropped before an import, all of
+ * them before a rebuild): every record is fresh.
  */
-int
-appindex_record(sqlite3 *db, const char *did, const char *coll,
-    const char *rkey)
+static int
+index_one(sqlite3 *db, const char *did, const char *coll, const char *rkey,
+    int fresh)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
@@ -469,7 +471,7 @@ appindex_record(sqlite3 *db, const char *did, const char *coll,
 
 	if (rec_init(&r, did, coll, rkey) == -1)
 		return 0;
-	if (!loading && unindex(db, did, coll, rkey, r.uri) == -1)
+	if (!fresh && !loading && unindex(db, did, coll, rkey, r.uri) == -1)
 		return -1;
 	st = db_stmt(db, &cache, "SELECT r.cid, r.indexed_at, b.data FROM "
 	    "record r JOIN repo_block b ON b.did = r.did AND b.cid = r.cid "
@@ -493,11 +495,38 @@ appindex_record(sqlite3 *db, const char *did, const char *coll,
 }
 
 int
+appindex_record(sqlite3 *db, const char *did, const char *coll,
+    const char *rkey)
+{
+	return index_one(db, did, coll, rkey, 0);
+}
+
+/*
+ * Whether op i of the write finds no rows for its record: none was
+ * there before the write, and no earlier op of it (a create then
+ * deleted and made again) indexed one.
+ */
+static int
+op_fresh(const struct repo_write *w, size_t i)
+{
+	const struct repo_op	*op = &w->ops[i];
+	size_t			 j;
+
+	if (op->action == REPO_DELETE || op->has_prev)
+		return 0;
+	for (j = 0; j < i; j++)
+		if (strcmp(w->ops[j].rkey, op->rkey) == 0 &&
+		    strcmp(w->ops[j].collection, op->collection) == 0)
+			return 0;
+	return 1;
+}
+
+int
 appindex_load_init(sqlite3 *db)
 {
 	char	 err[256];
 
-	if (db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS bsky_post_load (" 
+	if (db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS bsky_post_load ("
 	    POST_COLS ")", err, sizeof(err)) == -1) {
 		log_warnx("appindex: load table: %s", err);
 		return -1;
@@ -553,12 +582,15 @@ appindex_load_end(sqlite3 *db, int keep)
 int
 appindex_write(sqlite3 *db, const struct repo_write *w)
 {
-	size_t	 i;
+	const struct repo_op	*op;
+	size_t			 i;
 
-	for (i = 0; i < w->nops; i++)
-		if (appindex_record(db, w->did, w->ops[i].collection,
-		    w->ops[i].rkey) == -1)
+	for (i = 0; i < w->nops; i++) {
+		op = &w->ops[i];
+		if (index_one(db, w->did, op->collection, op->rkey,
+		    op_fresh(w, i)) == -1)
 			return -1;
+	}
 	return 0;
 }
 

@@ -112,9 +112,7 @@ pcache_clear(void)
 int
 av_read_begin(void)
 {
-	if (!sqlite3_get_autocommit(fe->db) ||
-	    sqlite3_exec(fe->db, "BEGIN DEFERRED", NULL, NULL, NULL) !=
-	    SQLITE_OK)
+	if (!db_read_begin(fe->db))
 		return 0;
 	pcache_clear();
 	pcache_on = 1;
@@ -128,8 +126,7 @@ av_read_end(int opened)
 		return;
 	pcache_on = 0;
 	pcache_clear();
-	if (!sqlite3_get_autocommit(fe->db))
-		sqlite3_exec(fe->db, "COMMIT", NULL, NULL, NULL);
+	db_read_end(fe->db, opened);
 }
 
 /* The DID an at:// URI names, copied into did; NULL if it names none. */

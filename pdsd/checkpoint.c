@@ -8,21 +8,28 @@
  *
  * PASSIVE checkpoints never take the write lock, so the loop never
  * waits for them.  When one has copied the whole WAL before the next
- * commit, SQLite writes the WAL from its start again (journal_size_limit
- * trims the file): with pauses between writes the WAL stays near
- * CKPT_PAGES.  Under sustained writes, or with a reader holding an old
- * snapshot, a passive checkpoint never quite catches up and the WAL
- * keeps growing; past CKPT_HARD pages the thread runs a TRUNCATE
- * checkpoint, which holds the loop's next write back while it copies
- * the little left and waits for readers (at most CKPT_BUSY_MS).  One
- * such pause per 64 MB of WAL instead of a whole checkpoint inside
- * every 1000th page's commit, and the WAL is bounded.
+ * commit, SQLite writes the WAL from its start again: with pauses
+ * between writes the WAL stays near CKPT_PAGES.  Under sustained
+ * writes, or with a reader holding an old snapshot, a passive
+ * checkpoint never quite catches up and the WAL keeps growing; past
+ * CKPT_HARD pages the thread runs a RESTART checkpoint, which holds the
+ * loop's next write back while it copies the little left and waits for
+ * readers (at most CKPT_BUSY_MS), and the next commit writes the WAL
+ * from its start.  One such pause per 64 MB of WAL instead of a whole
+ * checkpoint inside every 1000th page's commit, and the WAL is bounded.
+ *
+ * The WAL file keeps its size (journal_size_limit is the bound): a
+ * page written over an old one costs the kernel about half of one that
+ * extends the file, which a truncated WAL must do again on every page.
+ * Checkpoints far apart (CKPT_PAGES) write a page changed by many
+ * commits once, and sync twice per run, not twice per few commits.
  */
 #include <sys/types.h>
 
 #include <pthread.h>
 #include <signal.h>
 #include <sqlite3.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -30,10 +37,11 @@
 #include "log.h"
 #include "pdsd.h"
 
-#define CKPT_PAGES	1000	/* SQLite's own default */
+#define CKPT_PAGES	4000
+#define CKPT_IDLE_MS	1000	/* then also whatever is left */
 #define CKPT_HARD	16000	/* about 64 MB of 4 KB pages */
 #define CKPT_BUSY_MS	2000
-#define CKPT_SIZE_LIMIT	"16777216"	/* bytes of WAL kept at a reset */
+#define CKPT_SIZE_LIMIT	"75497472"	/* 72 MiB: past CKPT_HARD pages */
 
 static struct {
 	pthread_mutex_t	 mtx;
@@ -41,6 +49,8 @@ static struct {
 	pthread_t	 thread;
 	sqlite3		*db;		/* the thread's own connection */
 	int		 frames;	/* WAL pages after the last commit */
+	int		 copied;	/* of them, in the database already */
+	struct timespec	 last;		/* when the last checkpoint ended */
 	int		 stop;
 	int		 started;
 } ck = {
@@ -48,15 +58,41 @@ static struct {
 	.cond = PTHREAD_COND_INITIALIZER,
 };
 
-/* On the loop's connection, after each commit: cheap, never blocks long. */
+static int64_t
+ms_since(const struct timespec *t)
+{
+	struct timespec	 now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (int64_t)(now.tv_sec - t->tv_sec) * 1000 +
+	    (now.tv_nsec - t->tv_nsec) / 1000000;
+}
+
+/*
+ * On the loop's connection, after each commit: cheap, never blocks
+ * long.  A checkpoint is asked for once CKPT_PAGES pages have come
+ * since the last one copied the WAL: asked after every commit, under
+ * sustained writes the thread ran one small checkpoint (two fsyncs)
+ * for every few commits.  What a burst leaves behind is copied at the
+ * first commit CKPT_IDLE_MS later.
+ */
 static int
 ckpt_wal_hook(void *arg, sqlite3 *db, const char *name, int frames)
 {
+	int	 behind;
+
 	if (frames < CKPT_PAGES)
 		return SQLITE_OK;
 	pthread_mutex_lock(&ck.mtx);
-	ck.frames = frames;
-	pthread_cond_signal(&ck.cond);
+	/* A shorter WAL than was copied: SQLite began it again. */
+	if (frames < ck.copied)
+		ck.copied = 0;
+	behind = frames - ck.copied;
+	if (behind >= CKPT_PAGES ||
+	    (behind > 0 && ms_since(&ck.last) >= CKPT_IDLE_MS)) {
+		ck.frames = frames;
+		pthread_cond_signal(&ck.cond);
+	}
 	pthread_mutex_unlock(&ck.mtx);
 	return SQLITE_OK;
 }
@@ -67,12 +103,16 @@ ckpt_run(int frames)
 	int	 rc, logn = 0, done = 0, mode = SQLITE_CHECKPOINT_PASSIVE;
 
 	if (frames >= CKPT_HARD)
-		mode = SQLITE_CHECKPOINT_TRUNCATE;
+		mode = SQLITE_CHECKPOINT_RESTART;
 	rc = sqlite3_wal_checkpoint_v2(ck.db, NULL, mode, &logn, &done);
+	pthread_mutex_lock(&ck.mtx);
+	ck.copied = mode == SQLITE_CHECKPOINT_RESTART ? 0 : done;
+	clock_gettime(CLOCK_MONOTONIC, &ck.last);
+	pthread_mutex_unlock(&ck.mtx);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
 		log_warnx("checkpoint: %s", sqlite3_errmsg(ck.db));
-	else if (mode == SQLITE_CHECKPOINT_TRUNCATE)
-		log_info("checkpoint: WAL of %d pages truncated%s", frames,
+	else if (mode == SQLITE_CHECKPOINT_RESTART)
+		log_info("checkpoint: WAL of %d pages restarted%s", frames,
 		    rc == SQLITE_BUSY ? " (busy, will retry)" : "");
 }
 
@@ -135,6 +175,8 @@ db_checkpointer_start(sqlite3 *db, const char *path, char *err,
 	sqlite3_wal_hook(db, ckpt_wal_hook, NULL);
 	ck.stop = 0;
 	ck.frames = 0;
+	ck.copied = 0;
+	clock_gettime(CLOCK_MONOTONIC, &ck.last);
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
 	rc = pthread_create(&ck.thread, NULL, ckpt_thread, NULL);

@@ -223,26 +223,56 @@ db_step_row(sqlite3 *db, sqlite3_stmt *st, const char *what)
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
-int
-db_begin(sqlite3 *db)
-{
-	char	 err[256];
+/*
+ * Transaction control on the frontend's connection runs statements
+ * prepared once: sqlite3_exec would parse "BEGIN" and "COMMIT" again
+ * for every write.  Other connections (the checkpoint thread, tools)
+ * fall back to sqlite3_exec, since the statement cache is the
+ * frontend's.
+ */
+enum { TX_BEGIN, TX_BEGIN_READ, TX_COMMIT, TX_ROLLBACK, TX_MAX };
 
-	if (db_exec(db, "BEGIN IMMEDIATE", err, sizeof(err)) == -1) {
-		log_warnx("begin: %s", err);
+static int
+db_tx(sqlite3 *db, int which)
+{
+	static sqlite3_stmt	*cache[TX_MAX];
+	static const char	*sql[TX_MAX] = {
+		"BEGIN IMMEDIATE", "BEGIN DEFERRED", "COMMIT", "ROLLBACK",
+	};
+	sqlite3_stmt		*st;
+	char			 err[256];
+	int			 rc;
+
+	if (fe == NULL || db != fe->db) {
+		if (db_exec(db, sql[which], err, sizeof(err)) == -1) {
+			log_warnx("%s: %s", sql[which], err);
+			return -1;
+		}
+		return 0;
+	}
+	if ((st = db_stmt(db, &cache[which], sql[which])) == NULL)
+		return -1;
+	rc = sqlite3_step(st);
+	sqlite3_reset(st);
+	if (rc != SQLITE_DONE) {
+		log_warnx("%s: %s", sql[which], sqlite3_errmsg(db));
 		return -1;
 	}
 	return 0;
 }
 
 int
+db_begin(sqlite3 *db)
+{
+	return db_tx(db, TX_BEGIN);
+}
+
+int
 db_commit(sqlite3 *db)
 {
-	char	 err[256];
-
-	if (db_exec(db, "COMMIT", err, sizeof(err)) == -1) {
-		log_warnx("commit: %s", err);
-		(void)db_exec(db, "ROLLBACK", err, sizeof(err));
+	if (db_tx(db, TX_COMMIT) == -1) {
+		if (sqlite3_get_autocommit(db) == 0)
+			(void)db_tx(db, TX_ROLLBACK);
 		return -1;
 	}
 	return 0;
@@ -251,11 +281,30 @@ db_commit(sqlite3 *db)
 void
 db_rollback(sqlite3 *db)
 {
-	char	 err[256];
+	if (sqlite3_get_autocommit(db) == 0)
+		(void)db_tx(db, TX_ROLLBACK);
+}
 
-	if (sqlite3_get_autocommit(db) == 0 &&
-	    db_exec(db, "ROLLBACK", err, sizeof(err)) == -1)
-		log_warnx("rollback: %s", err);
+/*
+ * A read transaction around a run of statements: outside one, each
+ * statement takes and drops SQLite's WAL read lock (two fcntl(2)) by
+ * itself, and the run may see two snapshots.  1 if this call opened
+ * it (end it with db_read_end), 0 if a transaction was open already
+ * or none could be opened (the statements then run on their own).
+ */
+int
+db_read_begin(sqlite3 *db)
+{
+	if (!sqlite3_get_autocommit(db) || db_tx(db, TX_BEGIN_READ) == -1)
+		return 0;
+	return 1;
+}
+
+void
+db_read_end(sqlite3 *db, int opened)
+{
+	if (opened && !sqlite3_get_autocommit(db))
+		(void)db_tx(db, TX_COMMIT);
 }
 
 /* -1 on error. */

@@ -342,6 +342,8 @@ int		 db_step_row(struct sqlite3 *, struct sqlite3_stmt *,
 int		 db_begin(struct sqlite3 *);
 int		 db_commit(struct sqlite3 *);
 void		 db_rollback(struct sqlite3 *);
+int		 db_read_begin(struct sqlite3 *);
+void		 db_read_end(struct sqlite3 *, int);
 void		 db_now(char *, size_t);
 
 /* checkpoint.c */

@@ -35,6 +35,23 @@ struct repo_cid_list {
 	size_t		 cap;
 };
 
+/*
+ * The MST nodes writes read most: every write to a repository reads its
+ * root and the path to the new key, which the previous write made.  A
+ * block's bytes never change under its CID, so a small cache of them,
+ * filled with what was read and with the nodes each commit makes, can
+ * only be stale in holding a block the repository dropped, which the
+ * MST of the current root never asks for.
+ */
+#define NODE_CACHE_SLOTS	1024
+#define NODE_CACHE_MAX		4096	/* bytes of one node kept */
+
+static struct node_slot {
+	struct cid	 cid;
+	uint8_t		*data;
+	size_t		 len;
+} node_cache[NODE_CACHE_SLOTS];
+
 /* Writes in flight or waiting, in submission order. */
 static TAILQ_HEAD(, repo_write)	 writes = TAILQ_HEAD_INITIALIZER(writes);
 static size_t			 nwrites;
@@ -151,20 +168,68 @@ cid_list_add(struct repo_cid_list *l, const struct cid *c)
 	return 0;
 }
 
-/* The MST reads the database and our uncommitted nodes, writes memory. */
+static struct node_slot *
+node_slot(const struct cid *c)
+{
+	uint32_t	 h = 0;
+	size_t		 i;
+
+	/* A CID ends in its digest: its last bytes are as good as any hash. */
+	for (i = c->len > 4 ? c->len - 4 : 0; i < c->len; i++)
+		h = h << 8 | c->b[i];
+	return &node_cache[h % NODE_CACHE_SLOTS];
+}
+
+static void
+node_cache_put(const struct cid *c, const uint8_t *data, size_t len)
+{
+	struct node_slot	*sl = node_slot(c);
+	uint8_t			*p;
+
+	if (len > NODE_CACHE_MAX || (sl->data != NULL &&
+	    cid_equal(&sl->cid, c)))
+		return;
+	if ((p = malloc(len ? len : 1)) == NULL)
+		return;
+	memcpy(p, data, len);
+	free(sl->data);
+	sl->cid = *c;
+	sl->data = p;
+	sl->len = len;
+}
+
+/* A copy of what is found. */
+static int
+copy_out(const uint8_t *p, size_t n, uint8_t **data, size_t *len)
+{
+	if ((*data = malloc(n ? n : 1)) == NULL)
+		return -1;
+	memcpy(*data, p, n);
+	*len = n;
+	return 0;
+}
+
+/*
+ * The MST reads our uncommitted nodes, the cache and the database, and
+ * writes memory.
+ */
 static int
 layered_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 {
 	struct repo_write	*w = arg;
+	struct node_slot	*sl;
 	const uint8_t		*p;
+	size_t			 n;
+	int			 r;
 
-	if (memstore_peek(w->overlay, c, &p, len) == 0) {
-		if ((*data = malloc(*len ? *len : 1)) == NULL)
-			return -1;
-		memcpy(*data, p, *len);
-		return 0;
-	}
-	return blockstore_get(&w->base, c, data, len);
+	if (memstore_peek(w->overlay, c, &p, &n) == 0)
+		return copy_out(p, n, data, len);
+	sl = node_slot(c);
+	if (sl->data != NULL && cid_equal(&sl->cid, c))
+		return copy_out(sl->data, sl->len, data, len);
+	if ((r = blockstore_get(&w->base, c, data, len)) == 0)
+		node_cache_put(c, *data, *len);
+	return r;
 }
 
 static int
@@ -181,8 +246,10 @@ collect_block(void *arg, enum mst_block_kind kind, const struct cid *c,
 {
 	struct repo_write	*w = arg;
 
-	if (kind == MST_BLOCK_NEW)
+	if (kind == MST_BLOCK_NEW) {
+		node_cache_put(c, data, len);
 		return memstore_put(w->blocks, c, data, len);
+	}
 	return cid_list_add(w->removed, c);
 }
 
@@ -287,35 +354,40 @@ internal:
 	return -1;
 }
 
-static void
-write_start(struct repo_write *w)
+/*
+ * Everything up to the request for a signature; -1 fills status, name
+ * and msg.
+ */
+static int
+write_prepare(struct repo_write *w, int *statusp, const char **namep,
+    char *msg, size_t msglen)
 {
 	const char	*name = "InternalServerError";
-	char		 msg[512], rev[TID_BUFSZ];
+	char		 rev[TID_BUFSZ];
 	int		 r, status = 500;
 	size_t		 i;
 
-	snprintf(msg, sizeof(msg), "Internal Server Error");
+	snprintf(msg, msglen, "Internal Server Error");
 	if ((r = rstore_get_root(fe->db, w->did, &w->old_root)) == -1)
 		goto fail;
 	w->has_old = r == 0;
 	if (!w->has_old && !w->init) {
 		status = 400;
 		name = "RepoNotFound";
-		snprintf(msg, sizeof(msg), "Could not find repo: %.256s", w->did);
+		snprintf(msg, msglen, "Could not find repo: %.256s", w->did);
 		goto fail;
 	}
 	if (w->has_old && w->init) {
 		status = 400;
 		name = "InvalidRequest";
-		snprintf(msg, sizeof(msg), "Repo already exists: %.256s", w->did);
+		snprintf(msg, msglen, "Repo already exists: %.256s", w->did);
 		goto fail;
 	}
 	if (w->has_swap_commit && (!w->has_old ||
 	    !cid_equal(&w->swap_commit, &w->old_root.commit))) {
 		status = 400;
 		name = "InvalidSwap";
-		snprintf(msg, sizeof(msg), "Commit was at %s",
+		snprintf(msg, msglen, "Commit was at %s",
 		    w->has_old ? cid_fmt(&w->old_root.commit) : "null");
 		goto fail;
 	}
@@ -333,7 +405,7 @@ write_start(struct repo_write *w)
 		goto fail;
 	for (i = 0; i < w->nops; i++)
 		if (apply_op(w, &w->ops[i], &status, &name, msg,
-		    sizeof(msg)) == -1)
+		    msglen) == -1)
 			goto fail;
 	if (mst_tx_commit(w->tx, &w->new_root.data, collect_block, w) == -1 ||
 	    (w->proof = memstore_new()) == NULL ||
@@ -347,12 +419,33 @@ write_start(struct repo_write *w)
 	if (signer_sign_commit(w->unsigned_commit, w->unsigned_len,
 	    write_signed, w) == -1) {
 		status = 503;
-		snprintf(msg, sizeof(msg), "Signer unavailable");
+		snprintf(msg, msglen, "Signer unavailable");
 		goto fail;
 	}
-	return;
+	return 0;
 fail:
-	write_finish(w, status, name, msg);
+	*statusp = status;
+	*namep = name;
+	return -1;
+}
+
+/*
+ * The reads of a write's preparation (its root and the MST nodes on
+ * its paths) share one read transaction, closed before anything else
+ * can start a write.
+ */
+static void
+write_start(struct repo_write *w)
+{
+	const char	*name;
+	char		 msg[512];
+	int		 opened, r, status;
+
+	opened = db_read_begin(fe->db);
+	r = write_prepare(w, &status, &name, msg, sizeof(msg));
+	db_read_end(fe->db, opened);
+	if (r == -1)
+		write_finish(w, status, name, msg);
 }
 
 /*

@@ -44,6 +44,30 @@ dump() {
 
 node_tap appview appview.mjs "$URL" "$LEX"
 
+# One applyWrites that makes a post, deletes it and makes it again under
+# the same key: a create finds no rows of its record only when nothing
+# before it in the batch indexed one.
+POST=app.bsky.feed.post
+NOW=2024-05-01T00:00:00.000Z
+if account redo.test; then
+	ok "account for the batch"
+else
+	notok "account for the batch" "status $st"
+fi
+w() {
+	printf '{"$type":"com.atproto.repo.applyWrites#%s","collection":"%s","rkey":"3kredo00000aa"%s}' \
+	    "$1" "$POST" "${2:+,\"value\":{\"\$type\":\"$POST\",\"text\":\"$2\",\"createdAt\":\"$NOW\"\}}"
+}
+req "create, delete and create again in one batch" 200 '"results"' \
+    -H "Authorization: Bearer $tok" -H "$J" -d "{\"repo\":\"$did\",\"writes\":[$(w create "zebra first"),$(w delete),$(w create "zebra again")]}" \
+    "$X/com.atproto.repo.applyWrites"
+got=$(sql "SELECT group_concat(text, '|') FROM bsky_post WHERE did = '$did'")
+if [ "$got" = "zebra again" ]; then
+	ok "the post is indexed once, as made last"
+else
+	notok "the post is indexed once, as made last" "got: $got"
+fi
+
 dump >"$T/before"
 n=$(grep -c . "$T/before")
 if [ "$n" -gt 40 ] && grep -q '^post|' "$T/before" &&
