@@ -45,6 +45,25 @@ struct rec {
 	struct dm	*v;
 };
 
+#define POST_COLS	"uri, did, rkey, cid, text, created_at, indexed_at, " \
+			"reply_root, reply_parent, embed_uri, media, langs"
+
+/*
+ * While a repository loads (import, rebuild), posts gather in a
+ * temporary table and enter bsky_post LOAD_BATCH at a time, in one
+ * statement.  FTS5 flushes its pending terms at every statement's
+ * savepoint: one statement per post wrote one tiny segment per post
+ * and merged them over and over, most of an import's time.  The rows,
+ * ids and terms come out as one at a time would; the batch bounds the
+ * temporary table, and so the memory, however large the repository.
+ */
+#define LOAD_BATCH	2048
+
+static int	 loading;
+static size_t	 nloaded;		/* in the temporary table */
+
+static int	 load_flush(sqlite3 *);
+
 static const char *const collections[] = {
 	C_POST, C_LIKE, C_REPOST, C_FOLLOW, C_BLOCK, C_PROFILE,
 };
@@ -247,7 +266,7 @@ post_langs(const struct dm *v, char *buf, size_t len)
 static int
 index_post(sqlite3 *db, const struct rec *r)
 {
-	static sqlite3_stmt	*cache;
+	static sqlite3_stmt	*cache, *lcache;
 	struct dm		*reply, *embed;
 	const char		*root, *parent, *quote = NULL, *media = NULL;
 	const char		*text, *t;
@@ -271,12 +290,15 @@ index_post(sqlite3 *db, const struct rec *r)
 			media = media_kind(t);
 	}
 	post_langs(r->v, langs, sizeof(langs));
-	if (run(db, &cache, "INSERT INTO bsky_post (uri, did, rkey, cid, "
-	    "text, created_at, indexed_at, reply_root, reply_parent, "
-	    "embed_uri, media, langs) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, "
-	    "?8, ?9, ?10, ?11, ?12)", 12, r->uri, r->did, r->rkey, r->cid,
-	    text, str_at(r->v, "createdAt"), r->at, root, parent, quote,
-	    media, langs[0] != '\0' ? langs : NULL) == -1)
+	if (run(db, loading ? &lcache : &cache, loading ?
+	    "INSERT INTO temp.bsky_post_load (" POST_COLS ") VALUES (?1, ?2, "
+	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)" :
+	    "INSERT INTO bsky_post (" POST_COLS ") VALUES (?1, ?2, ?3, ?4, "
+	    "?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)", 12, r->uri, r->did, r->rkey,
+	    r->cid, text, str_at(r->v, "createdAt"), r->at, root, parent,
+	    quote, media, langs[0] != '\0' ? langs : NULL) == -1)
+		return -1;
+	if (loading && ++nloaded >= LOAD_BATCH && load_flush(db) == -1)
 		return -1;
 	if (notify_uri(db, r, parent, "reply") == -1 ||
 	    notify_uri(db, r, root, "reply") == -1 ||
@@ -415,9 +437,27 @@ unindex(sqlite3 *db, const char *did, const char *coll, const char *rkey,
 	    uri);
 }
 
+/* Names the record: -1 when it is not one the index holds. */
+static int
+rec_init(struct rec *r, const char *did, const char *coll, const char *rkey)
+{
+	/* Not memset: uri is large, and snprintf writes it. */
+	r->cid = r->at = NULL;
+	r->v = NULL;
+	r->did = did;
+	r->coll = coll;
+	r->rkey = rkey;
+	if (!indexed(coll) || snprintf(r->uri, sizeof(r->uri),
+	    "at://%s/%s/%s", did, coll, rkey) >= (int)sizeof(r->uri))
+		return -1;
+	return 0;
+}
+
 /*
  * fresh: no record was at this key before the write, so no row names
- * its URI and there is nothing to take out first.
+ * its URI and there is nothing to take out first.  While loading, the
+ * repository's rows are known gone (dropped before an import, all of
+ * them before a rebuild): every record is fresh.
  */
 static int
 index_one(sqlite3 *db, const char *did, const char *coll, const char *rkey,
@@ -429,16 +469,9 @@ index_one(sqlite3 *db, const char *did, const char *coll, const char *rkey,
 	const char		*errstr;
 	int			 rc, rv;
 
-	if (!indexed(coll))
+	if (rec_init(&r, did, coll, rkey) == -1)
 		return 0;
-	memset(&r, 0, sizeof(r));
-	r.did = did;
-	r.coll = coll;
-	r.rkey = rkey;
-	if (snprintf(r.uri, sizeof(r.uri), "at://%s/%s/%s", did, coll,
-	    rkey) >= (int)sizeof(r.uri))
-		return 0;
-	if (!fresh && unindex(db, did, coll, rkey, r.uri) == -1)
+	if (!fresh && !loading && unindex(db, did, coll, rkey, r.uri) == -1)
 		return -1;
 	st = db_stmt(db, &cache, "SELECT r.cid, r.indexed_at, b.data FROM "
 	    "record r JOIN repo_block b ON b.did = r.did AND b.cid = r.cid "
@@ -486,6 +519,64 @@ op_fresh(const struct repo_write *w, size_t i)
 		    strcmp(w->ops[j].collection, op->collection) == 0)
 			return 0;
 	return 1;
+}
+
+int
+appindex_load_init(sqlite3 *db)
+{
+	char	 err[256];
+
+	if (db_exec(db, "CREATE TEMP TABLE IF NOT EXISTS bsky_post_load ("
+	    POST_COLS ")", err, sizeof(err)) == -1) {
+		log_warnx("appindex: load table: %s", err);
+		return -1;
+	}
+	return 0;
+}
+
+void
+appindex_load_begin(void)
+{
+	loading = 1;
+	nloaded = 0;
+}
+
+int
+appindex_load_record(sqlite3 *db, const char *did, const char *coll,
+    const char *rkey, const char *cid, const char *at, const struct dm *v)
+{
+	struct rec	 r;
+
+	if (rec_init(&r, did, coll, rkey) == -1 || v->type != DM_MAP)
+		return 0;
+	r.cid = cid;
+	r.at = at;
+	r.v = (struct dm *)v;
+	return index_rec(db, &r);
+}
+
+/* The posts gathered so far go in, as one statement. */
+static int
+load_flush(sqlite3 *db)
+{
+	static sqlite3_stmt	*move, *clear;
+
+	nloaded = 0;
+	if (run(db, &move, "INSERT INTO bsky_post (" POST_COLS ") SELECT "
+	    POST_COLS " FROM temp.bsky_post_load ORDER BY rowid", 0) == -1)
+		return -1;
+	return run(db, &clear, "DELETE FROM temp.bsky_post_load", 0);
+}
+
+/* Without keep, the caller's rollback takes the gathered rows away. */
+int
+appindex_load_end(sqlite3 *db, int keep)
+{
+	loading = 0;
+	if (keep)
+		return load_flush(db);
+	nloaded = 0;
+	return 0;
 }
 
 int
@@ -553,6 +644,7 @@ rebuild_tx(sqlite3 *db, long long *n)
 	    "ORDER BY did, collection, rkey", -1, &st, NULL) != SQLITE_OK)
 		return -1;
 	*n = 0;
+	appindex_load_begin();
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
 		if (appindex_record(db, (const char *)sqlite3_column_text(st,
 		    0), (const char *)sqlite3_column_text(st, 1),
@@ -561,13 +653,16 @@ rebuild_tx(sqlite3 *db, long long *n)
 		(*n)++;
 	}
 	sqlite3_finalize(st);
+	if (appindex_load_end(db, rc == SQLITE_DONE) == -1)
+		return -1;
 	return rc == SQLITE_DONE ? 0 : -1;
 }
 
 int
 appindex_rebuild(sqlite3 *db, long long *n)
 {
-	if (repo_writes_pending() > 0 || db_begin(db) == -1)
+	if (repo_writes_pending() > 0 || appindex_load_init(db) == -1 ||
+	    db_begin(db) == -1)
 		return -1;
 	if (rebuild_tx(db, n) == -1) {
 		db_rollback(db);

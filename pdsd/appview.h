@@ -11,6 +11,7 @@
 #include "cid.h"
 #include "syntax.h"
 
+struct dm;
 struct http_request;
 struct json_object;
 struct repo_write;
@@ -26,6 +27,17 @@ int	appindex_record(struct sqlite3 *, const char *, const char *,
 	    const char *);
 /* Forgets every row of one repository (before an import). */
 int	appindex_drop_repo(struct sqlite3 *, const char *);
+/*
+ * Loading a whole repository whose rows are gone: init outside any
+ * transaction, then inside one begin, a record at a time (decoded
+ * already; cid and indexed_at as in its "record" row), end (keep 0:
+ * the load failed and the transaction will roll back).
+ */
+int	appindex_load_init(struct sqlite3 *);
+void	appindex_load_begin(void);
+int	appindex_load_record(struct sqlite3 *, const char *, const char *,
+	    const char *, const char *, const char *, const struct dm *);
+int	appindex_load_end(struct sqlite3 *, int);
 /* Recomputes the whole index from the repos, in one transaction. */
 int	appindex_rebuild(struct sqlite3 *, long long *);
 

@@ -88,7 +88,7 @@ struct http_request {
 	int			 until_close;	/* ends at close */
 	int			 ended;
 	int			 close;		/* then close */
-	int			 gz_type;	/* compressible type */
+	int			 gz_type;	/* its zlib level, or 0 */
 	int			 no_gzip;
 	struct http_gzip	*gz;		/* compressing */
 	struct evbuffer		*hdrs;
@@ -1102,7 +1102,7 @@ gzip_start(struct http_request *req)
 		return;
 	if (!stream && evbuffer_get_length(req->out) <= HTTP_GZIP_MIN)
 		return;
-	if ((req->gz = http_gzip_new()) == NULL)
+	if ((req->gz = http_gzip_new(req->gz_type)) == NULL)
 		return;
 	if (!stream) {
 		if ((z = evbuffer_new()) == NULL ||

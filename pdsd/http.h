@@ -294,7 +294,7 @@ int		 http_response_has_header(struct http_request *,
 struct http_gzip;
 int		 http_gzip_accepted(const char *);
 int		 http_gzip_type(const char *);
-struct http_gzip *http_gzip_new(void);
+struct http_gzip *http_gzip_new(int);
 int		 http_gzip_write(struct http_gzip *, struct evbuffer *,
 		    struct evbuffer *, int);
 void		 http_gzip_free(struct http_gzip *);

@@ -11,7 +11,9 @@
  * strictly and sit in its place, every record must be a data-model map,
  * and each block reached is stored once, under the commit's
  * rev; what the walk does not reach was not part of the repository and
- * never enters it.  The repository's rev is the commit's, even when it
+ * never enters it.  The reached blocks go in after the walk, in one
+ * statement and in key order, and the app.bsky index loads in batches
+ * (appindex.c): row-at-a-time inserts were most of the import's time.  The repository's rev is the commit's, even when it
  * is older than the old head's (the same migration run twice, an older
  * backup): the head, getLatestCommit and the #sync event must all say
  * the rev the commit block says.  Any fault rolls it all back, so memory
@@ -35,6 +37,9 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -66,10 +71,15 @@
 #define IMPORT_CHUNK	(256 * 1024)
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
 #define IMPORT_WARN_MAX		320
-#define IMPORT_CACHE_KIB	"-32768"	/* negative: KiB, not pages */
+/* Negative: KiB, not pages.  What an import adds to the frontend. */
+#define IMPORT_CACHE_KIB	"-20480"	/* main: 10k records, no spill */
+#define IMPORT_STAGE_KIB	"-8192"		/* the staged blocks */
+#define IMPORT_IDLE_KIB		"-2048"		/* temp, between imports */
 #define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
-			"(cid BLOB PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
-			"WITHOUT ROWID"
+			"(cid TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
+			"WITHOUT ROWID; " \
+			"CREATE TEMP TABLE IF NOT EXISTS import_kept " \
+			"(cid TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID"
 
 struct import;
 static int	import_fail(struct import *, const char *, ...)
@@ -86,6 +96,7 @@ struct import {
 	uint64_t		 records;
 	struct commit		 c;
 	char			 warn[IMPORT_WARN_MAX];
+	char			 at[32];	/* indexed_at of every record */
 	struct blockstore	 store;
 	int			 node_missing;
 	struct cid		 missing;
@@ -172,21 +183,27 @@ on_header(void *arg, const struct cid *roots, size_t n)
 }
 
 /*
- * The staging table, keyed by the CID's bytes.  It lives as long as the
+ * The staging tables, keyed by the CID's text form: the blocks of the
+ * CAR, and those the walk reached.  They live as long as the
  * connection, empty between imports; made outside any transaction, so
- * that a rollback does not take it away from the cached statements.
- * While an import runs, the page caches are larger: with SQLite's
- * default (2 MiB) a transaction of thousands of blocks spills pages to
- * the WAL and reads them back, a quarter of the import's time.
+ * that a rollback does not take them away from the cached statements.
+ * While an import runs, the page caches are set for it: main a little
+ * larger than the frontend's own (a 10k-record import dirties about
+ * 17 MB of pages, and spilled ones are written to the WAL twice), the
+ * temporary database 8 MiB.  Both are bounds: a larger repository
+ * spills to the WAL and to a temporary file, and the frontend's
+ * memory does not grow with it.
  */
 static int
 stage_init(void)
 {
 	char	 err[256];
 
+	if (appindex_load_init(fe->db) == -1)
+		return -1;
 	if (db_exec(fe->db, STAGE_TABLE, err, sizeof(err)) == -1 ||
 	    db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB ";"
-	    "PRAGMA temp.cache_size = " IMPORT_CACHE_KIB, err,
+	    "PRAGMA temp.cache_size = " IMPORT_STAGE_KIB, err,
 	    sizeof(err)) == -1) {
 		log_warnx("import: staging table: %s", err);
 		return -1;
@@ -194,16 +211,24 @@ stage_init(void)
 	return 0;
 }
 
-/* The caches shrink back, whatever became of the import. */
+/*
+ * The caches shrink back, whatever became of the import: main to the
+ * frontend's own, the temporary database's (empty now) to SQLite's
+ * default, so that the staged pages do not stay in memory.
+ */
 static void
 stage_done(void)
 {
 	char	 err[256];
 
 	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB ";"
-	    "PRAGMA temp.cache_size = " DB_CACHE_KIB, err,
+	    "PRAGMA temp.cache_size = " IMPORT_IDLE_KIB, err,
 	    sizeof(err)) == -1)
 		log_warnx("import: cache size: %s", err);
+#ifdef __GLIBC__
+	/* The pages SQLite let go of sit in the heap until trimmed. */
+	malloc_trim(0);
+#endif
 }
 
 static int
@@ -211,29 +236,34 @@ stage_put(const struct cid *c, const uint8_t *p, size_t len)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
+	char			 s[CID_STRSZ];
 
 	st = db_stmt(fe->db, &cache,
 	    "INSERT OR IGNORE INTO temp.import_block (cid, data) VALUES (?, ?)");
-	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
-	    SQLITE_STATIC) != SQLITE_OK || sqlite3_bind_blob(st, 2, p,
-	    (int)len, SQLITE_STATIC) != SQLITE_OK)
+	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
+	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 2, p, (int)len, SQLITE_STATIC) != SQLITE_OK)
 		return -1;
 	return db_step_done(fe->db, st);
 }
 
-/* A staged block, copied: 0, 1 not in the CAR, -1 error. */
+/*
+ * A staged block the walk reached, copied and marked to be kept: 0,
+ * 1 not in the CAR, -1 error.
+ */
 static int
-stage_get(const struct cid *c, uint8_t **data, size_t *len)
+stage_take(const struct cid *c, uint8_t **data, size_t *len)
 {
-	static sqlite3_stmt	*cache;
+	static sqlite3_stmt	*get, *mark;
 	sqlite3_stmt		*st;
 	const void		*p;
+	char			 s[CID_STRSZ];
 	int			 rc, n;
 
-	st = db_stmt(fe->db, &cache,
+	st = db_stmt(fe->db, &get,
 	    "SELECT data FROM temp.import_block WHERE cid = ?");
-	if (st == NULL || sqlite3_bind_blob(st, 1, c->b, (int)c->len,
-	    SQLITE_STATIC) != SQLITE_OK)
+	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
+	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK)
 		return -1;
 	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
 		return rc == 0 ? 1 : -1;
@@ -244,29 +274,51 @@ stage_get(const struct cid *c, uint8_t **data, size_t *len)
 		*len = n;
 	}
 	sqlite3_reset(st);
-	return *data != NULL ? 0 : -1;
+	if (*data == NULL)
+		return -1;
+	st = db_stmt(fe->db, &mark,
+	    "INSERT OR IGNORE INTO temp.import_kept (cid) VALUES (?)");
+	if (st == NULL || sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) !=
+	    SQLITE_OK || db_step_done(fe->db, st) == -1) {
+		free(*data);
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * What the walk reached goes into the repository in one statement, in
+ * the order of its key: the B-tree fills page after page instead of
+ * splitting pages all over, the larger part of an import's time.
+ */
+static int
+stage_keep(struct import *im)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO repo_block "
+	    "(did, cid, rev, data) SELECT ?1, b.cid, ?2, b.data FROM "
+	    "temp.import_kept k JOIN temp.import_block b ON b.cid = k.cid "
+	    "ORDER BY k.cid");
+	if (db_bind_strs(st, 1, im->did, im->c.rev, NULL) == -1 ||
+	    db_step_done(fe->db, st) == -1)
+		return -1;
+	im->nblocks = sqlite3_changes(fe->db);
+	return 0;
 }
 
 static int
 stage_clear(void)
 {
-	static sqlite3_stmt	*cache;
+	static sqlite3_stmt	*blocks, *kept;
 	sqlite3_stmt		*st;
 
-	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_block");
-	return st == NULL ? -1 : db_step_done(fe->db, st);
-}
-
-/* A block the walk reached goes into the repository, once. */
-static int
-import_keep(struct import *im, const struct cid *c, const uint8_t *p,
-    size_t len)
-{
-	if (rstore_put_block(fe->db, im->did, im->c.rev, c, p, len) == -1)
+	st = db_stmt(fe->db, &blocks, "DELETE FROM temp.import_block");
+	if (st == NULL || db_step_done(fe->db, st) == -1)
 		return -1;
-	if (sqlite3_changes(fe->db) > 0)	/* not a repeat */
-		im->nblocks++;
-	return 0;
+	st = db_stmt(fe->db, &kept, "DELETE FROM temp.import_kept");
+	return st == NULL ? -1 : db_step_done(fe->db, st);
 }
 
 static int
@@ -326,41 +378,51 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 	struct import	*im = arg;
 	int		 rc;
 
-	rc = stage_get(c, data, len);
+	rc = stage_take(c, data, len);
 	if (rc == 1 && !im->node_missing) {
 		im->node_missing = 1;
 		im->missing = *c;
 	}
-	if (rc == 0 && import_keep(im, c, *data, *len) == -1) {
-		free(*data);
-		return -1;
-	}
 	return rc;
 }
 
+/* A record is a data-model map: decoded into *v, or -1. */
 static int
 import_check_record(struct import *im, const char *key, const uint8_t *p,
-    size_t len)
+    size_t len, struct dm **v)
 {
-	struct dm	*v;
 	const char	*errstr;
 
-	if (dm_cbor_decode(p, len, &v, &errstr) == -1)
+	if (dm_cbor_decode(p, len, v, &errstr) == -1)
 		return import_fail(im, "record %.512s: %s", key, errstr);
-	if (v->type != DM_MAP) {
-		dm_free(v);
-		return import_fail(im, "record %.512s: not a map", key);
-	}
-	if (dm_check_types(v, &errstr) == -1) {
-		dm_free(v);
-		return import_fail(im, "record %.512s: %s", key, errstr);
-	}
-	/* The blobs it names: listMissingBlobs shows those not here. */
-	if (blob_import_refs(fe->db, im->did, key, v) == -1) {
-		dm_free(v);
+	if ((*v)->type != DM_MAP)
+		errstr = "not a map";
+	else if (dm_check_types(*v, &errstr) == 0)
+		return 0;
+	dm_free(*v);
+	return import_fail(im, "record %.512s: %s", key, errstr);
+}
+
+/*
+ * Its row, the blobs it names (listMissingBlobs shows those not here)
+ * and its index rows; key is cut into collection and rkey.
+ */
+static int
+import_index(struct import *im, char *key, const struct cid *val,
+    const struct dm *v)
+{
+	char	 cid[CID_STRSZ], *rkey;
+
+	if ((rkey = strchr(key, '/')) == NULL)
+		return import_fail(im, "bad MST key %.512s", key);
+	if (blob_import_refs(fe->db, im->did, key, v) == -1 ||
+	    cid_to_str(val, cid, sizeof(cid)) == -1)
 		return import_error(im, "database error");
-	}
-	dm_free(v);
+	*rkey++ = '\0';
+	if (rstore_load_record(fe->db, im->did, key, rkey, cid, im->c.rev,
+	    im->at) == -1 || appindex_load_record(fe->db, im->did, key, rkey,
+	    cid, im->at, v) == -1)
+		return import_error(im, "database error");
 	return 0;
 }
 
@@ -368,7 +430,8 @@ static int
 import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 {
 	struct import	*im = arg;
-	char		 k[MST_KEY_MAX + 1], *rkey;
+	struct dm	*v;
+	char		 k[MST_KEY_MAX + 1];
 	uint8_t		*p;
 	size_t		 len;
 	int		 rc;
@@ -378,23 +441,18 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		return import_fail(im, "bad MST key");
 	memcpy(k, key, klen);
 	k[klen] = '\0';
-	if ((rc = stage_get(val, &p, &len)) == 1)
+	if ((rc = stage_take(val, &p, &len)) == 1)
 		return import_fail(im, "record block missing: %.512s, cid %s",
 		    k, cid_fmt(val));
 	if (rc == -1)
 		return import_error(im, "database error");
-	if ((rc = import_check_record(im, k, p, len)) == 0 &&
-	    import_keep(im, val, p, len) == -1)
-		rc = import_error(im, "database error");
+	if ((rc = import_check_record(im, k, p, len, &v)) == 0) {
+		rc = import_index(im, k, val, v);
+		dm_free(v);
+	}
 	free(p);
 	if (rc == -1)
 		return -1;
-	if ((rkey = strchr(k, '/')) == NULL)
-		return import_fail(im, "bad MST key %.512s", k);
-	*rkey++ = '\0';
-	if (rstore_put_record(fe->db, im->did, k, rkey, val, im->c.rev) == -1 ||
-	    appindex_record(fe->db, im->did, k, rkey) == -1)
-		return import_error(im, "database error");
 	im->records++;
 	return 0;
 }
@@ -410,7 +468,7 @@ import_commit(struct import *im)
 
 	if (!im->have_root)
 		return import_fail(im, "the CAR has no root");
-	if ((rc = stage_get(&im->root, &p, &len)) == 1)
+	if ((rc = stage_take(&im->root, &p, &len)) == 1)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
 		return import_error(im, "database error");
@@ -419,9 +477,8 @@ import_commit(struct import *im)
 		return import_fail(im, "the root %s is not a commit: %s",
 		    cid_fmt(&im->root), errstr);
 	}
-	rc = import_keep(im, &im->root, p, len);
 	free(p);
-	return rc == -1 ? import_error(im, "database error") : 0;
+	return 0;
 }
 
 static int
@@ -471,10 +528,17 @@ import_tx(struct import *im)
 	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_error(im, "database error");
-	if (import_stream(im) == -1 || import_commit(im) == -1 ||
-	    import_tree(im) == -1)
+	if (import_stream(im) == -1 || import_commit(im) == -1)
 		return -1;
-	if (stage_clear() == -1)
+	db_now(im->at, sizeof(im->at));
+	appindex_load_begin();
+	if (import_tree(im) == -1) {
+		appindex_load_end(fe->db, 0);
+		return -1;
+	}
+	if (appindex_load_end(fe->db, 1) == -1)
+		return import_error(im, "database error");
+	if (stage_keep(im) == -1 || stage_clear() == -1)
 		return import_error(im, "database error");
 	root.commit = im->root;
 	root.data = im->c.data;

@@ -185,6 +185,23 @@ rstore_put_record(sqlite3 *db, const char *did, const char *collection,
 	return db_step_done(db, st);
 }
 
+/* Import: the repository is empty, and every row has the load's time. */
+int
+rstore_load_record(sqlite3 *db, const char *did, const char *collection,
+    const char *rkey, const char *cid, const char *rev, const char *at)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(db, &cache, "INSERT INTO record "
+	    "(did, collection, rkey, cid, rev, indexed_at) "
+	    "VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
+	if (db_bind_strs(st, 1, did, collection, rkey, cid, rev, at,
+	    NULL) == -1)
+		return -1;
+	return db_step_done(db, st);
+}
+
 int
 rstore_del_record(sqlite3 *db, const char *did, const char *collection,
     const char *rkey)

@@ -34,6 +34,8 @@ int	rstore_set_root(struct sqlite3 *, const char *,
 	    const struct repo_root *);
 int	rstore_put_record(struct sqlite3 *, const char *, const char *,
 	    const char *, const struct cid *, const char *);
+int	rstore_load_record(struct sqlite3 *, const char *, const char *,
+	    const char *, const char *, const char *, const char *);
 int	rstore_del_record(struct sqlite3 *, const char *, const char *,
 	    const char *);
 int	rstore_get_record(struct sqlite3 *, const char *, const char *,

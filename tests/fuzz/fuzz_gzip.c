@@ -23,7 +23,8 @@ roundtrip(const uint8_t *data, size_t len)
 	z_stream		 s;
 
 	if ((in = evbuffer_new()) == NULL || (z = evbuffer_new()) == NULL ||
-	    (gz = http_gzip_new()) == NULL || (out = malloc(len + 1)) == NULL)
+	    (gz = http_gzip_new(len % 2 ? 1 : 6)) == NULL ||
+	    (out = malloc(len + 1)) == NULL)
 		abort();
 	evbuffer_add(in, data, len / 2);
 	if (http_gzip_write(gz, in, z, 0) == -1)

@@ -120,4 +120,47 @@ else
 	notok "import of alice's repository" "$(cat "$T/imp.out")"
 fi
 
+# More posts than one load batch (appindex.c: 2048): an import and a
+# rebuild give the same rows, and full-text search finds every post.
+bob=$(sql "SELECT did FROM account WHERE handle = 'bob.test'")
+"$top/tests/node/node_modules/.bin/node" -e '
+const fs = require("fs"), dir = process.argv[1], did = process.argv[2]
+const post = "app.bsky.feed.post"
+fs.mkdirSync(`${dir}/${post}`, { recursive: true })
+fs.writeFileSync(`${dir}/_commit.json`, JSON.stringify({ did, rev: "3lbbbbbbbbb22" }))
+for (let i = 0; i < 2100; i++) {
+	const rkey = "3l" + (100000000000 + i).toString(32).slice(-11)
+	const rec = { $type: post, text: `load ${i} ${i % 7 ? "okapi" : "quagga"} #t${i % 5}`,
+	    createdAt: "2024-01-01T00:00:00.000Z",
+	    facets: [{ index: { byteStart: 0, byteEnd: 4 }, features: [{
+	    $type: "app.bsky.richtext.facet#tag", tag: `t${i % 5}` }] }] }
+	if (i % 10 === 0)
+		rec.reply = { root: { uri: `at://${did}/${post}/3lroot`, cid: "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm" },
+		    parent: { uri: `at://${did}/${post}/3lroot`, cid: "bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm" } }
+	fs.writeFileSync(`${dir}/${post}/${rkey}.json`, JSON.stringify(rec))
+}' "$T/many" "$bob"
+echo 9085d2bef69286a6cbb51623c8fa258629945cd55ca705cc4e66700396894e0c >"$T/key"
+if "$PDSCTL" pack "$T/many" "$T/many.car" -k "$T/key" >"$T/pack.out" 2>&1 &&
+    "$PDSCTL" -s "$SOCK" import --did "$bob" "$T/many.car" >"$T/imp.out" 2>&1 &&
+    [ "$(sql "SELECT count(*) FROM bsky_post WHERE did = '$bob'")" = 2100 ] &&
+    [ "$(sql "SELECT count(*) FROM bsky_post_fts WHERE bsky_post_fts
+    MATCH 'quagga'")" = 300 ] &&
+    [ "$(sql "SELECT count(*) FROM bsky_post_fts WHERE bsky_post_fts
+    MATCH 'okapi'")" = 1800 ] &&
+    [ "$(sql "SELECT count(*) FROM bsky_tag WHERE tag = 't3'")" = 420 ]; then
+	ok "an import of 2100 posts indexes them all"
+else
+	notok "import of 2100 posts" "$(cat "$T/pack.out" "$T/imp.out")"
+fi
+dump >"$T/many.before"
+check "pdsctl index rebuild after it" "$PDSCTL" -s "$SOCK" index rebuild
+dump >"$T/many.after"
+if cmp -s "$T/many.before" "$T/many.after"; then
+	ok "rebuild gives the rows the import made"
+else
+	notok "rebuild after the import" "$(diff "$T/many.before" "$T/many.after" | head -10)"
+fi
+check "full-text index intact after the import and rebuild" sql \
+    "INSERT INTO bsky_post_fts (bsky_post_fts) VALUES ('integrity-check')"
+
 done_testing
