@@ -8,11 +8,10 @@
  * default cache then remembers 262145 as the largest page number it
  * ever held, and at the commit (or rollback) its truncation to the
  * database's size sees a page number far past the end and walks every
- * bucket of its hash table, which grows with the cache: about 4 % of
- * the frontend's CPU in a run of applyWrites at 8 MiB, the most of any
- * single function of SQLite's, and twice that at 16 MiB.  While the
- * database is smaller than 1 GiB that happens after nearly every
- * commit that splits a page.
+ * bucket of its hash table, which grows with the cache: 3-4 % of the
+ * frontend's CPU in a run of applyWrites at 8 MiB, 5 % at 16 MiB
+ * (docs/bench.md).  While the database is smaller than 1 GiB that
+ * happens after nearly every commit that splits a page.
  *
  * Here each cache keeps its own bound on the page numbers it may hold,
  * not counting a page parked on the spare number (those are counted
