@@ -15,11 +15,13 @@
  * rev; what the walk does not reach was not part of the repository and
  * never enters it.  The reached blocks go in after the walk, in one
  * statement and in key order, and the app.bsky index loads in batches
- * (appindex.c): row-at-a-time inserts were most of the import's time.  The repository's rev is the commit's, even when it
- * is older than the old head's (the same migration run twice, an older
- * backup): the head, getLatestCommit and the #sync event must all say
- * the rev the commit block says.  Any fault rolls it all back, so memory
- * stays flat however large the repository and a bad CAR changes nothing.
+ * (appindex.c): row-at-a-time inserts were most of the import's time.
+ * The repository's rev is the commit's, even when it is older than the
+ * old head's (the same migration run twice, an older backup): the head,
+ * getLatestCommit and the #sync event must all say the rev the commit
+ * block says.  Any fault rolls it all back, so memory stays flat (a bit
+ * per block aside) however large the repository, and a bad CAR changes
+ * nothing.
  * The same transaction logs a #sync event for the relays.
  *
  * Then signerd is asked to move its last signed rev for the DID up to
