@@ -28,6 +28,8 @@ struct car_reader {
 	uint8_t		 vbuf[VARINT_MAXLEN];
 	size_t		 vlen;
 	size_t		 need;		/* section length */
+	uint64_t	 sect;		/* where that section starts */
+	uint64_t	 data;		/* where the current block's data does */
 	uint8_t		*buf;		/* a section split across chunks */
 	size_t		 have, cap;
 };
@@ -72,6 +74,12 @@ uint64_t
 car_reader_offset(const struct car_reader *r)
 {
 	return r->off;
+}
+
+uint64_t
+car_reader_block_offset(const struct car_reader *r)
+{
+	return r->data;
 }
 
 static int
@@ -127,6 +135,7 @@ car_block(struct car_reader *r, const uint8_t *p, size_t len)
 		return car_fail(r, "CAR block CID is not CIDv1 sha2-256");
 	if (!cid_verify(&c, p + used, len - used))
 		return car_fail(r, "CAR block does not match its CID");
+	r->data = r->sect + used;
 	if (r->blk_cb != NULL && r->blk_cb(r->arg, &c, p + used,
 	    len - used) == -1)
 		return car_fail(r, "stopped by block callback");
@@ -169,6 +178,7 @@ car_length(struct car_reader *r, const uint8_t *p, size_t n)
 		if (r->have_header && len > CAR_MAXBLOCK)
 			return car_fail(r, "CAR block too large");
 		r->need = (size_t)len;
+		r->sect = r->off + i + 1;
 		r->in_body = 1;
 		return (ssize_t)(i + 1);
 	}

@@ -41,6 +41,8 @@ int		 car_reader_end(struct car_reader *);
 const char	*car_reader_error(const struct car_reader *);
 /* Offset in the input where the error was found. */
 uint64_t	 car_reader_offset(const struct car_reader *);
+/* In a block callback: where the block's data starts in the input. */
+uint64_t	 car_reader_block_offset(const struct car_reader *);
 void		 car_reader_free(struct car_reader *);
 
 /* Whole-input conveniences; errstr gets the reason on failure. */

@@ -4,20 +4,24 @@
  * com.atproto.repo.importRepo (xrpc_import.c, which first spools the
  * request body to a scratch file) come here.
  *
- * The old blocks, records and root are deleted first; the CAR's blocks
- * go into a staging table of the connection's temporary database as
- * they stream (each checked against its CID by the reader).  Then the
+ * The old blocks, records and root are deleted first; each block of
+ * the CAR, checked against its CID by the reader as it streams, is
+ * staged as where it lies in the file (the connection's temporary
+ * database, keyed by CID), not as a copy: the file is there until the
+ * import ends, and a copy was most of the import's memory.  Then the
  * tree is walked from the commit's data root: every node must decode
  * strictly and sit in its place, every record must be a data-model map,
  * and each block reached is stored once, under the commit's
  * rev; what the walk does not reach was not part of the repository and
  * never enters it.  The reached blocks go in after the walk, in one
  * statement and in key order, and the app.bsky index loads in batches
- * (appindex.c): row-at-a-time inserts were most of the import's time.  The repository's rev is the commit's, even when it
- * is older than the old head's (the same migration run twice, an older
- * backup): the head, getLatestCommit and the #sync event must all say
- * the rev the commit block says.  Any fault rolls it all back, so memory
- * stays flat however large the repository and a bad CAR changes nothing.
+ * (appindex.c): row-at-a-time inserts were most of the import's time.
+ * The repository's rev is the commit's, even when it is older than the
+ * old head's (the same migration run twice, an older backup): the head,
+ * getLatestCommit and the #sync event must all say the rev the commit
+ * block says.  Any fault rolls it all back, so memory stays flat (a bit
+ * per block aside) however large the repository, and a bad CAR changes
+ * nothing.
  * The same transaction logs a #sync event for the relays.
  *
  * Then signerd is asked to move its last signed rev for the DID up to
@@ -73,13 +77,12 @@
 #define IMPORT_WARN_MAX		320
 /* Negative: KiB, not pages.  What an import adds to the frontend. */
 #define IMPORT_CACHE_KIB	"-20480"	/* main: 10k records, no spill */
-#define IMPORT_STAGE_KIB	"-8192"		/* the staged blocks */
+#define IMPORT_STAGE_KIB	"-2048"		/* temp: where the blocks are */
 #define IMPORT_IDLE_KIB		"-2048"		/* temp, between imports */
 #define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
-			"(cid TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL) " \
-			"WITHOUT ROWID; " \
-			"CREATE TEMP TABLE IF NOT EXISTS import_kept " \
-			"(cid TEXT PRIMARY KEY NOT NULL) WITHOUT ROWID"
+			"(cid TEXT PRIMARY KEY NOT NULL, off INTEGER NOT NULL, " \
+			"len INTEGER NOT NULL, seq INTEGER NOT NULL) " \
+			"WITHOUT ROWID"
 
 struct import;
 static int	import_fail(struct import *, const char *, ...)
@@ -98,6 +101,14 @@ struct import {
 	char			 warn[IMPORT_WARN_MAX];
 	char			 at[32];	/* indexed_at of every record */
 	struct blockstore	 store;
+	struct car_reader	*car;		/* while it streams */
+	uint8_t			*win;		/* a window on the file */
+	off_t			 win_off;
+	size_t			 win_len;
+	off_t			 last_end;	/* of the last block read */
+	uint64_t		 nstaged;	/* blocks in the CAR */
+	uint8_t			*kept;		/* a bit per block reached */
+	size_t			 keptlen;
 	int			 node_missing;
 	struct cid		 missing;
 	char			*msg;
@@ -182,20 +193,28 @@ on_header(void *arg, const struct cid *roots, size_t n)
 	return 0;
 }
 
+/* The import the SQL function import_data() reads for, or NULL. */
+static struct import	*reading;
+static sqlite3		*registered;		/* the function's connection */
+
+static void	sql_import_data(sqlite3_context *, int, sqlite3_value **);
+static void	sql_import_kept(sqlite3_context *, int, sqlite3_value **);
+
 /*
- * The staging tables, keyed by the CID's text form: the blocks of the
- * CAR, and those the walk reached.  They live as long as the
- * connection, empty between imports; made outside any transaction, so
- * that a rollback does not take them away from the cached statements.
- * While an import runs, the page caches are set for it: main a little
- * larger than the frontend's own (a 10k-record import dirties about
- * 17 MB of pages, and spilled ones are written to the WAL twice), the
- * temporary database 8 MiB.  Both are bounds: a larger repository
- * spills to the WAL and to a temporary file, and the frontend's
- * memory does not grow with it.
+ * The staging table, keyed by the CID's text form: where each block of
+ * the CAR lies in the file, and whether the walk reached it.  It lives
+ * as long as the connection, empty between imports; made outside any
+ * transaction, so that a rollback does not take it away from the
+ * cached statements.  While an import runs, main's page cache is set
+ * a little larger than the frontend's own (a 10k-record import dirties
+ * about 17 MB of pages, and spilled ones are written to the WAL
+ * twice); the temporary database keeps SQLite's default, about 75
+ * bytes a block.  Both are bounds: a larger repository spills to the
+ * WAL and to a temporary file, and the frontend's memory does not grow
+ * with it.
  */
 static int
-stage_init(void)
+stage_init(struct import *im)
 {
 	char	 err[256];
 
@@ -208,19 +227,34 @@ stage_init(void)
 		log_warnx("import: staging table: %s", err);
 		return -1;
 	}
+	/* Once per connection: a new function expires every statement. */
+	if (registered != fe->db) {
+		if (sqlite3_create_function_v2(fe->db, "import_data", 3,
+		    SQLITE_UTF8, NULL, sql_import_data, NULL, NULL, NULL) !=
+		    SQLITE_OK || sqlite3_create_function_v2(fe->db,
+		    "import_kept", 1, SQLITE_UTF8, NULL, sql_import_kept, NULL,
+		    NULL, NULL) != SQLITE_OK) {
+			log_warnx("import: import_data: %s",
+			    sqlite3_errmsg(fe->db));
+			return -1;
+		}
+		registered = fe->db;
+	}
+	reading = im;
 	return 0;
 }
 
 /*
  * The caches shrink back, whatever became of the import: main to the
  * frontend's own, the temporary database's (empty now) to SQLite's
- * default, so that the staged pages do not stay in memory.
+ * default.
  */
 static void
 stage_done(void)
 {
 	char	 err[256];
 
+	reading = NULL;
 	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB ";"
 	    "PRAGMA temp.cache_size = " IMPORT_IDLE_KIB, err,
 	    sizeof(err)) == -1)
@@ -232,58 +266,176 @@ stage_done(void)
 }
 
 static int
-stage_put(const struct cid *c, const uint8_t *p, size_t len)
+stage_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
 	char			 s[CID_STRSZ];
 
-	st = db_stmt(fe->db, &cache,
-	    "INSERT OR IGNORE INTO temp.import_block (cid, data) VALUES (?, ?)");
+	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO "
+	    "temp.import_block (cid, off, len, seq) VALUES (?, ?, ?, ?)");
 	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
 	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 2, p, (int)len, SQLITE_STATIC) != SQLITE_OK)
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)off) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)len) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, (sqlite3_int64)im->nstaged++) !=
+	    SQLITE_OK)
 		return -1;
 	return db_step_done(fe->db, st);
 }
 
-/*
- * A staged block the walk reached, copied and marked to be kept: 0,
- * 1 not in the CAR, -1 error.
- */
+/* All of len at off, or -1. */
 static int
-stage_take(const struct cid *c, uint8_t **data, size_t *len)
+read_at(int fd, uint8_t *p, size_t len, off_t off)
 {
-	static sqlite3_stmt	*get, *mark;
-	sqlite3_stmt		*st;
-	const void		*p;
-	char			 s[CID_STRSZ];
-	int			 rc, n;
+	ssize_t	 n;
 
-	st = db_stmt(fe->db, &get,
-	    "SELECT data FROM temp.import_block WHERE cid = ?");
-	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
-	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK)
-		return -1;
-	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
-		return rc == 0 ? 1 : -1;
-	p = sqlite3_column_blob(st, 0);
-	n = sqlite3_column_bytes(st, 0);
-	if ((*data = malloc(n > 0 ? n : 1)) != NULL) {
-		memcpy(*data, p, n);
-		*len = n;
-	}
-	sqlite3_reset(st);
-	if (*data == NULL)
-		return -1;
-	st = db_stmt(fe->db, &mark,
-	    "INSERT OR IGNORE INTO temp.import_kept (cid) VALUES (?)");
-	if (st == NULL || sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) !=
-	    SQLITE_OK || db_step_done(fe->db, st) == -1) {
-		free(*data);
-		return -1;
+	while (len > 0) {
+		if ((n = pread(fd, p, len, off)) == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += n;
 	}
 	return 0;
+}
+
+/*
+ * A staged block, read back from the file and checked against its CID
+ * once more: the reader checked what it streamed, but a file another
+ * process holds could change underneath.  One of the two passes reads
+ * in the file's order (a CAR in tree order for the walk, one in CID
+ * order, as getRepo writes, for the final pass in key order): a block
+ * right after the last one fills a window of the file that serves the
+ * next ones without a read; any other is read alone.  0, or -1 with
+ * the failure set.
+ */
+static int
+block_read(struct import *im, const struct cid *c, int64_t off, int64_t len,
+    uint8_t **data, size_t *n)
+{
+	int	 ahead;
+
+	uint8_t	*p;
+	ssize_t	 got;
+
+	if (off < 0 || len < 0 || len > CAR_MAXBLOCK)
+		return import_error(im, "database error");
+	if ((p = malloc(len > 0 ? (size_t)len : 1)) == NULL)
+		return import_error(im, "out of memory");
+	ahead = off >= im->last_end && off - im->last_end < 512;
+	im->last_end = off + len;
+	if (off >= im->win_off && off + len <= im->win_off +
+	    (off_t)im->win_len)
+		memcpy(p, im->win + (off - im->win_off), (size_t)len);
+	else if (ahead && len <= IMPORT_CHUNK) {
+		im->win_len = 0;
+		while ((got = pread(im->fd, im->win, IMPORT_CHUNK, off)) ==
+		    -1 && errno == EINTR)
+			;
+		if (got < len) {
+			free(p);
+			log_warn("import: read");
+			return import_error(im, "read error");
+		}
+		im->win_off = off;
+		im->win_len = (size_t)got;
+		memcpy(p, im->win, (size_t)len);
+	} else if (read_at(im->fd, p, (size_t)len, off) == -1) {
+		free(p);
+		log_warn("import: read");
+		return import_error(im, "read error");
+	}
+	if (!cid_verify(c, p, (size_t)len)) {
+		free(p);
+		return import_fail(im, "the CAR changed while it was read: "
+		    "block %s", cid_fmt(c));
+	}
+	*data = p;
+	*n = (size_t)len;
+	return 0;
+}
+
+/*
+ * A staged block the walk reached, read and marked to be kept: 0, 1
+ * not in the CAR, -1 with the failure set.  The marks are a bit per
+ * block of the CAR in memory (128 KiB for a million blocks): an UPDATE
+ * of the staging table per block cost more than the rest of the stage.
+ */
+static int
+stage_take(struct import *im, const struct cid *c, uint8_t **data,
+    size_t *len)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	int64_t			 off, n, seq;
+	uint8_t			*nk;
+	size_t			 need;
+	char			 s[CID_STRSZ];
+	int			 rc;
+
+	st = db_stmt(fe->db, &cache, "SELECT off, len, seq FROM "
+	    "temp.import_block WHERE cid = ?");
+	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
+	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK)
+		return import_error(im, "database error");
+	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
+		return rc == 0 ? 1 : import_error(im, "database error");
+	off = sqlite3_column_int64(st, 0);
+	n = sqlite3_column_int64(st, 1);
+	seq = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	if (seq < 0 || (uint64_t)seq >= im->nstaged)
+		return import_error(im, "database error");
+	if ((need = (size_t)seq / 8 + 1) > im->keptlen) {
+		need = need < im->nstaged / 8 + 1 ? im->nstaged / 8 + 1 : need;
+		if ((nk = recallocarray(im->kept, im->keptlen, need, 1)) ==
+		    NULL)
+			return import_error(im, "out of memory");
+		im->kept = nk;
+		im->keptlen = need;
+	}
+	im->kept[seq / 8] |= 1 << (seq % 8);
+	return block_read(im, c, off, n, data, len);
+}
+
+/* import_data(cid, off, len): a kept block's bytes, for stage_keep. */
+static void
+sql_import_data(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct import	*im = reading;
+	struct cid	 c;
+	const char	*s, *errstr;
+	uint8_t		*p;
+	size_t		 n;
+
+	s = (const char *)sqlite3_value_text(argv[0]);
+	if (im == NULL || s == NULL ||
+	    cid_from_str(&c, s, strlen(s), &errstr) == -1) {
+		sqlite3_result_error(ctx, "import_data: no block", -1);
+		return;
+	}
+	if (block_read(im, &c, sqlite3_value_int64(argv[1]),
+	    sqlite3_value_int64(argv[2]), &p, &n) == -1) {
+		sqlite3_result_error(ctx, "import_data: unreadable", -1);
+		return;
+	}
+	sqlite3_result_blob64(ctx, p, n, free);
+}
+
+/* import_kept(seq): whether the walk reached that block. */
+static void
+sql_import_kept(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	struct import	*im = reading;
+	int64_t		 seq;
+
+	seq = sqlite3_value_int64(argv[0]);
+	sqlite3_result_int(ctx, im != NULL && seq >= 0 &&
+	    (uint64_t)seq / 8 < im->keptlen &&
+	    (im->kept[seq / 8] & (1 << (seq % 8))) != 0);
 }
 
 /*
@@ -298,9 +450,8 @@ stage_keep(struct import *im)
 	sqlite3_stmt		*st;
 
 	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO repo_block "
-	    "(did, cid, rev, data) SELECT ?1, b.cid, ?2, b.data FROM "
-	    "temp.import_kept k JOIN temp.import_block b ON b.cid = k.cid "
-	    "ORDER BY k.cid");
+	    "(did, cid, rev, data) SELECT ?1, cid, ?2, import_data(cid, off, "
+	    "len) FROM temp.import_block WHERE import_kept(seq) ORDER BY cid");
 	if (db_bind_strs(st, 1, im->did, im->c.rev, NULL) == -1 ||
 	    db_step_done(fe->db, st) == -1)
 		return -1;
@@ -311,13 +462,10 @@ stage_keep(struct import *im)
 static int
 stage_clear(void)
 {
-	static sqlite3_stmt	*blocks, *kept;
+	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
 
-	st = db_stmt(fe->db, &blocks, "DELETE FROM temp.import_block");
-	if (st == NULL || db_step_done(fe->db, st) == -1)
-		return -1;
-	st = db_stmt(fe->db, &kept, "DELETE FROM temp.import_kept");
+	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_block");
 	return st == NULL ? -1 : db_step_done(fe->db, st);
 }
 
@@ -326,7 +474,7 @@ on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
 {
 	struct import	*im = arg;
 
-	if (stage_put(c, p, len) == -1)
+	if (stage_put(im, c, car_reader_block_offset(im->car), len) == -1)
 		return import_error(im, "database error");
 	return 0;
 }
@@ -336,16 +484,14 @@ static int
 import_stream(struct import *im)
 {
 	struct car_reader	*r;
-	uint8_t			*buf;
+	uint8_t			*buf = im->win;
 	off_t			 off = 0;
 	ssize_t			 n;
 	int			 rc = 0;
 
-	if ((r = car_reader_new(on_header, on_block, im)) == NULL ||
-	    (buf = malloc(IMPORT_CHUNK)) == NULL) {
-		car_reader_free(r);
+	if ((r = car_reader_new(on_header, on_block, im)) == NULL)
 		return import_error(im, "out of memory");
-	}
+	im->car = r;
 	while (rc == 0) {
 		if ((n = pread(im->fd, buf, IMPORT_CHUNK, off)) == -1 &&
 		    errno == EINTR)
@@ -367,7 +513,8 @@ import_stream(struct import *im)
 		    car_reader_error(r),
 		    (unsigned long long)car_reader_offset(r));
 	car_reader_free(r);
-	free(buf);
+	im->car = NULL;
+	im->win_len = 0;	/* the window starts empty */
 	return rc;
 }
 
@@ -378,7 +525,7 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 	struct import	*im = arg;
 	int		 rc;
 
-	rc = stage_take(c, data, len);
+	rc = stage_take(im, c, data, len);
 	if (rc == 1 && !im->node_missing) {
 		im->node_missing = 1;
 		im->missing = *c;
@@ -441,11 +588,11 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		return import_fail(im, "bad MST key");
 	memcpy(k, key, klen);
 	k[klen] = '\0';
-	if ((rc = stage_take(val, &p, &len)) == 1)
+	if ((rc = stage_take(im, val, &p, &len)) == 1)
 		return import_fail(im, "record block missing: %.512s, cid %s",
 		    k, cid_fmt(val));
 	if (rc == -1)
-		return import_error(im, "database error");
+		return -1;
 	if ((rc = import_check_record(im, k, p, len, &v)) == 0) {
 		rc = import_index(im, k, val, v);
 		dm_free(v);
@@ -468,10 +615,10 @@ import_commit(struct import *im)
 
 	if (!im->have_root)
 		return import_fail(im, "the CAR has no root");
-	if ((rc = stage_take(&im->root, &p, &len)) == 1)
+	if ((rc = stage_take(im, &im->root, &p, &len)) == 1)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
-		return import_error(im, "database error");
+		return -1;
 	if (commit_decode(p, len, &im->c, &errstr) == -1) {
 		free(p);
 		return import_fail(im, "the root %s is not a commit: %s",
@@ -627,7 +774,9 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 	struct stat		 st;
 	enum import_status	 rv;
 
-	if ((im = calloc(1, sizeof(*im))) == NULL) {
+	if ((im = calloc(1, sizeof(*im))) == NULL ||
+	    (im->win = malloc(IMPORT_CHUNK)) == NULL) {
+		free(im);
 		strlcpy(msg, "out of memory", msglen);
 		return IMPORT_ERROR;
 	}
@@ -642,7 +791,7 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		strlcpy(msg, "repository writes in progress; try again",
 		    msglen);
 		im->failed = IMPORT_BUSY;
-	} else if (stage_init() == -1 || db_begin(fe->db) == -1)
+	} else if (stage_init(im) == -1 || db_begin(fe->db) == -1)
 		import_error(im, "database error");
 	else if (import_tx(im) == -1) {
 		db_rollback(fe->db);
@@ -668,6 +817,8 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		import_raise(im, msg, done, arg);
 	} else
 		log_warnx("import for %.256s refused: %s", who, msg);
+	free(im->win);
+	free(im->kept);
 	free(im);
 	return rv;
 }
