@@ -240,6 +240,12 @@ while [ $r -lt "$ROUNDS" ]; do
 	[ -z "$missing" ] && [ -z "$back" ] &&
 	    ok "round $r: all $(wc -l <"$T/want") acknowledged records are there, no acknowledged delete undone" ||
 	    notok "round $r: acknowledged writes" "missing: $missing; undeleted: $back"
+	for k in $(echo "$missing" | cut -d' ' -f1) $back; do
+		echo "# $k in the writers' log: $(grep " $k\( \|\$\)" "$T/acks" |
+		    tr '\n' ';')"
+		echo "# $k in the record table: $(sql "SELECT rkey, cid, rev
+		    FROM record WHERE did = '$DID' AND rkey = '$k'")"
+	done
 done
 echo "# $(grep -c '^ack ' "$T/acks") writes acknowledged over $r rounds"
 
