@@ -15,6 +15,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -310,12 +313,20 @@ conn_new(struct http_server *srv, evutil_socket_t fd, struct sockaddr *sa,
     int salen)
 {
 	struct http_conn	*c;
+	int			 one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return NULL;
 	}
 	c->srv = srv;
+	/*
+	 * Answers leave in whole pieces already; Nagle would hold a
+	 * streamed answer's short tail until the client's delayed ACK.
+	 */
+	if (sa->sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	if (sa->sa_family == AF_UNIX || getnameinfo(sa, salen, c->addr,
 	    sizeof(c->addr), NULL, 0, NI_NUMERICHOST) != 0)
 		strlcpy(c->addr, "local", sizeof(c->addr));

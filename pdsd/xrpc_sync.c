@@ -122,17 +122,43 @@ block_to_dmbuf(void *arg, const struct cid *c, const uint8_t *data,
 }
 
 /*
- * getRepo.  Each turn of the event loop sends EXPORT_STEP bytes of
- * blocks, so other requests go on while a large repository leaves; and
- * only while the client keeps up: past HTTP_OUT_HIGH bytes waiting for
- * it, the next step waits for the connection to drain, so a slow reader
- * costs the frontend a bounded buffer, not the repository.
+ * getRepo.  The blocks are read EXPORT_STEP bytes at a time on a worker
+ * thread (the export has a database connection of its own) while the
+ * loop compresses and sends the step before, so reading and deflating
+ * a large repository overlap instead of taking turns, and other
+ * requests go on between steps.  One read per export is in flight at a
+ * time, so the pieces stay in order.  The next read starts only while
+ * the client keeps up: past HTTP_OUT_HIGH bytes waiting for it, the
+ * export waits for the connection to drain, so a slow reader costs the
+ * frontend about HTTP_OUT_HIGH plus two steps (the one being sent and
+ * the one read meanwhile), not the repository.  When the threads are
+ * all taken by other exports, the step is read on the loop, in a turn
+ * of its own.
  */
+#define EXPORT_THREADS	2
+#define EXPORT_JOBS	64
+
 struct export {
 	struct http_request	*req;	/* NULL once the client is gone */
 	struct rstore_export	*ex;
-	struct event		*ev;
+	struct event		*ev;	/* a read on the loop, or the end */
+	struct evbuffer		*piece;	/* the step read */
+	int			 r;	/* what rstore_export_next said */
+	int			 reading;
 };
+
+static struct workq	*exportq;
+
+static void	export_read(struct export *);
+static void	export_drained(struct http_request *);
+
+int
+xrpc_sync_init(struct event_base *base)
+{
+	exportq = workq_new(base, "export", EXPORT_THREADS, EXPORT_JOBS, 0,
+	    NULL);
+	return exportq == NULL ? -1 : 0;
+}
 
 static void
 export_free(struct export *x)
@@ -140,7 +166,81 @@ export_free(struct export *x)
 	rstore_export_close(x->ex);
 	if (x->ev != NULL)
 		event_free(x->ev);
+	if (x->piece != NULL)
+		evbuffer_free(x->piece);
 	free(x);
+}
+
+static int
+block_to_evbuffer(void *arg, const struct cid *c, const uint8_t *data,
+    size_t len)
+{
+	return car_write_block(car_sink_evbuffer, arg, c, data, len);
+}
+
+/* On a worker: it touches only the export's connection and piece. */
+static void
+export_run(void *arg)
+{
+	struct export	*x = arg;
+
+	x->r = rstore_export_next(x->ex, EXPORT_STEP, block_to_evbuffer,
+	    x->piece);
+}
+
+/* On the loop: the next read starts before this step is compressed. */
+static void
+export_done(void *arg)
+{
+	struct export		*x = arg;
+	struct http_request	*req = x->req;
+	size_t			 held;
+
+	x->reading = 0;
+	if (req == NULL) {
+		export_free(x);
+		return;
+	}
+	held = http_response_pending(req);
+	if (x->r == -1) {
+		/* The status is sent: closing early marks the CAR cut. */
+		log_warnx("getRepo: export failed");
+		evbuffer_drain(x->piece, evbuffer_get_length(x->piece));
+		http_response_close(req);
+	} else
+		http_response_body_buffer(req, x->piece);
+	if (x->r != 1) {
+		http_response_end(req);
+		export_free(x);
+		return;
+	}
+	if (held <= HTTP_OUT_HIGH)
+		export_read(x);
+	http_response_flush(req);
+	if (!x->reading && (http_response_pending(req) <= HTTP_OUT_HIGH ||
+	    http_response_on_drain(req, export_drained) == -1))
+		export_read(x);
+}
+
+static void
+export_read(struct export *x)
+{
+	x->reading = 1;
+	if (workq_submit(exportq, export_run, export_done, x) == -1)
+		event_active(x->ev, EV_TIMEOUT, 0);
+}
+
+static void
+export_step(evutil_socket_t fd, short ev, void *arg)
+{
+	struct export	*x = arg;
+
+	if (x->req == NULL) {
+		export_free(x);
+		return;
+	}
+	export_run(x);
+	export_done(x);
 }
 
 static void
@@ -148,44 +248,16 @@ export_abort(struct http_request *req)
 {
 	struct export	*x = http_request_data(req);
 
-	/* It may be waiting for a drain that will never come. */
 	x->req = NULL;
-	event_active(x->ev, EV_TIMEOUT, 0);
+	/* A read under way frees it when done; a drain would never come. */
+	if (!x->reading)
+		event_active(x->ev, EV_TIMEOUT, 0);
 }
 
 static void
 export_drained(struct http_request *req)
 {
-	struct export	*x = http_request_data(req);
-
-	event_active(x->ev, EV_TIMEOUT, 0);
-}
-
-static void
-export_step(evutil_socket_t fd, short ev, void *arg)
-{
-	struct export	*x = arg;
-	int		 r;
-
-	if (x->req == NULL) {
-		export_free(x);
-		return;
-	}
-	r = rstore_export_next(x->ex, EXPORT_STEP, block_to_response, x->req);
-	if (r == 1) {
-		http_response_flush(x->req);
-		if (http_response_pending(x->req) <= HTTP_OUT_HIGH ||
-		    http_response_on_drain(x->req, export_drained) == -1)
-			event_active(x->ev, EV_TIMEOUT, 0);
-		return;
-	}
-	if (r == -1) {
-		/* The status is sent: closing early marks the CAR cut. */
-		log_warnx("getRepo: export failed");
-		http_response_close(x->req);
-	}
-	http_response_end(x->req);
-	export_free(x);
+	export_read(http_request_data(req));
 }
 
 static void
@@ -207,7 +279,8 @@ sync_get_repo(struct http_request *req)
 	}
 	if ((r = rstore_export_open(fe->dbpath, did, hassince ? since : NULL,
 	    &root, &x->ex)) != 0 ||
-	    (x->ev = evtimer_new(fe->base, export_step, x)) == NULL) {
+	    (x->ev = evtimer_new(fe->base, export_step, x)) == NULL ||
+	    (x->piece = evbuffer_new()) == NULL) {
 		if (r == 1)
 			xrpc_error(req, 400, "RepoNotFound",
 			    "Could not find root for DID: %s", did);
@@ -221,7 +294,7 @@ sync_get_repo(struct http_request *req)
 	http_request_on_abort(req, export_abort);
 	http_response_start(req, 200, CAR_TYPE);
 	car_write_header(car_to_response, req, &root.commit, 1);
-	event_active(x->ev, EV_TIMEOUT, 0);
+	export_read(x);
 }
 
 static void
