@@ -163,6 +163,7 @@ static void	 send_continue(struct http_conn *);
 static int	 no_body(int);
 static void	 send_head(struct http_request *);
 static void	 send_out(struct http_request *, int);
+static int	 gzip_wanted(struct http_request *);
 static void	 gzip_start(struct http_request *);
 static const char *error_name(int);
 static size_t	 utf8_len(const unsigned char *);
@@ -1092,6 +1093,15 @@ send_head(struct http_request *req)
 	req->head_sent = 1;
 }
 
+/* The client takes gzip, and nothing has encoded the answer yet. */
+static int
+gzip_wanted(struct http_request *req)
+{
+	return !req->no_gzip && http_gzip_accepted(http_request_header(req,
+	    "Accept-Encoding")) && !http_response_has_header(req,
+	    "Content-Encoding");
+}
+
 /*
  * Compress when it pays and the client can take it: a streamed answer
  * (chunked or until close) always, a whole one above HTTP_GZIP_MIN,
@@ -1107,9 +1117,7 @@ gzip_start(struct http_request *req)
 	if (!req->gz_type || req->is_head || no_body(req->status))
 		return;
 	http_add_header(req, "Vary", "Accept-Encoding");
-	if (req->no_gzip || !http_gzip_accepted(http_request_header(req,
-	    "Accept-Encoding")) || http_response_has_header(req,
-	    "Content-Encoding"))
+	if (!gzip_wanted(req))
 		return;
 	if (!stream && evbuffer_get_length(req->out) <= HTTP_GZIP_MIN)
 		return;
@@ -1134,6 +1142,16 @@ gzip_start(struct http_request *req)
 		req->gz = NULL;
 	}
 	http_add_header(req, "Content-Encoding", "gzip");
+}
+
+int
+http_response_gzip_own(struct http_request *req)
+{
+	if (req->status == 0 || req->head_sent || !req->gz_type ||
+	    req->is_head || no_body(req->status) || !gzip_wanted(req) ||
+	    http_add_header(req, "Content-Encoding", "gzip") == -1)
+		return 0;
+	return req->gz_type;
 }
 
 /* Move the held body out, as a chunk if chunked; last ends a stream. */

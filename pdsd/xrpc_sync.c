@@ -123,20 +123,39 @@ block_to_dmbuf(void *arg, const struct cid *c, const uint8_t *data,
 
 /*
  * getRepo.  The blocks are read EXPORT_STEP bytes at a time on a worker
- * thread (the export has a database connection of its own) while the
- * loop compresses and sends the step before, so reading and deflating
- * a large repository overlap instead of taking turns, and other
- * requests go on between steps.  One read per export is in flight at a
- * time, so the pieces stay in order.  The next read starts only while
- * the client keeps up: past HTTP_OUT_HIGH bytes waiting for it, the
- * export waits for the connection to drain, so a slow reader costs the
- * frontend about HTTP_OUT_HIGH plus two steps (the one being sent and
- * the one read meanwhile), not the repository.  When the threads are
- * all taken by other exports, the step is read on the loop, in a turn
- * of its own.
+ * thread (the export has a database connection of its own); the loop
+ * only sends.  One read per export is in flight at a time, since the
+ * cursor is one.  Compressed, each step is a piece of the gzip stream
+ * deflated apart (http_gzip_piece) on a worker too, up to EXPORT_SLOTS
+ * at once, so reading, deflating and sending a large repository overlap
+ * over the cores instead of taking turns on the loop; the pieces are
+ * sent in the order read.  The next read starts only while a slot is
+ * free and the client keeps up: past HTTP_OUT_HIGH bytes waiting for
+ * it, the export waits for the connection to drain.  So a slow reader
+ * costs the frontend about HTTP_OUT_HIGH, the step read and, with gzip,
+ * EXPORT_SLOTS steps with their compressed copies and zlib streams
+ * (about 2.5 MB at most in all), not the repository.  When the queue
+ * is full of other exports' work, a read or a deflate runs on the loop,
+ * a read in a turn of its own.
  */
 #define EXPORT_THREADS	2
 #define EXPORT_JOBS	64
+#define EXPORT_SLOTS	2
+
+struct export;
+
+struct export_slot {
+	struct export		*x;
+	struct http_gzip	*gz;
+	struct evbuffer		*raw;
+	struct evbuffer		*z;
+	uint32_t		 crc;
+	size_t			 len;
+	int			 last;
+	int			 busy;		/* holds a step */
+	int			 done;		/* compressed */
+	int			 failed;
+};
 
 struct export {
 	struct http_request	*req;	/* NULL once the client is gone */
@@ -145,6 +164,15 @@ struct export {
 	struct evbuffer		*piece;	/* the step read */
 	int			 r;	/* what rstore_export_next said */
 	int			 reading;
+	int			 eof;	/* all read */
+	int			 waiting;	/* for the client to drain */
+	int			 level;	/* zlib's; 0: not compressed */
+	int			 deflating;	/* slots on a worker */
+	uint64_t		 filled;	/* steps handed to slots */
+	uint64_t		 sent;		/* and sent, in order */
+	uint32_t		 crc;
+	uint64_t		 total;
+	struct export_slot	 slot[EXPORT_SLOTS];
 };
 
 static struct workq	*exportq;
@@ -163,12 +191,66 @@ xrpc_sync_init(struct event_base *base)
 static void
 export_free(struct export *x)
 {
+	struct export_slot	*s;
+	int			 i;
+
 	rstore_export_close(x->ex);
 	if (x->ev != NULL)
 		event_free(x->ev);
 	if (x->piece != NULL)
 		evbuffer_free(x->piece);
+	for (i = 0; i < EXPORT_SLOTS; i++) {
+		s = &x->slot[i];
+		http_gzip_free(s->gz);
+		if (s->raw != NULL)
+			evbuffer_free(s->raw);
+		if (s->z != NULL)
+			evbuffer_free(s->z);
+	}
 	free(x);
+}
+
+/* Once the client is gone or the answer ended: free when idle. */
+static void
+export_gone(struct export *x)
+{
+	if (!x->reading && x->deflating == 0)
+		export_free(x);
+}
+
+/* Cut the answer short: closing early marks the CAR cut. */
+static void
+export_fail(struct export *x, const char *what)
+{
+	log_warnx("getRepo: %s failed", what);
+	http_response_close(x->req);
+	http_response_end(x->req);
+	x->req = NULL;
+	export_gone(x);
+}
+
+/* Start the next read if a slot is free and the client keeps up. */
+static void
+export_pump(struct export *x, size_t held)
+{
+	if (x->req == NULL || x->reading || x->eof || x->waiting ||
+	    (x->level != 0 && x->filled - x->sent >= EXPORT_SLOTS))
+		return;
+	if (held > HTTP_OUT_HIGH &&
+	    http_response_on_drain(x->req, export_drained) == 0) {
+		x->waiting = 1;
+		return;
+	}
+	export_read(x);
+}
+
+static void
+export_drained(struct http_request *req)
+{
+	struct export	*x = http_request_data(req);
+
+	x->waiting = 0;
+	export_pump(x, http_response_pending(req));
 }
 
 static int
@@ -178,7 +260,7 @@ block_to_evbuffer(void *arg, const struct cid *c, const uint8_t *data,
 	return car_write_block(car_sink_evbuffer, arg, c, data, len);
 }
 
-/* On a worker: it touches only the export's connection and piece. */
+/* On a worker: each job touches only its export's cursor or slot. */
 static void
 export_run(void *arg)
 {
@@ -188,7 +270,83 @@ export_run(void *arg)
 	    x->piece);
 }
 
-/* On the loop: the next read starts before this step is compressed. */
+static void
+export_deflate_run(void *arg)
+{
+	struct export_slot	*s = arg;
+
+	s->failed = (s->gz == NULL && (s->gz =
+	    http_gzip_new_raw(s->x->level)) == NULL) ||
+	    http_gzip_piece(s->gz, s->raw, s->z, s->last, &s->crc,
+	    &s->len) == -1;
+}
+
+/* On the loop: send what is compressed, in order. */
+static void
+export_deflate_done(void *arg)
+{
+	struct export_slot	*s = arg;
+	struct export		*x = s->x;
+	uint8_t			 t[HTTP_GZIP_TRAILER];
+	size_t			 held;
+
+	s->done = 1;
+	x->deflating--;
+	if (x->req == NULL) {
+		export_gone(x);
+		return;
+	}
+	held = http_response_pending(x->req);
+	while (x->sent < x->filled &&
+	    (s = &x->slot[x->sent % EXPORT_SLOTS])->done) {
+		if (s->failed) {
+			export_fail(x, "compression");
+			return;
+		}
+		x->crc = http_gzip_crc_combine(x->crc, s->crc, s->len);
+		x->total += s->len;
+		http_response_body_buffer(x->req, s->z);
+		s->busy = s->done = 0;
+		x->sent++;
+		if (s->last) {
+			http_gzip_trailer(t, x->crc, x->total);
+			http_response_body(x->req, t, sizeof(t));
+			http_response_end(x->req);
+			x->req = NULL;
+			export_gone(x);
+			return;
+		}
+	}
+	export_pump(x, held);
+	http_response_flush(x->req);
+}
+
+static void
+export_deflate(struct export *x)
+{
+	struct export_slot	*s = &x->slot[x->filled % EXPORT_SLOTS];
+
+	s->x = x;
+	if (s->raw == NULL && ((s->raw = evbuffer_new()) == NULL ||
+	    (s->z = evbuffer_new()) == NULL)) {
+		export_fail(x, "compression");
+		return;
+	}
+	evbuffer_add_buffer(s->raw, x->piece);
+	s->last = x->eof;
+	s->busy = 1;
+	x->filled++;
+	x->deflating++;
+	/* Reading the next step goes on while this one is compressed. */
+	export_pump(x, http_response_pending(x->req));
+	if (workq_submit(exportq, export_deflate_run, export_deflate_done,
+	    s) == -1) {
+		export_deflate_run(s);
+		export_deflate_done(s);
+	}
+}
+
+/* On the loop: a step is read. */
 static void
 export_done(void *arg)
 {
@@ -198,28 +356,28 @@ export_done(void *arg)
 
 	x->reading = 0;
 	if (req == NULL) {
-		export_free(x);
+		export_gone(x);
+		return;
+	}
+	if (x->r == -1) {
+		export_fail(x, "export");
+		return;
+	}
+	x->eof = x->r == 0;
+	if (x->level != 0) {
+		export_deflate(x);
 		return;
 	}
 	held = http_response_pending(req);
-	if (x->r == -1) {
-		/* The status is sent: closing early marks the CAR cut. */
-		log_warnx("getRepo: export failed");
-		evbuffer_drain(x->piece, evbuffer_get_length(x->piece));
-		http_response_close(req);
-	} else
-		http_response_body_buffer(req, x->piece);
-	if (x->r != 1) {
+	http_response_body_buffer(req, x->piece);
+	if (x->eof) {
 		http_response_end(req);
-		export_free(x);
+		x->req = NULL;
+		export_gone(x);
 		return;
 	}
-	if (held <= HTTP_OUT_HIGH)
-		export_read(x);
+	export_pump(x, held);
 	http_response_flush(req);
-	if (!x->reading && (http_response_pending(req) <= HTTP_OUT_HIGH ||
-	    http_response_on_drain(req, export_drained) == -1))
-		export_read(x);
 }
 
 static void
@@ -230,16 +388,18 @@ export_read(struct export *x)
 		event_active(x->ev, EV_TIMEOUT, 0);
 }
 
+/* A read on the loop, or the end of an export whose client is gone. */
 static void
 export_step(evutil_socket_t fd, short ev, void *arg)
 {
 	struct export	*x = arg;
 
-	if (x->req == NULL) {
-		export_free(x);
+	if (!x->reading) {
+		export_gone(x);
 		return;
 	}
-	export_run(x);
+	if (x->req != NULL)
+		export_run(x);
 	export_done(x);
 }
 
@@ -249,15 +409,9 @@ export_abort(struct http_request *req)
 	struct export	*x = http_request_data(req);
 
 	x->req = NULL;
-	/* A read under way frees it when done; a drain would never come. */
-	if (!x->reading)
+	/* Work under way frees it when done; a drain would never come. */
+	if (!x->reading && x->deflating == 0)
 		event_active(x->ev, EV_TIMEOUT, 0);
-}
-
-static void
-export_drained(struct http_request *req)
-{
-	export_read(http_request_data(req));
 }
 
 static void
@@ -266,6 +420,7 @@ sync_get_repo(struct http_request *req)
 	const char		*nsid = NS "getRepo";
 	struct export		*x;
 	struct repo_root	 root;
+	uint8_t			 gzh[HTTP_GZIP_HEADER];
 	char			 did[DID_MAX + 1], since[TID_LEN + 2];
 	int			 r, hassince;
 
@@ -293,7 +448,11 @@ sync_get_repo(struct http_request *req)
 	http_request_set_data(req, x);
 	http_request_on_abort(req, export_abort);
 	http_response_start(req, 200, CAR_TYPE);
-	car_write_header(car_to_response, req, &root.commit, 1);
+	if ((x->level = http_response_gzip_own(req)) != 0) {
+		http_gzip_header(gzh);
+		http_response_body(req, gzh, sizeof(gzh));
+	}
+	car_write_header(car_sink_evbuffer, x->piece, &root.commit, 1);
 	export_read(x);
 }
 
