@@ -142,13 +142,94 @@ enum descent_mode {
 	DESCEND_RIGHT,
 };
 
+/*
+ * The nodes a batch of proofs decoded: the proofs of one commit's keys
+ * go down the same root and mostly the same few nodes, two descents a
+ * key, so each node is decoded once, not once a descent.  A node found
+ * here is already in the proof.
+ */
+#define PROOF_MEMO	64
+
+struct proof_memo {
+	struct mst_node	*n[PROOF_MEMO];
+	size_t		 count;
+};
+
 struct descent {
 	enum descent_mode	 mode;
 	const char		*key;
 	size_t			 klen;
 	struct cid		*val;	/* get: the value found */
 	struct memstore		*out;	/* proofs: the nodes met */
+	struct proof_memo	*memo;	/* proofs: may be NULL */
 };
+
+static struct mst_node *
+memo_find(const struct proof_memo *m, const struct cid *c)
+{
+	size_t	i;
+
+	if (m == NULL)
+		return NULL;
+	for (i = 0; i < m->count; i++)
+		if (cid_equal(&m->n[i]->cid, c))
+			return m->n[i];
+	return NULL;
+}
+
+static void
+memo_free(struct proof_memo *m)
+{
+	size_t	i;
+
+	for (i = 0; i < m->count; i++)
+		mst_node_free(m->n[i]);
+	m->count = 0;
+}
+
+/*
+ * The next node of a descent (the root when parent is NULL), checked,
+ * its block added to the proof; *kept says the memo owns it.
+ */
+static int
+descent_node(const struct blockstore *bs, struct descent *d,
+    const struct cid *c, const struct mst_node *parent, struct mst_node **out,
+    int *kept)
+{
+	struct mst_node	*n;
+	uint8_t		*bytes = NULL, **bp = d->out ? &bytes : NULL;
+	size_t		 blen = 0;
+	int		 rc;
+
+	*kept = 0;
+	if ((n = memo_find(d->memo, c)) != NULL) {
+		rc = parent == NULL ? check_root(n) :
+		    check_child(n, parent->layer);
+		if (rc == -1)
+			return -1;
+		*out = n;
+		*kept = 1;
+		return 0;
+	}
+	rc = parent == NULL ? load_root(bs, c, &n, bp, &blen) :
+	    load_child(bs, &(struct mst_ref){ .cid = *c }, parent->layer, &n,
+	    bp, &blen);
+	if (rc == -1)
+		return -1;
+	if (d->out != NULL && memstore_put(d->out, &n->cid, bytes,
+	    blen) == -1) {
+		free(bytes);
+		mst_node_free(n);
+		return -1;
+	}
+	free(bytes);
+	if (d->memo != NULL && d->memo->count < PROOF_MEMO) {
+		d->memo->n[d->memo->count++] = n;
+		*kept = 1;
+	}
+	*out = n;
+	return 0;
+}
 
 /* 0 found (get) or done (proofs), 1 not found, -1 error. */
 static int
@@ -157,18 +238,12 @@ descend(const struct blockstore *bs, const struct cid *root,
 {
 	struct mst_node	*n, *next;
 	struct mst_ref	*r;
-	uint8_t		*bytes = NULL, **bp = d->out ? &bytes : NULL;
-	size_t		 blen = 0, i;
-	int		 eq, depth, rc = -1;
+	size_t		 i;
+	int		 eq, depth, kept, nkept, rc = -1;
 
-	if (load_root(bs, root, &n, bp, &blen) == -1)
+	if (descent_node(bs, d, root, NULL, &n, &kept) == -1)
 		return -1;
 	for (depth = 0; depth < MST_MAXDEPTH; depth++) {
-		if (d->out != NULL && memstore_put(d->out, &n->cid, bytes,
-		    blen) == -1)
-			break;
-		free(bytes);
-		bytes = NULL;
 		i = find_gte(n, d->key, d->klen, &eq);
 		if (eq && d->mode == DESCEND_GET) {
 			*d->val = n->e[i].val;
@@ -180,13 +255,15 @@ descend(const struct blockstore *bs, const struct cid *root,
 			rc = d->mode == DESCEND_GET ? 1 : 0;
 			break;
 		}
-		if (load_child(bs, r, n->layer, &next, bp, &blen) == -1)
+		if (descent_node(bs, d, &r->cid, n, &next, &nkept) == -1)
 			break;
-		mst_node_free(n);
+		if (!kept)
+			mst_node_free(n);
 		n = next;
+		kept = nkept;
 	}
-	free(bytes);
-	mst_node_free(n);
+	if (!kept)
+		mst_node_free(n);
 	return rc;
 }
 
@@ -194,7 +271,7 @@ int
 mst_get(const struct blockstore *bs, const struct cid *root, const char *key,
     size_t klen, struct cid *val)
 {
-	struct descent	d = { DESCEND_GET, key, klen, val, NULL };
+	struct descent	d = { DESCEND_GET, key, klen, val, NULL, NULL };
 
 	if (root == NULL)
 		return 1;
@@ -462,16 +539,29 @@ mst_diff(const struct blockstore *bs, const struct cid *old_root,
  * the one just before its position, which holds its right neighbour if
  * any key there is greater.
  */
-int
-mst_covering_proof(const struct blockstore *bs, const struct cid *root,
-    const char *key, size_t klen, struct memstore *out)
+static int
+covering_proof(const struct blockstore *bs, const struct cid *root,
+    const char *key, size_t klen, struct memstore *out,
+    struct proof_memo *memo)
 {
-	struct descent	d = { DESCEND_LEFT, key, klen, NULL, out };
+	struct descent	d = { DESCEND_LEFT, key, klen, NULL, out, memo };
 
 	if (descend(bs, root, &d) == -1)
 		return -1;
 	d.mode = DESCEND_RIGHT;
 	return descend(bs, root, &d);
+}
+
+int
+mst_covering_proof(const struct blockstore *bs, const struct cid *root,
+    const char *key, size_t klen, struct memstore *out)
+{
+	struct proof_memo	memo = { .count = 0 };
+	int			rc;
+
+	rc = covering_proof(bs, root, key, klen, out, &memo);
+	memo_free(&memo);
+	return rc;
 }
 
 /* Bulk build. */
@@ -1128,15 +1218,19 @@ copy_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
 int
 mst_tx_proof(struct mst_tx *tx, struct memstore *out)
 {
-	size_t	i;
+	struct proof_memo	memo = { .count = 0 };
+	size_t			i;
 
 	if (tx->failed || !tx->have_commit)
 		return -1;
 	if (memstore_foreach(tx->fresh, copy_block, out) != 0)
 		return -1;
 	for (i = 0; i < tx->committed.n; i++)
-		if (mst_covering_proof(tx->bs, &tx->rootcid,
-		    tx->committed.k[i], tx->committed.len[i], out) == -1)
+		if (covering_proof(tx->bs, &tx->rootcid, tx->committed.k[i],
+		    tx->committed.len[i], out, &memo) == -1) {
+			memo_free(&memo);
 			return -1;
+		}
+	memo_free(&memo);
 	return 0;
 }

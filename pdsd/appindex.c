@@ -64,6 +64,26 @@ static size_t	 nloaded;		/* in the temporary table */
 
 static int	 load_flush(sqlite3 *);
 
+/*
+ * The same flush, in a write: the posts a run of creates in one
+ * applyWrites makes enter bsky_post in one statement of up to
+ * POST_BATCH rows, one FTS5 segment for the run, not one a post.
+ * Only a run of fresh post creates gathers (appindex_write sends the
+ * rows before any other op, which may read or change the table), and
+ * nothing else the posts index reads bsky_post, so the rows, their ids
+ * and every other row come out as one at a time would.
+ */
+#define POST_BATCH	16
+#define POST_NCOLS	12
+
+static int	 batching;
+static size_t	 nbatch;
+static char	*batch[POST_BATCH][POST_NCOLS];
+
+static int	 batch_add(sqlite3 *, const char *const *);
+static int	 batch_flush(sqlite3 *);
+static void	 batch_clear(void);
+
 static const char *const collections[] = {
 	C_POST, C_LIKE, C_REPOST, C_FOLLOW, C_BLOCK, C_PROFILE,
 };
@@ -290,7 +310,13 @@ index_post(sqlite3 *db, const struct rec *r)
 			media = media_kind(t);
 	}
 	post_langs(r->v, langs, sizeof(langs));
-	if (run(db, loading ? &lcache : &cache, loading ?
+	if (batching && !loading) {
+		if (batch_add(db, (const char *[POST_NCOLS]){ r->uri, r->did,
+		    r->rkey, r->cid, text, str_at(r->v, "createdAt"), r->at,
+		    root, parent, quote, media, langs[0] != '\0' ? langs :
+		    NULL }) == -1)
+			return -1;
+	} else if (run(db, loading ? &lcache : &cache, loading ?
 	    "INSERT INTO temp.bsky_post_load (" POST_COLS ") VALUES (?1, ?2, "
 	    "?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)" :
 	    "INSERT INTO bsky_post (" POST_COLS ") VALUES (?1, ?2, ?3, ?4, "
@@ -579,19 +605,103 @@ appindex_load_end(sqlite3 *db, int keep)
 	return 0;
 }
 
+static void
+batch_clear(void)
+{
+	size_t	i, j;
+
+	for (i = 0; i < nbatch; i++)
+		for (j = 0; j < POST_NCOLS; j++) {
+			free(batch[i][j]);
+			batch[i][j] = NULL;
+		}
+	nbatch = 0;
+}
+
+/* The gathered posts into bsky_post, in the order they came. */
+static int
+batch_flush(sqlite3 *db)
+{
+	static sqlite3_stmt	*cache[POST_BATCH + 1];
+	sqlite3_stmt		*st;
+	char			 sql[256 + POST_BATCH * (POST_NCOLS * 3 + 4)];
+	size_t			 i, j;
+	int			 rv = 0;
+
+	if (nbatch == 0)
+		return 0;
+	sql[0] = '\0';
+	if (cache[nbatch] == NULL) {
+		strlcpy(sql, "INSERT INTO bsky_post (" POST_COLS ") VALUES ",
+		    sizeof(sql));
+		for (i = 0; i < nbatch; i++) {
+			strlcat(sql, i ? ", (" : "(", sizeof(sql));
+			for (j = 0; j < POST_NCOLS; j++)
+				strlcat(sql, j ? ", ?" : "?", sizeof(sql));
+			strlcat(sql, ")", sizeof(sql));
+		}
+	}
+	if ((st = db_stmt(db, &cache[nbatch], sql)) == NULL) {
+		batch_clear();
+		return -1;
+	}
+	for (i = 0; i < nbatch; i++)
+		for (j = 0; j < POST_NCOLS; j++)
+			if ((batch[i][j] == NULL ?
+			    sqlite3_bind_null(st, (int)(i * POST_NCOLS + j + 1)) :
+			    sqlite3_bind_text(st, (int)(i * POST_NCOLS + j + 1),
+			    batch[i][j], -1, SQLITE_STATIC)) != SQLITE_OK)
+				rv = -1;
+	if (rv == 0)
+		rv = db_step_done(db, st);
+	else
+		sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	batch_clear();
+	return rv;
+}
+
+static int
+batch_add(sqlite3 *db, const char *const *v)
+{
+	size_t	j;
+
+	if (nbatch == POST_BATCH && batch_flush(db) == -1)
+		return -1;
+	for (j = 0; j < POST_NCOLS; j++)
+		if (v[j] != NULL &&
+		    (batch[nbatch][j] = strdup(v[j])) == NULL) {
+			nbatch++;
+			batch_clear();
+			return -1;
+		}
+	nbatch++;
+	return 0;
+}
+
 int
 appindex_write(sqlite3 *db, const struct repo_write *w)
 {
 	const struct repo_op	*op;
 	size_t			 i;
+	int			 fresh, rv = 0;
 
-	for (i = 0; i < w->nops; i++) {
+	batching = 1;
+	for (i = 0; i < w->nops && rv == 0; i++) {
 		op = &w->ops[i];
-		if (index_one(db, w->did, op->collection, op->rkey,
-		    op_fresh(w, i)) == -1)
-			return -1;
+		fresh = op_fresh(w, i);
+		if ((!fresh || strcmp(op->collection, C_POST) != 0) &&
+		    batch_flush(db) == -1)
+			rv = -1;
+		else if (index_one(db, w->did, op->collection, op->rkey,
+		    fresh) == -1)
+			rv = -1;
 	}
-	return 0;
+	batching = 0;
+	if (rv == 0)
+		rv = batch_flush(db);
+	batch_clear();
+	return rv;
 }
 
 int

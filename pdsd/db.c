@@ -109,6 +109,7 @@ db_open(const char *path, char *err, size_t errlen)
 {
 	sqlite3	*db;
 
+	db_pcache_install();
 	if (sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE |
 	    SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
 		snprintf(err, errlen, "%s: %s", path, db != NULL ?

@@ -365,7 +365,8 @@ fh_prune(evutil_socket_t fd, short ev, void *arg)
 	prune_cutoff(cutoff, sizeof(cutoff));
 	st = db_stmt(fe->db, &cache, "DELETE FROM repo_seq WHERE seq IN "
 	    "(SELECT seq FROM repo_seq WHERE created_at < ? AND "
-	    "seq < (SELECT max(seq) FROM repo_seq) ORDER BY seq LIMIT ?)");
+	    "seq < (SELECT max(seq) FROM repo_seq) "
+	    "ORDER BY created_at, seq LIMIT ?)");
 	if (st != NULL) {
 		sqlite3_bind_text(st, 1, cutoff, -1, SQLITE_TRANSIENT);
 		sqlite3_bind_int(st, 2, FH_PRUNE_ROWS);

@@ -330,6 +330,8 @@ int		 proxy_is_appview(const char *);
  */
 #define DB_CACHE_KIB	"-8192"
 struct sqlite3	*db_open(const char *, char *, size_t);
+/* db_pcache.c */
+void		 db_pcache_install(void);
 int		 db_migrate(struct sqlite3 *, char *, size_t);
 /* SQL with no result; the error into err. */
 int		 db_exec(struct sqlite3 *, const char *, char *, size_t);

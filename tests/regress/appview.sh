@@ -68,6 +68,52 @@ else
 	notok "the post is indexed once, as made last" "got: $got"
 fi
 
+# A longer batch: posts gather and enter bsky_post POST_BATCH (16) at a
+# time; a follow, a delete of one of them and a reply in between must
+# see every row made before them, and the ids follow the writes' order.
+if account batch.test; then
+	ok "account for the long batch"
+else
+	notok "account for the long batch" "status $st"
+fi
+bw() {
+	printf '{"$type":"com.atproto.repo.applyWrites#create","collection":"%s","rkey":"b%02d","value":{"$type":"%s","text":"garden batch %d","createdAt":"%s"}}' \
+	    "$POST" "$1" "$POST" "$1" "$NOW"
+}
+ws=""
+i=1
+while [ $i -le 17 ]; do
+	ws="$ws$(bw $i),"
+	i=$((i + 1))
+done
+ws="$ws"'{"$type":"com.atproto.repo.applyWrites#create","collection":"app.bsky.graph.follow","rkey":"f01","value":{"$type":"app.bsky.graph.follow","subject":"did:plc:zzzzzzzzzzzzzzzzzzzzzzzz","createdAt":"'"$NOW"'"}},'
+ws="$ws"'{"$type":"com.atproto.repo.applyWrites#delete","collection":"'"$POST"'","rkey":"b03"},'
+ws="$ws$(bw 18),$(bw 19)"
+req "one applyWrites of 19 posts, a follow and a delete" 200 '"results"' \
+    -H "Authorization: Bearer $tok" -H "$J" -d "{\"repo\":\"$did\",\"writes\":[$ws]}" \
+    "$X/com.atproto.repo.applyWrites"
+got=$(sql "SELECT group_concat(rkey, ' ') FROM (SELECT rkey FROM bsky_post
+    WHERE did = '$did' ORDER BY id)")
+want="b01 b02 b04 b05 b06 b07 b08 b09 b10 b11 b12 b13 b14 b15 b16 b17 b18 b19"
+if [ "$got" = "$want" ]; then
+	ok "the batch's posts, in order, the deleted one gone"
+else
+	notok "the batch's posts, in order" "got: $got"
+fi
+got=$(sql "SELECT count(*) FROM bsky_post_fts f JOIN bsky_post p ON
+    p.id = f.rowid WHERE bsky_post_fts MATCH 'batch' AND p.did = '$did'")
+if [ "$got" = 18 ]; then
+	ok "the full-text index finds the batch's 18 posts"
+else
+	notok "the full-text index finds the batch's posts" "got: $got"
+fi
+got=$(sql "SELECT count(*) FROM bsky_follow WHERE did = '$did'")
+if [ "$got" = 1 ]; then
+	ok "the follow in the batch indexed"
+else
+	notok "the follow in the batch indexed" "got: $got"
+fi
+
 dump >"$T/before"
 n=$(grep -c . "$T/before")
 if [ "$n" -gt 40 ] && grep -q '^post|' "$T/before" &&

@@ -210,8 +210,15 @@ while [ $r -lt "$ROUNDS" ]; do
 	"$NODE" "$T/writer.mjs" "$URL" "$DID" "$TOK" "$T/acks" "$r" \
 	    >>"$T/writer.log" 2>&1 &
 	wpid=$!
-	# 0.3 to 1.2 s into the burst
-	sleep "$(awk -v r="$r" 'BEGIN { srand(r); printf "%.2f", 0.3 + rand() * 0.9 }')"
+	# Once this round's writes are flowing (a loaded machine may take
+	# seconds to start Node), 0.2 to 1.1 s into the burst.
+	i=0
+	while [ $i -lt 100 ] &&
+	    ! grep -q "^ack r${r}[ac]" "$T/acks" 2>/dev/null; do
+		sleep 0.1
+		i=$((i + 1))
+	done
+	sleep "$(awk -v r="$r" 'BEGIN { srand(r); printf "%.2f", 0.2 + rand() * 0.9 }')"
 	before=$(grep -c '^ack ' "$T/acks")
 	if [ $((r % 4)) -eq 0 ]; then kill_group frontend; else kill_group; fi
 	wait "$wpid"
