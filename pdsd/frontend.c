@@ -164,6 +164,8 @@ frontend_configure(void)
 	blob_gc_start(fe->base);
 	if (pwhash_init(fe->base) == -1)
 		fatalx("cannot start the password hashing threads");
+	if (xrpc_sync_init(fe->base) == -1)
+		fatalx("cannot start the repository export threads");
 	if (auth_init(fe->cfg.user[0] != '\0' ? "/" : fe->cfg.datadir) == -1)
 		fatalx("cannot load or create the session key");
 	if (control_listen(fe->ctlfd) == -1)

@@ -15,6 +15,9 @@
 #include <sys/queue.h>
 #include <sys/socket.h>
 
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
 #include <errno.h>
 #include <netdb.h>
 #include <stdio.h>
@@ -160,6 +163,7 @@ static void	 send_continue(struct http_conn *);
 static int	 no_body(int);
 static void	 send_head(struct http_request *);
 static void	 send_out(struct http_request *, int);
+static int	 gzip_wanted(struct http_request *);
 static void	 gzip_start(struct http_request *);
 static const char *error_name(int);
 static size_t	 utf8_len(const unsigned char *);
@@ -310,12 +314,20 @@ conn_new(struct http_server *srv, evutil_socket_t fd, struct sockaddr *sa,
     int salen)
 {
 	struct http_conn	*c;
+	int			 one = 1;
 
 	if ((c = calloc(1, sizeof(*c))) == NULL) {
 		close(fd);
 		return NULL;
 	}
 	c->srv = srv;
+	/*
+	 * Answers leave in whole pieces already; Nagle would hold a
+	 * streamed answer's short tail until the client's delayed ACK.
+	 */
+	if (sa->sa_family != AF_UNIX)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	if (sa->sa_family == AF_UNIX || getnameinfo(sa, salen, c->addr,
 	    sizeof(c->addr), NULL, 0, NI_NUMERICHOST) != 0)
 		strlcpy(c->addr, "local", sizeof(c->addr));
@@ -1081,6 +1093,15 @@ send_head(struct http_request *req)
 	req->head_sent = 1;
 }
 
+/* The client takes gzip, and nothing has encoded the answer yet. */
+static int
+gzip_wanted(struct http_request *req)
+{
+	return !req->no_gzip && http_gzip_accepted(http_request_header(req,
+	    "Accept-Encoding")) && !http_response_has_header(req,
+	    "Content-Encoding");
+}
+
 /*
  * Compress when it pays and the client can take it: a streamed answer
  * (chunked or until close) always, a whole one above HTTP_GZIP_MIN,
@@ -1096,9 +1117,7 @@ gzip_start(struct http_request *req)
 	if (!req->gz_type || req->is_head || no_body(req->status))
 		return;
 	http_add_header(req, "Vary", "Accept-Encoding");
-	if (req->no_gzip || !http_gzip_accepted(http_request_header(req,
-	    "Accept-Encoding")) || http_response_has_header(req,
-	    "Content-Encoding"))
+	if (!gzip_wanted(req))
 		return;
 	if (!stream && evbuffer_get_length(req->out) <= HTTP_GZIP_MIN)
 		return;
@@ -1123,6 +1142,16 @@ gzip_start(struct http_request *req)
 		req->gz = NULL;
 	}
 	http_add_header(req, "Content-Encoding", "gzip");
+}
+
+int
+http_response_gzip_own(struct http_request *req)
+{
+	if (req->status == 0 || req->head_sent || !req->gz_type ||
+	    req->is_head || no_body(req->status) || !gzip_wanted(req) ||
+	    http_add_header(req, "Content-Encoding", "gzip") == -1)
+		return 0;
+	return req->gz_type;
 }
 
 /* Move the held body out, as a chunk if chunked; last ends a stream. */

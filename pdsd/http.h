@@ -286,6 +286,13 @@ int		 http_reply_json_error(struct http_request *, int,
  */
 #define HTTP_GZIP_MIN		1024
 void		 http_request_no_gzip(struct http_request *);
+/*
+ * For a producer that compresses a streamed answer itself: after
+ * http_response_start, the zlib level if the answer should go out
+ * gzipped (the layer then adds Content-Encoding, and compresses
+ * nothing more), 0 if it goes as it is.
+ */
+int		 http_response_gzip_own(struct http_request *);
 /* Whether the response already has a header of that name. */
 int		 http_response_has_header(struct http_request *,
 		    const char *);
@@ -298,6 +305,16 @@ struct http_gzip *http_gzip_new(int);
 int		 http_gzip_write(struct http_gzip *, struct evbuffer *,
 		    struct evbuffer *, int);
 void		 http_gzip_free(struct http_gzip *);
+/* A gzip stream in pieces compressed apart (in parallel). */
+#define HTTP_GZIP_HEADER	10
+#define HTTP_GZIP_TRAILER	8
+struct http_gzip *http_gzip_new_raw(int);
+int		 http_gzip_piece(struct http_gzip *, struct evbuffer *,
+		    struct evbuffer *, int, uint32_t *, size_t *);
+uint32_t	 http_gzip_crc_combine(uint32_t, uint32_t, size_t);
+void		 http_gzip_header(uint8_t [HTTP_GZIP_HEADER]);
+void		 http_gzip_trailer(uint8_t [HTTP_GZIP_TRAILER], uint32_t,
+		    uint64_t);
 
 /*
  * Hand the connection to another protocol (WebSocket).  Allowed while

@@ -312,6 +312,8 @@ int		 control_account(uint32_t, struct imsg *);
 
 /* xrpc.c */
 int		 xrpc_start(void);
+/* xrpc_sync.c: the threads that read repository exports. */
+int		 xrpc_sync_init(struct event_base *);
 
 /* proxy.c: the AppView proxy; xrpc.c decides what goes there. */
 void		 proxy_forward(struct http_request *, const char *);

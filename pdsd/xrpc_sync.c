@@ -122,35 +122,126 @@ block_to_dmbuf(void *arg, const struct cid *c, const uint8_t *data,
 }
 
 /*
- * getRepo.  Each turn of the event loop sends EXPORT_STEP bytes of
- * blocks, so other requests go on while a large repository leaves; and
- * only while the client keeps up: past HTTP_OUT_HIGH bytes waiting for
- * it, the next step waits for the connection to drain, so a slow reader
- * costs the frontend a bounded buffer, not the repository.
+ * getRepo.  The blocks are read EXPORT_STEP bytes at a time on a worker
+ * thread (the export has a database connection of its own); the loop
+ * only sends.  One read per export is in flight at a time, since the
+ * cursor is one.  Compressed, each step is a piece of the gzip stream
+ * deflated apart (http_gzip_piece) on a worker too, up to EXPORT_SLOTS
+ * at once, so reading, deflating and sending a large repository overlap
+ * over the cores instead of taking turns on the loop; the pieces are
+ * sent in the order read.  The next read starts only while a slot is
+ * free and the client keeps up: past HTTP_OUT_HIGH bytes waiting for
+ * it, the export waits for the connection to drain.  So a slow reader
+ * costs the frontend about HTTP_OUT_HIGH, the step read and, with gzip,
+ * EXPORT_SLOTS steps with their compressed copies and zlib streams
+ * (about 2.5 MB at most in all), not the repository.  When the queue
+ * is full of other exports' work, a read or a deflate runs on the loop,
+ * a read in a turn of its own.
  */
+#define EXPORT_THREADS	2
+#define EXPORT_JOBS	64
+#define EXPORT_SLOTS	2
+
+struct export;
+
+struct export_slot {
+	struct export		*x;
+	struct http_gzip	*gz;
+	struct evbuffer		*raw;
+	struct evbuffer		*z;
+	uint32_t		 crc;
+	size_t			 len;
+	int			 last;
+	int			 busy;		/* holds a step */
+	int			 done;		/* compressed */
+	int			 failed;
+};
+
 struct export {
 	struct http_request	*req;	/* NULL once the client is gone */
 	struct rstore_export	*ex;
-	struct event		*ev;
+	struct event		*ev;	/* a read on the loop, or the end */
+	struct evbuffer		*piece;	/* the step read */
+	int			 r;	/* what rstore_export_next said */
+	int			 reading;
+	int			 eof;	/* all read */
+	int			 waiting;	/* for the client to drain */
+	int			 level;	/* zlib's; 0: not compressed */
+	int			 deflating;	/* slots on a worker */
+	uint64_t		 filled;	/* steps handed to slots */
+	uint64_t		 sent;		/* and sent, in order */
+	uint32_t		 crc;
+	uint64_t		 total;
+	struct export_slot	 slot[EXPORT_SLOTS];
 };
+
+static struct workq	*exportq;
+
+static void	export_read(struct export *);
+static void	export_drained(struct http_request *);
+
+int
+xrpc_sync_init(struct event_base *base)
+{
+	exportq = workq_new(base, "export", EXPORT_THREADS, EXPORT_JOBS, 0,
+	    NULL);
+	return exportq == NULL ? -1 : 0;
+}
 
 static void
 export_free(struct export *x)
 {
+	struct export_slot	*s;
+	int			 i;
+
 	rstore_export_close(x->ex);
 	if (x->ev != NULL)
 		event_free(x->ev);
+	if (x->piece != NULL)
+		evbuffer_free(x->piece);
+	for (i = 0; i < EXPORT_SLOTS; i++) {
+		s = &x->slot[i];
+		http_gzip_free(s->gz);
+		if (s->raw != NULL)
+			evbuffer_free(s->raw);
+		if (s->z != NULL)
+			evbuffer_free(s->z);
+	}
 	free(x);
 }
 
+/* Once the client is gone or the answer ended: free when idle. */
 static void
-export_abort(struct http_request *req)
+export_gone(struct export *x)
 {
-	struct export	*x = http_request_data(req);
+	if (!x->reading && x->deflating == 0)
+		export_free(x);
+}
 
-	/* It may be waiting for a drain that will never come. */
+/* Cut the answer short: closing early marks the CAR cut. */
+static void
+export_fail(struct export *x, const char *what)
+{
+	log_warnx("getRepo: %s failed", what);
+	http_response_close(x->req);
+	http_response_end(x->req);
 	x->req = NULL;
-	event_active(x->ev, EV_TIMEOUT, 0);
+	export_gone(x);
+}
+
+/* Start the next read if a slot is free and the client keeps up. */
+static void
+export_pump(struct export *x, size_t held)
+{
+	if (x->req == NULL || x->reading || x->eof || x->waiting ||
+	    (x->level != 0 && x->filled - x->sent >= EXPORT_SLOTS))
+		return;
+	if (held > HTTP_OUT_HIGH &&
+	    http_response_on_drain(x->req, export_drained) == 0) {
+		x->waiting = 1;
+		return;
+	}
+	export_read(x);
 }
 
 static void
@@ -158,34 +249,169 @@ export_drained(struct http_request *req)
 {
 	struct export	*x = http_request_data(req);
 
-	event_active(x->ev, EV_TIMEOUT, 0);
+	x->waiting = 0;
+	export_pump(x, http_response_pending(req));
 }
 
+static int
+block_to_evbuffer(void *arg, const struct cid *c, const uint8_t *data,
+    size_t len)
+{
+	return car_write_block(car_sink_evbuffer, arg, c, data, len);
+}
+
+/* On a worker: each job touches only its export's cursor or slot. */
+static void
+export_run(void *arg)
+{
+	struct export	*x = arg;
+
+	x->r = rstore_export_next(x->ex, EXPORT_STEP, block_to_evbuffer,
+	    x->piece);
+}
+
+static void
+export_deflate_run(void *arg)
+{
+	struct export_slot	*s = arg;
+
+	s->failed = (s->gz == NULL && (s->gz =
+	    http_gzip_new_raw(s->x->level)) == NULL) ||
+	    http_gzip_piece(s->gz, s->raw, s->z, s->last, &s->crc,
+	    &s->len) == -1;
+}
+
+/* On the loop: send what is compressed, in order. */
+static void
+export_deflate_done(void *arg)
+{
+	struct export_slot	*s = arg;
+	struct export		*x = s->x;
+	uint8_t			 t[HTTP_GZIP_TRAILER];
+	size_t			 held;
+
+	s->done = 1;
+	x->deflating--;
+	if (x->req == NULL) {
+		export_gone(x);
+		return;
+	}
+	held = http_response_pending(x->req);
+	while (x->sent < x->filled &&
+	    (s = &x->slot[x->sent % EXPORT_SLOTS])->done) {
+		if (s->failed) {
+			export_fail(x, "compression");
+			return;
+		}
+		x->crc = http_gzip_crc_combine(x->crc, s->crc, s->len);
+		x->total += s->len;
+		http_response_body_buffer(x->req, s->z);
+		s->busy = s->done = 0;
+		x->sent++;
+		if (s->last) {
+			http_gzip_trailer(t, x->crc, x->total);
+			http_response_body(x->req, t, sizeof(t));
+			http_response_end(x->req);
+			x->req = NULL;
+			export_gone(x);
+			return;
+		}
+	}
+	export_pump(x, held);
+	http_response_flush(x->req);
+}
+
+static void
+export_deflate(struct export *x)
+{
+	struct export_slot	*s = &x->slot[x->filled % EXPORT_SLOTS];
+
+	s->x = x;
+	if (s->raw == NULL && ((s->raw = evbuffer_new()) == NULL ||
+	    (s->z = evbuffer_new()) == NULL)) {
+		export_fail(x, "compression");
+		return;
+	}
+	evbuffer_add_buffer(s->raw, x->piece);
+	s->last = x->eof;
+	s->busy = 1;
+	x->filled++;
+	x->deflating++;
+	/* Reading the next step goes on while this one is compressed. */
+	export_pump(x, http_response_pending(x->req));
+	if (workq_submit(exportq, export_deflate_run, export_deflate_done,
+	    s) == -1) {
+		export_deflate_run(s);
+		export_deflate_done(s);
+	}
+}
+
+/* On the loop: a step is read. */
+static void
+export_done(void *arg)
+{
+	struct export		*x = arg;
+	struct http_request	*req = x->req;
+	size_t			 held;
+
+	x->reading = 0;
+	if (req == NULL) {
+		export_gone(x);
+		return;
+	}
+	if (x->r == -1) {
+		export_fail(x, "export");
+		return;
+	}
+	x->eof = x->r == 0;
+	if (x->level != 0) {
+		export_deflate(x);
+		return;
+	}
+	held = http_response_pending(req);
+	http_response_body_buffer(req, x->piece);
+	if (x->eof) {
+		http_response_end(req);
+		x->req = NULL;
+		export_gone(x);
+		return;
+	}
+	export_pump(x, held);
+	http_response_flush(req);
+}
+
+static void
+export_read(struct export *x)
+{
+	x->reading = 1;
+	if (workq_submit(exportq, export_run, export_done, x) == -1)
+		event_active(x->ev, EV_TIMEOUT, 0);
+}
+
+/* A read on the loop, or the end of an export whose client is gone. */
 static void
 export_step(evutil_socket_t fd, short ev, void *arg)
 {
 	struct export	*x = arg;
-	int		 r;
 
-	if (x->req == NULL) {
-		export_free(x);
+	if (!x->reading) {
+		export_gone(x);
 		return;
 	}
-	r = rstore_export_next(x->ex, EXPORT_STEP, block_to_response, x->req);
-	if (r == 1) {
-		http_response_flush(x->req);
-		if (http_response_pending(x->req) <= HTTP_OUT_HIGH ||
-		    http_response_on_drain(x->req, export_drained) == -1)
-			event_active(x->ev, EV_TIMEOUT, 0);
-		return;
-	}
-	if (r == -1) {
-		/* The status is sent: closing early marks the CAR cut. */
-		log_warnx("getRepo: export failed");
-		http_response_close(x->req);
-	}
-	http_response_end(x->req);
-	export_free(x);
+	if (x->req != NULL)
+		export_run(x);
+	export_done(x);
+}
+
+static void
+export_abort(struct http_request *req)
+{
+	struct export	*x = http_request_data(req);
+
+	x->req = NULL;
+	/* Work under way frees it when done; a drain would never come. */
+	if (!x->reading && x->deflating == 0)
+		event_active(x->ev, EV_TIMEOUT, 0);
 }
 
 static void
@@ -194,6 +420,7 @@ sync_get_repo(struct http_request *req)
 	const char		*nsid = NS "getRepo";
 	struct export		*x;
 	struct repo_root	 root;
+	uint8_t			 gzh[HTTP_GZIP_HEADER];
 	char			 did[DID_MAX + 1], since[TID_LEN + 2];
 	int			 r, hassince;
 
@@ -207,7 +434,8 @@ sync_get_repo(struct http_request *req)
 	}
 	if ((r = rstore_export_open(fe->dbpath, did, hassince ? since : NULL,
 	    &root, &x->ex)) != 0 ||
-	    (x->ev = evtimer_new(fe->base, export_step, x)) == NULL) {
+	    (x->ev = evtimer_new(fe->base, export_step, x)) == NULL ||
+	    (x->piece = evbuffer_new()) == NULL) {
 		if (r == 1)
 			xrpc_error(req, 400, "RepoNotFound",
 			    "Could not find root for DID: %s", did);
@@ -220,8 +448,12 @@ sync_get_repo(struct http_request *req)
 	http_request_set_data(req, x);
 	http_request_on_abort(req, export_abort);
 	http_response_start(req, 200, CAR_TYPE);
-	car_write_header(car_to_response, req, &root.commit, 1);
-	event_active(x->ev, EV_TIMEOUT, 0);
+	if ((x->level = http_response_gzip_own(req)) != 0) {
+		http_gzip_header(gzh);
+		http_response_body(req, gzh, sizeof(gzh));
+	}
+	car_write_header(car_sink_evbuffer, x->piece, &root.commit, 1);
+	export_read(x);
 }
 
 static void

@@ -142,6 +142,35 @@ curl -sS -o "$T/fast.gz" -H 'Accept-Encoding: gzip' \
     gzip -dc <"$T/fast.gz" | cmp -s - "$T/fast.car" &&
     ok "a gzipped export inflates to the plain one" ||
     notok "gzipped export" "$(stat -c %s "$T/fast.gz")"
+# HTTP/1.0: no chunks, the gzip stream ends at the close.
+curl -sS --http1.0 -o "$T/h10.gz" -H 'Accept-Encoding: gzip' \
+    "$X/com.atproto.sync.getRepo?did=$did" &&
+    gzip -dc <"$T/h10.gz" | cmp -s - "$T/fast.car" &&
+    ok "an HTTP/1.0 gzipped export inflates to the plain one" ||
+    notok "HTTP/1.0 gzipped export" "$(stat -c %s "$T/h10.gz")"
+# Exports at once, and clients that hang up while pieces are being read
+# and compressed on the threads: each whole one is right, none of the
+# others leaves the frontend in a state that breaks the next.
+pids=
+for i in 1 2 3 4; do
+	curl -sS -H 'Accept-Encoding: gzip' \
+	    "$X/com.atproto.sync.getRepo?did=$did" 2>/dev/null |
+	    head -c $((i * 300000)) >/dev/null &
+	pids="$pids $!"
+done
+for i in 1 2; do
+	curl -sS -o "$T/par$i.gz" -H 'Accept-Encoding: gzip' \
+	    "$X/com.atproto.sync.getRepo?did=$did" &
+	pids="$pids $!"
+done
+for p in $pids; do
+	wait "$p"
+done
+for i in 1 2; do
+	gzip -dc <"$T/par$i.gz" | cmp -s - "$T/fast.car" &&
+	    ok "concurrent gzipped export $i inflates to the plain one" ||
+	    notok "concurrent gzipped export $i" "$(stat -c %s "$T/par$i.gz")"
+done
 after=$(hwm)
 echo "# frontend after the exports: VmHWM ${after} kB"
 kill -0 "$PID" && ok "pdsd still running" || notok "pdsd died"

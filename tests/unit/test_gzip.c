@@ -1,7 +1,7 @@
 /*
  * gzip.c: which Accept-Encoding values allow gzip, which types are
  * compressed, and that streamed and whole compression inflate back to
- * the same bytes.
+ * the same bytes, also when made of pieces compressed apart.
  */
 #include <sys/types.h>
 
@@ -221,6 +221,63 @@ test_empty(void **state)
 	evbuffer_free(z);
 }
 
+/*
+ * A stream made of pieces compressed apart, by two streams in turn as
+ * two threads would, with the CRC and length combined: one gzip stream
+ * that inflates (and checks its trailer) to the whole.
+ */
+static void
+pieces(int emptylast)
+{
+	struct http_gzip	*gz[2];
+	struct evbuffer		*in, *z;
+	uint8_t			 h[HTTP_GZIP_HEADER], t[HTTP_GZIP_TRAILER];
+	size_t			 len = 300000, off = 0, step, n;
+	uint64_t		 total = 0;
+	uint32_t		 crc = 0, c;
+	uint8_t			*p = sample(len);
+	int			 i, last;
+
+	in = evbuffer_new();
+	z = evbuffer_new();
+	gz[0] = http_gzip_new_raw(http_gzip_type("application/vnd.ipld.car"));
+	gz[1] = http_gzip_new_raw(http_gzip_type("application/json"));
+	assert_non_null(gz[0]);
+	assert_non_null(gz[1]);
+	http_gzip_header(h);
+	evbuffer_add(z, h, sizeof(h));
+	for (i = 0, step = 7, last = 0; !last; i++, step *= 5) {
+		if (step >= len - off) {
+			step = len - off;
+			last = !emptylast || step == 0;
+		}
+		evbuffer_add(in, p + off, step);
+		off += step;
+		assert_int_equal(http_gzip_piece(gz[i % 2], in, z, last, &c,
+		    &n), 0);
+		assert_int_equal(n, step);
+		assert_int_equal(evbuffer_get_length(in), 0);
+		crc = http_gzip_crc_combine(crc, c, n);
+		total += n;
+	}
+	assert_true(i > 3);
+	http_gzip_trailer(t, crc, total);
+	evbuffer_add(z, t, sizeof(t));
+	check_roundtrip(z, p, len);
+	http_gzip_free(gz[0]);
+	http_gzip_free(gz[1]);
+	evbuffer_free(in);
+	evbuffer_free(z);
+	free(p);
+}
+
+static void
+test_pieces(void **state)
+{
+	pieces(0);
+	pieces(1);
+}
+
 int
 main(void)
 {
@@ -230,6 +287,7 @@ main(void)
 		cmocka_unit_test(test_whole),
 		cmocka_unit_test(test_stream),
 		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_pieces),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
