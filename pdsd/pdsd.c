@@ -510,7 +510,7 @@ static void
 parent_sig(int sig, short event, void *arg)
 {
 	pid_t	 pid;
-	int	 status, i;
+	int	 status, i, lost = 0;
 
 	switch (sig) {
 	case SIGINT:
@@ -522,6 +522,11 @@ parent_sig(int sig, short event, void *arg)
 		parent_reload();
 		break;
 	case SIGCHLD:
+		/*
+		 * Every child gone is logged before we stop: when the
+		 * frontend dies, signerd follows it as its channel
+		 * closes, and the log must name the first as well.
+		 */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 			for (i = 0; i < CHILD_MAX; i++)
 				if (children[i].pid == pid)
@@ -532,8 +537,10 @@ parent_sig(int sig, short event, void *arg)
 			if (stopping)
 				continue;
 			log_child_status(&children[i], status);
-			parent_shutdown(1);
+			lost = 1;
 		}
+		if (lost)
+			parent_shutdown(1);
 		break;
 	}
 }
