@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <event.h>
+#include <fcntl.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -16,7 +17,13 @@ int
 imsgev_init(struct imsgev *iev, int fd, int fdpass,
     void (*handler)(int, short, void *), void *data)
 {
+	int	 fl;
+
 	memset(iev, 0, sizeof(*iev));
+	/* imsgev_compose writes at once: that must never block. */
+	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
+	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
+		return -1;
 	if (imsgbuf_init(&iev->ibuf, fd) == -1)
 		return -1;
 	if (fdpass)
@@ -24,7 +31,7 @@ imsgev_init(struct imsgev *iev, int fd, int fdpass,
 	iev->handler = handler;
 	iev->data = data;
 	iev->events = EV_READ;
-	event_set(&iev->ev, fd, iev->events, handler, iev);
+	event_set(&iev->ev, fd, iev->events | EV_PERSIST, handler, iev);
 	event_add(&iev->ev, NULL);
 	return 0;
 }
@@ -36,13 +43,17 @@ imsgev_add(struct imsgev *iev)
 
 	if (imsgbuf_queuelen(&iev->ibuf) > 0)
 		events |= EV_WRITE;
-	/* Two epoll_ctl calls per message otherwise. */
+	/*
+	 * Persistent, and touched only when EV_WRITE comes or goes: two
+	 * epoll_ctl calls per message otherwise.
+	 */
 	if (events == iev->events && event_pending(&iev->ev, events, NULL) ==
 	    events)
 		return;
 	iev->events = events;
 	event_del(&iev->ev);
-	event_set(&iev->ev, iev->ibuf.fd, iev->events, iev->handler, iev);
+	event_set(&iev->ev, iev->ibuf.fd, iev->events | EV_PERSIST,
+	    iev->handler, iev);
 	event_add(&iev->ev, NULL);
 }
 
@@ -59,11 +70,21 @@ int
 imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, pid_t pid,
     int fd, const void *data, size_t len)
 {
-	int	 r;
+	int	 r, idle;
 
+	idle = imsgbuf_queuelen(&iev->ibuf) == 0;
 	if ((r = imsg_compose(&iev->ibuf, type, peerid, pid, fd, data,
-	    len)) != -1)
-		imsgev_add(iev);
+	    len)) == -1)
+		return r;
+	/*
+	 * Sent now rather than on the next loop turn: a request to
+	 * signerd and its answer each saved a wakeup of the sender's
+	 * loop and four epoll_ctl calls.  Behind a queue, the queue's
+	 * event writes it.  An error is left for that event to see.
+	 */
+	if (idle)
+		(void)imsgbuf_write(&iev->ibuf);
+	imsgev_add(iev);
 	return r;
 }
 
@@ -79,20 +100,24 @@ imsgev_handle_io(struct imsgev *iev, short event)
 		switch (imsgbuf_read(&iev->ibuf)) {
 		case -1:
 			log_warn("imsg read");
-			return -1;
+			goto lost;
 		case 0:
-			return -1;
+			goto lost;
 		}
 	}
 	if (event & EV_WRITE) {
 		if (imsgbuf_write(&iev->ibuf) == -1) {
 			if (errno != EPIPE)
 				log_warn("imsg write");
-			return -1;
+			goto lost;
 		}
 	}
-	imsgev_add(iev);	/* the event is not persistent */
+	imsgev_add(iev);	/* drop EV_WRITE once the queue is empty */
 	return 0;
+lost:
+	/* A persistent event on a dead channel would fire forever. */
+	event_del(&iev->ev);
+	return -1;
 }
 
 /*
