@@ -13,6 +13,21 @@
 #include "imsgev.h"
 #include "log.h"
 
+/*
+ * What the turn's callbacks composed, in one write before the loop
+ * sleeps: as if EV_WRITE had fired, so the handler sees the queue
+ * drain (control closes a connection there).
+ */
+static void
+imsgev_flush(int fd, short event, void *arg)
+{
+	struct imsgev	*iev = arg;
+
+	if (iev->ibuf.fd == -1 || imsgbuf_queuelen(&iev->ibuf) == 0)
+		return;
+	iev->handler(iev->ibuf.fd, EV_WRITE, iev);
+}
+
 int
 imsgev_init(struct imsgev *iev, int fd, int fdpass,
     void (*handler)(int, short, void *), void *data)
@@ -20,7 +35,7 @@ imsgev_init(struct imsgev *iev, int fd, int fdpass,
 	int	 fl;
 
 	memset(iev, 0, sizeof(*iev));
-	/* imsgev_compose writes at once: that must never block. */
+	/* imsgev_flush writes without waiting for EV_WRITE: never block. */
 	if ((fl = fcntl(fd, F_GETFL)) == -1 ||
 	    fcntl(fd, F_SETFL, fl | O_NONBLOCK) == -1)
 		return -1;
@@ -33,6 +48,7 @@ imsgev_init(struct imsgev *iev, int fd, int fdpass,
 	iev->events = EV_READ;
 	event_set(&iev->ev, fd, iev->events | EV_PERSIST, handler, iev);
 	event_add(&iev->ev, NULL);
+	event_set(&iev->flush, -1, 0, imsgev_flush, iev);
 	return 0;
 }
 
@@ -61,6 +77,7 @@ void
 imsgev_clear(struct imsgev *iev)
 {
 	event_del(&iev->ev);
+	event_del(&iev->flush);
 	imsgbuf_clear(&iev->ibuf);
 	close(iev->ibuf.fd);
 	iev->ibuf.fd = -1;
@@ -70,21 +87,20 @@ int
 imsgev_compose(struct imsgev *iev, uint32_t type, uint32_t peerid, pid_t pid,
     int fd, const void *data, size_t len)
 {
-	int	 r, idle;
+	int	 r;
 
-	idle = imsgbuf_queuelen(&iev->ibuf) == 0;
 	if ((r = imsg_compose(&iev->ibuf, type, peerid, pid, fd, data,
 	    len)) == -1)
 		return r;
 	/*
-	 * Sent now rather than on the next loop turn: a request to
-	 * signerd and its answer each saved a wakeup of the sender's
-	 * loop and four epoll_ctl calls.  Behind a queue, the queue's
-	 * event writes it.  An error is left for that event to see.
+	 * Sent at the end of this loop turn, not on the next: a request
+	 * to signerd and its answer each saved a turn of the sender's
+	 * loop and four epoll_ctl calls.  Not at once: what one turn
+	 * composes leaves together, so signerd still syncs a burst of
+	 * commits above its lease as one batch.
 	 */
-	if (idle)
-		(void)imsgbuf_write(&iev->ibuf);
-	imsgev_add(iev);
+	if ((iev->events & EV_WRITE) == 0)
+		event_active(&iev->flush, EV_WRITE, 1);
 	return r;
 }
 

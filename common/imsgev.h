@@ -12,6 +12,7 @@
 struct imsgev {
 	struct imsgbuf	 ibuf;
 	struct event	 ev;
+	struct event	 flush;		/* end of this loop turn */
 	void		(*handler)(int, short, void *);
 	short		 events;
 	void		*data;
