@@ -58,6 +58,38 @@ test_base32_bad(void **state)
 	assert_int_equal(base32_encode("foo", 3, small, sizeof(small)), 0);
 }
 
+/*
+ * The decoder takes whole groups of 8 characters apart from the tail:
+ * every length round-trips, and a bad character is caught at every
+ * position, including bytes above 0x7f.
+ */
+static void
+test_base32_groups(void **state)
+{
+	uint8_t		in[40], dec[40];
+	char		txt[80], bad[] = { '1', 'A', '=', '\x80', '\xff' };
+	size_t		len, n, pos, k;
+
+	for (k = 0; k < sizeof(in); k++)
+		in[k] = (uint8_t)(k * 37 + 11);
+	for (len = 0; len <= sizeof(in); len++) {
+		n = base32_encode(in, len, txt, sizeof(txt));
+		assert_int_equal(n, BASE32_ENCLEN(len));
+		assert_int_equal(base32_decode(txt, n, dec, sizeof(dec)),
+		    (int)len);
+		assert_memory_equal(dec, in, len);
+		for (pos = 0; pos < n; pos++)
+			for (k = 0; k < sizeof(bad); k++) {
+				char	c = txt[pos];
+
+				txt[pos] = bad[k];
+				assert_int_equal(base32_decode(txt, n, dec,
+				    sizeof(dec)), -1);
+				txt[pos] = c;
+			}
+	}
+}
+
 static void
 test_base64_rfc4648(void **state)
 {
@@ -169,6 +201,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_base32_rfc4648),
 		cmocka_unit_test(test_base32_bad),
+		cmocka_unit_test(test_base32_groups),
 		cmocka_unit_test(test_base64_rfc4648),
 		cmocka_unit_test(test_base64_alphabets),
 		cmocka_unit_test(test_base64_bad),
