@@ -143,15 +143,15 @@ apppass_find(struct sqlite3 *db, const char *did, const uint8_t *derived,
 	return rc;
 }
 
-int
-apppass_count(struct sqlite3 *db, const char *did)
+/* The one number a count(*) query of the account's rows gives, or -1. */
+static int
+count_rows(struct sqlite3 *db, sqlite3_stmt **cache, const char *sql,
+    const char *did)
 {
-	static sqlite3_stmt	*st;
-	sqlite3_stmt		*s;
-	int			 n = -1;
+	sqlite3_stmt	*s;
+	int		 n = -1;
 
-	if ((s = db_stmt(db, &st, "SELECT count(*) FROM app_password "
-	    "WHERE did = ?")) == NULL)
+	if ((s = db_stmt(db, cache, sql)) == NULL)
 		return -1;
 	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
 	if (sqlite3_step(s) == SQLITE_ROW)
@@ -160,22 +160,23 @@ apppass_count(struct sqlite3 *db, const char *did)
 	return n;
 }
 
+int
+apppass_count(struct sqlite3 *db, const char *did)
+{
+	static sqlite3_stmt	*st;
+
+	return count_rows(db, &st, "SELECT count(*) FROM app_password "
+	    "WHERE did = ?", did);
+}
+
 /* How many of the account's app passwords are at the old limits. */
 int
 apppass_count_old(struct sqlite3 *db, const char *did)
 {
 	static sqlite3_stmt	*st;
-	sqlite3_stmt		*s;
-	int			 n = -1;
 
-	if ((s = db_stmt(db, &st, "SELECT count(*) FROM app_password "
-	    "WHERE did = ? AND instr(password_hash, '$') = 0")) == NULL)
-		return -1;
-	sqlite3_bind_text(s, 1, did, -1, SQLITE_STATIC);
-	if (sqlite3_step(s) == SQLITE_ROW)
-		n = sqlite3_column_int(s, 0);
-	sqlite3_reset(s);
-	return n;
+	return count_rows(db, &st, "SELECT count(*) FROM app_password "
+	    "WHERE did = ? AND instr(password_hash, '$') = 0", did);
 }
 
 /* The app password and every session made with it, together. */

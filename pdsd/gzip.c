@@ -183,29 +183,46 @@ gz_deflate(struct http_gzip *gz, const void *data, size_t len,
  * set, end the gzip stream too.  "in" must hold memory only: a file
  * segment (evbuffer_add_file) has no bytes to peek at.
  */
-int
-http_gzip_write(struct http_gzip *gz, struct evbuffer *in,
-    struct evbuffer *out, int last)
+/*
+ * Deflate and drain all of "in" with no flush; crc and len, when not
+ * NULL, add up what went in.
+ */
+static int
+gz_feed(struct http_gzip *gz, struct evbuffer *in, struct evbuffer *out,
+    uint32_t *crc, size_t *len)
 {
 	struct evbuffer_iovec	 v[8];
 	size_t			 done;
 	int			 i, n;
 
 	while (evbuffer_get_length(in) > 0) {
-		n = evbuffer_peek(in, -1, NULL, v, 8);
+		if ((n = evbuffer_peek(in, -1, NULL, v, 8)) <= 0)
+			return -1;
 		if (n > 8)
 			n = 8;
-		if (n <= 0)
-			return -1;
 		for (i = 0, done = 0; i < n; i++) {
+			if (crc != NULL)
+				*crc = crc32(*crc, v[i].iov_base,
+				    v[i].iov_len);
 			if (gz_deflate(gz, v[i].iov_base, v[i].iov_len, out,
 			    Z_NO_FLUSH) == -1)
 				return -1;
 			done += v[i].iov_len;
 		}
+		if (len != NULL)
+			*len += done;
 		if (evbuffer_drain(in, done) == -1)
 			return -1;
 	}
+	return 0;
+}
+
+int
+http_gzip_write(struct http_gzip *gz, struct evbuffer *in,
+    struct evbuffer *out, int last)
+{
+	if (gz_feed(gz, in, out, NULL, NULL) == -1)
+		return -1;
 	return last ? gz_deflate(gz, NULL, 0, out, Z_FINISH) : 0;
 }
 
@@ -240,30 +257,11 @@ int
 http_gzip_piece(struct http_gzip *gz, struct evbuffer *in,
     struct evbuffer *out, int last, uint32_t *crc, size_t *len)
 {
-	struct evbuffer_iovec	 v[8];
-	size_t			 done;
-	int			 i, n;
-
 	*crc = crc32(0, NULL, 0);
 	*len = 0;
-	if (deflateReset(&gz->z) != Z_OK)
+	if (deflateReset(&gz->z) != Z_OK ||
+	    gz_feed(gz, in, out, crc, len) == -1)
 		return -1;
-	while (evbuffer_get_length(in) > 0) {
-		if ((n = evbuffer_peek(in, -1, NULL, v, 8)) <= 0)
-			return -1;
-		if (n > 8)
-			n = 8;
-		for (i = 0, done = 0; i < n; i++) {
-			*crc = crc32(*crc, v[i].iov_base, v[i].iov_len);
-			if (gz_deflate(gz, v[i].iov_base, v[i].iov_len, out,
-			    Z_NO_FLUSH) == -1)
-				return -1;
-			done += v[i].iov_len;
-		}
-		*len += done;
-		if (evbuffer_drain(in, done) == -1)
-			return -1;
-	}
 	return gz_deflate(gz, NULL, 0, out, last ? Z_FINISH : Z_SYNC_FLUSH);
 }
 
