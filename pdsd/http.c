@@ -991,6 +991,14 @@ http_request_detach(struct http_request *req)
 	bufferevent_setcb(bev, NULL, NULL, NULL, NULL);
 	bufferevent_set_timeouts(bev, NULL, NULL);
 	bufferevent_setwatermark(bev, EV_READ | EV_WRITE, 0, 0);
+	/*
+	 * TCP_NODELAY was for answers that leave whole; the protocol
+	 * taking over (a stream of small frames to many consumers) gets
+	 * the kernel's coalescing back: with 1,000 firehose subscribers
+	 * the frontend spent 2.5 times the system time per write without.
+	 */
+	(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
+	    &(int){ 0 }, sizeof(int));
 	req->ended = 1;		/* nothing more to do for it */
 	conn_free(c);
 	return bev;

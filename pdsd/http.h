@@ -321,8 +321,8 @@ void		 http_gzip_trailer(uint8_t [HTTP_GZIP_TRAILER], uint32_t,
  * no response has started and the body is not being read.  Returns the
  * bufferevent with no callbacks or timeouts set; bytes sent after the
  * request head are still in its input buffer.  The caller now owns it
- * (freeing it closes the socket); the request is freed.  NULL if not
- * allowed now.
+ * (freeing it closes the socket), with Nagle back on; the request is
+ * freed.  NULL if not allowed now.
  */
 struct bufferevent *http_request_detach(struct http_request *);
 

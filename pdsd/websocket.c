@@ -8,8 +8,6 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -169,14 +167,6 @@ ws_upgrade(struct http_request *req, const struct ws_cbs *cbs, void *arg)
 		    "Internal Server Error");
 		return NULL;
 	}
-	/*
-	 * The HTTP layer turns Nagle off for whole answers; a stream of
-	 * small frames to many consumers wants it back, so that the
-	 * kernel coalesces them (with 1,000 subscribers, the frontend's
-	 * system time per write was 2.5 times higher without it).
-	 */
-	(void)setsockopt(bufferevent_getfd(bev), IPPROTO_TCP, TCP_NODELAY,
-	    &(int){ 0 }, sizeof(int));
 	if (evbuffer_add_printf(bufferevent_get_output(bev),
 	    "HTTP/1.1 101 Switching Protocols\r\n"
 	    "Upgrade: websocket\r\n"

@@ -6,6 +6,7 @@
 #include <sys/socket.h>
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -632,6 +633,7 @@ struct e2e {
 	struct http_request	*pending;
 	struct event		*timer;
 	struct bufferevent	*detached;
+	int			 detached_nodelay;
 	char			 leftover[64];
 };
 
@@ -708,10 +710,13 @@ detach(struct e2e *e, struct http_request *req)
 	struct bufferevent	*bev;
 	struct evbuffer		*in;
 	size_t			 n;
+	socklen_t		 sl = sizeof(e->detached_nodelay);
 
 	bev = http_request_detach(req);
 	assert_non_null(bev);
 	e->detached = bev;
+	assert_int_equal(getsockopt(bufferevent_getfd(bev), IPPROTO_TCP,
+	    TCP_NODELAY, &e->detached_nodelay, &sl), 0);
 	in = bufferevent_get_input(bev);
 	n = evbuffer_copyout(in, e->leftover, sizeof(e->leftover) - 1);
 	e->leftover[n] = '\0';
@@ -1296,6 +1301,8 @@ test_e2e_detach(void **state)
 	pump(e, 20);
 	assert_non_null(e->detached);
 	assert_string_equal(e->leftover, "EXTRA");
+	/* Nagle back on for the protocol that took over. */
+	assert_int_equal(e->detached_nodelay, 0);
 	assert_int_equal(http_server_nconns(e->srv), 0);
 	assert_int_equal(client_response(e, c, &r, 1, 2000), 1);
 	assert_int_equal(r.status, 101);
