@@ -6,22 +6,22 @@
  *
  * The old blocks, records and root are deleted first; each block of
  * the CAR, checked against its CID by the reader as it streams, is
- * staged as where it lies in the file (the connection's temporary
- * database, keyed by CID), not as a copy: the file is there until the
- * import ends, and a copy was most of the import's memory.  Then the
- * tree is walked from the commit's data root: every node must decode
- * strictly and sit in its place, every record must be a data-model map,
- * and each block reached is stored once, under the commit's
- * rev; what the walk does not reach was not part of the repository and
- * never enters it.  The reached blocks go in after the walk, in one
- * statement and in key order, and the app.bsky index loads in batches
- * (appindex.c): row-at-a-time inserts were most of the import's time.
+ * staged as where it lies in the file (a table in memory, at most 50
+ * bytes a block), not as a copy: the file is there until the import ends, and
+ * a copy was most of the import's memory.  Then the tree is walked from
+ * the commit's data root: every node must decode strictly and sit in
+ * its place, every record must be a data-model map, and each block
+ * reached is stored once, under the commit's rev; what the walk does
+ * not reach was not part of the repository and never enters it.  The
+ * reached blocks go in after the walk, in the order of repo_block's
+ * key, and the app.bsky index loads in batches (appindex.c):
+ * row-at-a-time inserts were most of the import's time.
  * The repository's rev is the commit's, even when it is older than the
  * old head's (the same migration run twice, an older backup): the head,
  * getLatestCommit and the #sync event must all say the rev the commit
- * block says.  Any fault rolls it all back, so memory stays flat (a bit
- * per block aside) however large the repository, and a bad CAR changes
- * nothing.
+ * block says.  Any fault rolls it all back, so memory stays flat (the
+ * staging table aside) however large the repository, and a bad CAR
+ * changes nothing.
  * The same transaction logs a #sync event for the relays.
  *
  * Then signerd is asked to move its last signed rev for the DID up to
@@ -77,14 +77,9 @@
 #define IMPORT_WARN_MAX		320
 /* Negative: KiB, not pages.  What an import adds to the frontend. */
 #define IMPORT_CACHE_KIB	"-20480"	/* main: 10k records, no spill */
-#define IMPORT_STAGE_KIB	"-2048"		/* temp: where the blocks are */
-#define IMPORT_IDLE_KIB		"-2048"		/* temp, between imports */
-#define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
-			"(cid TEXT PRIMARY KEY NOT NULL, off INTEGER NOT NULL, " \
-			"len INTEGER NOT NULL, seq INTEGER NOT NULL) " \
-			"WITHOUT ROWID"
 
 struct import;
+struct stage_ent;
 static int	import_fail(struct import *, const char *, ...)
 		    __attribute__((__format__(__printf__, 2, 3)));
 static int	import_error(struct import *, const char *);
@@ -106,9 +101,12 @@ struct import {
 	off_t			 win_off;
 	size_t			 win_len;
 	off_t			 last_end;	/* of the last block read */
-	uint64_t		 nstaged;	/* blocks in the CAR */
+	struct stage_ent	*ents;		/* the blocks of the CAR */
+	uint64_t		 nstaged;
+	size_t			 entcap;
+	uint32_t		*slots;		/* ents' index + 1, 0 free */
+	unsigned int		 slotbits;	/* 1 << slotbits of them */
 	uint8_t			*kept;		/* a bit per block reached */
-	size_t			 keptlen;
 	int			 node_missing;
 	struct cid		 missing;
 	char			*msg;
@@ -193,26 +191,61 @@ on_header(void *arg, const struct cid *roots, size_t n)
 	return 0;
 }
 
-/* The import the SQL function import_data() reads for, or NULL. */
-static struct import	*reading;
-static sqlite3		*registered;		/* the function's connection */
-
-static void	sql_import_data(sqlite3_context *, int, sqlite3_value **);
-static void	sql_import_kept(sqlite3_context *, int, sqlite3_value **);
-
 /*
- * The staging table, keyed by the CID's text form: where each block of
- * the CAR lies in the file, and whether the walk reached it.  It lives
- * as long as the connection, empty between imports; made outside any
- * transaction, so that a rollback does not take it away from the
- * cached statements.  While an import runs, main's page cache is set
- * a little larger than the frontend's own (a 10k-record import dirties
- * about 17 MB of pages, and spilled ones are written to the WAL
- * twice); the temporary database keeps SQLite's default, about 75
- * bytes a block.  Both are bounds: a larger repository spills to the
- * WAL and to a temporary file, and the frontend's memory does not grow
- * with it.
+ * Where each block of the CAR lies in the file, in memory: a key made
+ * from its CID, and where its CID and data lie, in 16 bytes; an open
+ * addressing table of indexes finds it, and a bit marks it reached.
+ * At most 50 bytes a block with the arrays' slack (about 55 MB for a
+ * million-record repository, for the import's duration), against the
+ * SQLite staging table it replaces, whose inserts and lookups by the
+ * CID's text were a tenth of an import's CPU.  The key is not the CID, but the CID lies in the
+ * file just before the block's data: a candidate is read back with it,
+ * and one whose CID differs only moves the search on.
+ *
+ * The key is the CID's text form from its second character on, twelve
+ * characters of it, as a number ordered as the text is: sorted by key,
+ * the reached blocks enter repo_block (keyed by the CID's text) nearly
+ * in key order, and the B-tree fills page after page instead of
+ * splitting pages all over.
  */
+#define STAGE_MAXOFF	((UINT64_C(1) << 35) - 1)	/* a 32 GiB CAR */
+#define STAGE_MAX	(UINT32_MAX / 4)
+
+struct stage_ent {
+	uint64_t	 key;
+	uint64_t	 off:35;	/* of the block's data */
+	uint64_t	 len:22;	/* CAR_MAXBLOCK fits */
+	uint64_t	 cidlen:7;	/* the CID is just before */
+};
+
+static uint64_t
+stage_key(const struct cid *c)
+{
+	uint64_t	 k = 0;
+	unsigned int	 i, bit, g;
+
+	for (i = 1; i <= 12; i++) {
+		bit = i * 5;
+		g = 0;
+		if (bit / 8 < c->len)
+			g = c->b[bit / 8] << 8;
+		if (bit / 8 + 1 < c->len)
+			g |= c->b[bit / 8 + 1];
+		g = (g >> (11 - bit % 8)) & 31;
+		/* Base32's "2".."7" (26..31) sort before its letters. */
+		k = k << 5 | ((g + 6) & 31);
+	}
+	return k;
+}
+
+/* The first slot to look in for a key. */
+static size_t
+stage_slot(const struct import *im, uint64_t key)
+{
+	return (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >>
+	    (64 - im->slotbits));
+}
+
 static int
 stage_init(struct import *im)
 {
@@ -220,43 +253,27 @@ stage_init(struct import *im)
 
 	if (appindex_load_init(fe->db) == -1)
 		return -1;
-	if (db_exec(fe->db, STAGE_TABLE, err, sizeof(err)) == -1 ||
-	    db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB ";"
-	    "PRAGMA temp.cache_size = " IMPORT_STAGE_KIB, err,
-	    sizeof(err)) == -1) {
-		log_warnx("import: staging table: %s", err);
+	if (db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB,
+	    err, sizeof(err)) == -1) {
+		log_warnx("import: cache size: %s", err);
 		return -1;
 	}
-	/* Once per connection: a new function expires every statement. */
-	if (registered != fe->db) {
-		if (sqlite3_create_function_v2(fe->db, "import_data", 3,
-		    SQLITE_UTF8, NULL, sql_import_data, NULL, NULL, NULL) !=
-		    SQLITE_OK || sqlite3_create_function_v2(fe->db,
-		    "import_kept", 1, SQLITE_UTF8, NULL, sql_import_kept, NULL,
-		    NULL, NULL) != SQLITE_OK) {
-			log_warnx("import: import_data: %s",
-			    sqlite3_errmsg(fe->db));
-			return -1;
-		}
-		registered = fe->db;
-	}
-	reading = im;
 	return 0;
 }
 
-/*
- * The caches shrink back, whatever became of the import: main to the
- * frontend's own, the temporary database's (empty now) to SQLite's
- * default.
- */
+/* The cache shrinks back to the frontend's own, whatever became of it. */
 static void
-stage_done(void)
+stage_done(struct import *im)
 {
 	char	 err[256];
 
-	reading = NULL;
-	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB ";"
-	    "PRAGMA temp.cache_size = " IMPORT_IDLE_KIB, err,
+	free(im->ents);
+	free(im->slots);
+	free(im->kept);
+	im->ents = NULL;
+	im->slots = NULL;
+	im->kept = NULL;
+	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB, err,
 	    sizeof(err)) == -1)
 		log_warnx("import: cache size: %s", err);
 #ifdef __GLIBC__
@@ -265,23 +282,62 @@ stage_done(void)
 #endif
 }
 
+/* Twice the slots, every entry placed again; 0 or -1. */
+static int
+stage_grow(struct import *im)
+{
+	uint32_t	*ns;
+	size_t		 i, j, mask;
+	unsigned int	 bits;
+
+	bits = im->slotbits == 0 ? 12 : im->slotbits + 1;
+	if ((ns = calloc((size_t)1 << bits, sizeof(*ns))) == NULL)
+		return -1;
+	free(im->slots);
+	im->slots = ns;
+	im->slotbits = bits;
+	mask = ((size_t)1 << bits) - 1;
+	for (i = 0; i < im->nstaged; i++) {
+		for (j = stage_slot(im, im->ents[i].key); ns[j] != 0;
+		    j = (j + 1) & mask)
+			;
+		ns[j] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
 static int
 stage_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
 {
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
-	char			 s[CID_STRSZ];
+	struct stage_ent	*ne, *e;
+	size_t			 n, j, mask;
 
-	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO "
-	    "temp.import_block (cid, off, len, seq) VALUES (?, ?, ?, ?)");
-	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
-	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, (sqlite3_int64)off) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, (sqlite3_int64)len) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, (sqlite3_int64)im->nstaged++) !=
-	    SQLITE_OK)
-		return -1;
-	return db_step_done(fe->db, st);
+	if (off > STAGE_MAXOFF)
+		return import_fail(im, "the CAR is too large");
+	if (im->nstaged >= STAGE_MAX)
+		return import_fail(im, "the CAR has too many blocks");
+	if (len > CAR_MAXBLOCK || c->len > off || c->len >= 128)
+		return import_error(im, "bad block offset");
+	if (im->nstaged == im->entcap) {
+		n = im->entcap == 0 ? 2048 : im->entcap * 2;
+		if ((ne = reallocarray(im->ents, n, sizeof(*ne))) == NULL)
+			return import_error(im, "out of memory");
+		im->ents = ne;
+		im->entcap = n;
+	}
+	if ((im->nstaged + 1) * 2 > ((size_t)1 << im->slotbits) &&
+	    stage_grow(im) == -1)
+		return import_error(im, "out of memory");
+	e = &im->ents[im->nstaged];
+	e->key = stage_key(c);
+	e->off = off;
+	e->len = len;
+	e->cidlen = c->len;
+	mask = ((size_t)1 << im->slotbits) - 1;
+	for (j = stage_slot(im, e->key); im->slots[j] != 0; j = (j + 1) & mask)
+		;
+	im->slots[j] = (uint32_t)++im->nstaged;
+	return 0;
 }
 
 /* All of len at off, or -1. */
@@ -303,170 +359,163 @@ read_at(int fd, uint8_t *p, size_t len, off_t off)
 }
 
 /*
- * A staged block, read back from the file and checked against its CID
- * once more: the reader checked what it streamed, but a file another
- * process holds could change underneath.  One of the two passes reads
- * in the file's order (a CAR in tree order for the walk, one in CID
- * order, as getRepo writes, for the final pass in key order): a block
- * right after the last one fills a window of the file that serves the
- * next ones without a read; any other is read alone.  0, or -1 with
- * the failure set.
+ * A staged block's CID and data, read back from the file into a new
+ * buffer: 0, or -1 with the failure set.  A block right after the last
+ * one fills a window of the file that serves the next ones without a
+ * read (the walk reads a CAR in tree order that way, the final insert
+ * one in CID order, as getRepo writes); any other is read alone.
  */
 static int
-block_read(struct import *im, const struct cid *c, int64_t off, int64_t len,
-    uint8_t **data, size_t *n)
+block_read(struct import *im, const struct stage_ent *e, uint8_t **out)
 {
+	uint8_t	*p;
+	off_t	 off;
+	size_t	 len;
+	ssize_t	 got;
 	int	 ahead;
 
-	uint8_t	*p;
-	ssize_t	 got;
-
-	if (off < 0 || len < 0 || len > CAR_MAXBLOCK)
-		return import_error(im, "database error");
-	if ((p = malloc(len > 0 ? (size_t)len : 1)) == NULL)
+	off = (off_t)e->off - e->cidlen;
+	len = e->cidlen + e->len;
+	if ((p = malloc(len)) == NULL)
 		return import_error(im, "out of memory");
 	ahead = off >= im->last_end && off - im->last_end < 512;
-	im->last_end = off + len;
-	if (off >= im->win_off && off + len <= im->win_off +
+	im->last_end = off + (off_t)len;
+	if (off >= im->win_off && off + (off_t)len <= im->win_off +
 	    (off_t)im->win_len)
-		memcpy(p, im->win + (off - im->win_off), (size_t)len);
+		memcpy(p, im->win + (off - im->win_off), len);
 	else if (ahead && len <= IMPORT_CHUNK) {
 		im->win_len = 0;
 		while ((got = pread(im->fd, im->win, IMPORT_CHUNK, off)) ==
 		    -1 && errno == EINTR)
 			;
-		if (got < len) {
+		if (got < (ssize_t)len) {
 			free(p);
 			log_warn("import: read");
 			return import_error(im, "read error");
 		}
 		im->win_off = off;
 		im->win_len = (size_t)got;
-		memcpy(p, im->win, (size_t)len);
-	} else if (read_at(im->fd, p, (size_t)len, off) == -1) {
+		memcpy(p, im->win, len);
+	} else if (read_at(im->fd, p, len, off) == -1) {
 		free(p);
 		log_warn("import: read");
 		return import_error(im, "read error");
 	}
-	if (!cid_verify(c, p, (size_t)len)) {
-		free(p);
-		return import_fail(im, "the CAR changed while it was read: "
-		    "block %s", cid_fmt(c));
-	}
-	*data = p;
-	*n = (size_t)len;
+	*out = p;
 	return 0;
 }
 
 /*
- * A staged block the walk reached, read and marked to be kept: 0, 1
- * not in the CAR, -1 with the failure set.  The marks are a bit per
- * block of the CAR in memory (128 KiB for a million blocks): an UPDATE
- * of the staging table per block cost more than the rest of the stage.
+ * A staged block the walk reached, read from the file and marked to be
+ * kept, its data checked against its CID once more (the reader checked
+ * what it streamed, but a file another process holds could change
+ * underneath): 0, 1 not in the CAR, -1 with the failure set.
  */
 static int
 stage_take(struct import *im, const struct cid *c, uint8_t **data,
     size_t *len)
 {
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
-	int64_t			 off, n, seq;
-	uint8_t			*nk;
-	size_t			 need;
-	char			 s[CID_STRSZ];
-	int			 rc;
+	const struct stage_ent	*e;
+	uint8_t			*p;
+	uint64_t		 key;
+	size_t			 i, j, mask;
 
-	st = db_stmt(fe->db, &cache, "SELECT off, len, seq FROM "
-	    "temp.import_block WHERE cid = ?");
-	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
-	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK)
-		return import_error(im, "database error");
-	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
-		return rc == 0 ? 1 : import_error(im, "database error");
-	off = sqlite3_column_int64(st, 0);
-	n = sqlite3_column_int64(st, 1);
-	seq = sqlite3_column_int64(st, 2);
-	sqlite3_reset(st);
-	if (seq < 0 || (uint64_t)seq >= im->nstaged)
-		return import_error(im, "database error");
-	if ((need = (size_t)seq / 8 + 1) > im->keptlen) {
-		need = need < im->nstaged / 8 + 1 ? im->nstaged / 8 + 1 : need;
-		if ((nk = recallocarray(im->kept, im->keptlen, need, 1)) ==
-		    NULL)
-			return import_error(im, "out of memory");
-		im->kept = nk;
-		im->keptlen = need;
+	if (im->nstaged == 0)
+		return 1;
+	key = stage_key(c);
+	mask = ((size_t)1 << im->slotbits) - 1;
+	for (j = stage_slot(im, key); im->slots[j] != 0; j = (j + 1) & mask) {
+		i = im->slots[j] - 1;
+		e = &im->ents[i];
+		if (e->key != key || e->cidlen != c->len)
+			continue;
+		if (block_read(im, e, &p) == -1)
+			return -1;
+		if (memcmp(p, c->b, c->len) != 0) {
+			free(p);
+			continue;
+		}
+		if (!cid_verify(c, p + c->len, e->len)) {
+			free(p);
+			return import_fail(im, "the CAR changed while it was "
+			    "read: block %s", cid_fmt(c));
+		}
+		memmove(p, p + c->len, e->len);
+		im->kept[i / 8] |= 1 << (i % 8);
+		*data = p;
+		*len = e->len;
+		return 0;
 	}
-	im->kept[seq / 8] |= 1 << (seq % 8);
-	return block_read(im, c, off, n, data, len);
+	return 1;
 }
 
-/* import_data(cid, off, len): a kept block's bytes, for stage_keep. */
-static void
-sql_import_data(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+static int
+stage_cmp(const void *a, const void *b, void *arg)
 {
-	struct import	*im = reading;
-	struct cid	 c;
-	const char	*s, *errstr;
-	uint8_t		*p;
-	size_t		 n;
+	const struct stage_ent	*ents = arg;
+	uint64_t		 ka, kb;
+	uint32_t		 ia = *(const uint32_t *)a;
+	uint32_t		 ib = *(const uint32_t *)b;
 
-	s = (const char *)sqlite3_value_text(argv[0]);
-	if (im == NULL || s == NULL ||
-	    cid_from_str(&c, s, strlen(s), &errstr) == -1) {
-		sqlite3_result_error(ctx, "import_data: no block", -1);
-		return;
-	}
-	if (block_read(im, &c, sqlite3_value_int64(argv[1]),
-	    sqlite3_value_int64(argv[2]), &p, &n) == -1) {
-		sqlite3_result_error(ctx, "import_data: unreadable", -1);
-		return;
-	}
-	sqlite3_result_blob64(ctx, p, n, free);
-}
-
-/* import_kept(seq): whether the walk reached that block. */
-static void
-sql_import_kept(sqlite3_context *ctx, int argc, sqlite3_value **argv)
-{
-	struct import	*im = reading;
-	int64_t		 seq;
-
-	seq = sqlite3_value_int64(argv[0]);
-	sqlite3_result_int(ctx, im != NULL && seq >= 0 &&
-	    (uint64_t)seq / 8 < im->keptlen &&
-	    (im->kept[seq / 8] & (1 << (seq % 8))) != 0);
+	ka = ents[ia].key;
+	kb = ents[ib].key;
+	if (ka != kb)
+		return ka < kb ? -1 : 1;
+	return ia < ib ? -1 : ia > ib;
 }
 
 /*
- * What the walk reached goes into the repository in one statement, in
- * the order of its key: the B-tree fills page after page instead of
- * splitting pages all over, the larger part of an import's time.
+ * What the walk reached goes into the repository once, in the order
+ * of the keys, each block read from the file and checked once more.
  */
 static int
 stage_keep(struct import *im)
 {
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
+	struct cid	 c;
+	const char	*errstr;
+	uint32_t	*order;
+	uint8_t		*p;
+	size_t		 i, n = 0, used;
+	int		 rc = 0;
 
-	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO repo_block "
-	    "(did, cid, rev, data) SELECT ?1, cid, ?2, import_data(cid, off, "
-	    "len) FROM temp.import_block WHERE import_kept(seq) ORDER BY cid");
-	if (db_bind_strs(st, 1, im->did, im->c.rev, NULL) == -1 ||
-	    db_step_done(fe->db, st) == -1)
-		return -1;
-	im->nblocks = sqlite3_changes(fe->db);
-	return 0;
+	for (i = 0; i < im->nstaged; i++)
+		if (im->kept[i / 8] & (1 << (i % 8)))
+			n++;
+	if ((order = reallocarray(NULL, n ? n : 1, sizeof(*order))) == NULL)
+		return import_error(im, "out of memory");
+	for (i = 0, n = 0; i < im->nstaged; i++)
+		if (im->kept[i / 8] & (1 << (i % 8)))
+			order[n++] = (uint32_t)i;
+	qsort_r(order, n, sizeof(*order), stage_cmp, im->ents);
+	for (i = 0; i < n && rc == 0; i++) {
+		if (block_read(im, &im->ents[order[i]], &p) == -1) {
+			rc = -1;
+			break;
+		}
+		used = im->ents[order[i]].cidlen;
+		if (cid_from_bin(&c, p, used, NULL, &errstr) == -1 ||
+		    !cid_verify(&c, p + used, im->ents[order[i]].len))
+			rc = import_fail(im, "the CAR changed while it was "
+			    "read: block at byte %llu", (unsigned long long)
+			    im->ents[order[i]].off);
+		else if (rstore_put_block(fe->db, im->did, im->c.rev, &c,
+		    p + used, im->ents[order[i]].len) == -1)
+			rc = import_error(im, "database error");
+		else
+			im->nblocks += sqlite3_changes(fe->db);
+		free(p);
+	}
+	free(order);
+	return rc;
 }
 
+/* A bit per block of the CAR, for the walk to mark. */
 static int
-stage_clear(void)
+stage_marks(struct import *im)
 {
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
-
-	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_block");
-	return st == NULL ? -1 : db_step_done(fe->db, st);
+	if ((im->kept = calloc(im->nstaged / 8 + 1, 1)) == NULL)
+		return import_error(im, "out of memory");
+	return 0;
 }
 
 static int
@@ -675,7 +724,8 @@ import_tx(struct import *im)
 	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_error(im, "database error");
-	if (import_stream(im) == -1 || import_commit(im) == -1)
+	if (import_stream(im) == -1 || stage_marks(im) == -1 ||
+	    import_commit(im) == -1)
 		return -1;
 	db_now(im->at, sizeof(im->at));
 	appindex_load_begin();
@@ -685,8 +735,8 @@ import_tx(struct import *im)
 	}
 	if (appindex_load_end(fe->db, 1) == -1)
 		return import_error(im, "database error");
-	if (stage_keep(im) == -1 || stage_clear() == -1)
-		return import_error(im, "database error");
+	if (stage_keep(im) == -1)
+		return -1;
 	root.commit = im->root;
 	root.data = im->c.data;
 	strlcpy(root.rev, im->c.rev, sizeof(root.rev));
@@ -801,7 +851,7 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		import_error(im, "database error");
 	} else
 		events_notify();
-	stage_done();
+	stage_done(im);
 	if ((rv = im->failed) == IMPORT_OK) {
 		import_warnings(im);
 		snprintf(msg, msglen, "imported %.128s: commit %s, rev %s, "
@@ -818,7 +868,6 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 	} else
 		log_warnx("import for %.256s refused: %s", who, msg);
 	free(im->win);
-	free(im->kept);
 	free(im);
 	return rv;
 }
