@@ -218,6 +218,33 @@ cid_cmp(const struct cid *a, const struct cid *b)
 	return (int)a->len - (int)b->len;
 }
 
+/*
+ * The text form's characters 1 to 12 (the first is always "b") as a
+ * number: two CIDs (of 9 bytes or more) whose keys differ have text
+ * forms in the same order, so a sort by key is a sort by text up to
+ * equal keys (CIDs of one codec share 28 of the 60 bits; the rest is
+ * the digest's).
+ */
+uint64_t
+cid_text_key(const struct cid *c)
+{
+	uint64_t	 k = 0;
+	unsigned int	 i, bit, g;
+
+	for (i = 1; i <= 12; i++) {
+		bit = i * 5;
+		g = 0;
+		if (bit / 8 < c->len)
+			g = c->b[bit / 8] << 8;
+		if (bit / 8 + 1 < c->len)
+			g |= c->b[bit / 8 + 1];
+		g = (g >> (11 - bit % 8)) & 31;
+		/* Base32's "2".."7" (26..31) sort before its letters. */
+		k = k << 5 | ((g + 6) & 31);
+	}
+	return k;
+}
+
 int
 cid_equal(const struct cid *a, const struct cid *b)
 {

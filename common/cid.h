@@ -61,6 +61,8 @@ const char *cid_fmt(const struct cid *);
 
 int	cid_cmp(const struct cid *, const struct cid *);
 int	cid_equal(const struct cid *, const struct cid *);
+/* A number that orders as the text form does, where two differ. */
+uint64_t cid_text_key(const struct cid *);
 int	cid_is_blessed(const struct cid *);
 uint64_t cid_codec(const struct cid *);
 /* 1 if data hashes to this (blessed) CID, 0 if not or not blessed. */

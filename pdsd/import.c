@@ -202,11 +202,10 @@ on_header(void *arg, const struct cid *roots, size_t n)
  * file just before the block's data: a candidate is read back with it,
  * and one whose CID differs only moves the search on.
  *
- * The key is the CID's text form from its second character on, twelve
- * characters of it, as a number ordered as the text is: sorted by key,
- * the reached blocks enter repo_block (keyed by the CID's text) nearly
- * in key order, and the B-tree fills page after page instead of
- * splitting pages all over.
+ * The key orders as the CID's text (cid_text_key): sorted by key, the
+ * reached blocks enter repo_block (keyed by the CID's text) nearly in
+ * key order, and the B-tree fills page after page instead of splitting
+ * pages all over.
  */
 #define STAGE_MAXOFF	((UINT64_C(1) << 35) - 1)	/* a 32 GiB CAR */
 #define STAGE_MAX	(UINT32_MAX / 4)
@@ -217,26 +216,6 @@ struct stage_ent {
 	uint64_t	 len:22;	/* CAR_MAXBLOCK fits */
 	uint64_t	 cidlen:7;	/* the CID is just before */
 };
-
-static uint64_t
-stage_key(const struct cid *c)
-{
-	uint64_t	 k = 0;
-	unsigned int	 i, bit, g;
-
-	for (i = 1; i <= 12; i++) {
-		bit = i * 5;
-		g = 0;
-		if (bit / 8 < c->len)
-			g = c->b[bit / 8] << 8;
-		if (bit / 8 + 1 < c->len)
-			g |= c->b[bit / 8 + 1];
-		g = (g >> (11 - bit % 8)) & 31;
-		/* Base32's "2".."7" (26..31) sort before its letters. */
-		k = k << 5 | ((g + 6) & 31);
-	}
-	return k;
-}
 
 /* The first slot to look in for a key. */
 static size_t
@@ -329,7 +308,7 @@ stage_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
 	    stage_grow(im) == -1)
 		return import_error(im, "out of memory");
 	e = &im->ents[im->nstaged];
-	e->key = stage_key(c);
+	e->key = cid_text_key(c);
 	e->off = off;
 	e->len = len;
 	e->cidlen = c->len;
@@ -422,7 +401,7 @@ stage_take(struct import *im, const struct cid *c, uint8_t **data,
 
 	if (im->nstaged == 0)
 		return 1;
-	key = stage_key(c);
+	key = cid_text_key(c);
 	mask = ((size_t)1 << im->slotbits) - 1;
 	for (j = stage_slot(im, key); im->slots[j] != 0; j = (j + 1) & mask) {
 		i = im->slots[j] - 1;

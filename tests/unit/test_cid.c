@@ -147,6 +147,45 @@ test_cid_other_codec(void **state)
 	assert_int_equal(cid_codec(&c), 0x70);
 }
 
+/*
+ * cid_text_key orders as the text forms: CIDs of both blessed codecs,
+ * with every base32 character in the key's positions (the digits sort
+ * before the letters in the text, not in the bits).
+ */
+static void
+test_cid_text_key(void **state)
+{
+	struct cid	 c[600];
+	char		 s[2][CID_STRSZ];
+	uint8_t		 data[8];
+	int		 i, j, cmp, differ = 0;
+
+	for (i = 0; i < 600; i++) {
+		memcpy(data, &i, sizeof(i));
+		memset(data + sizeof(i), 0, sizeof(data) - sizeof(i));
+		cid_of_bytes(&c[i], i % 3 == 0 ? CID_CODEC_RAW :
+		    CID_CODEC_DAGCBOR, data, sizeof(data));
+	}
+	for (i = 0; i < 600; i++)
+		for (j = i + 1; j < 600; j += 7) {
+			assert_int_not_equal(cid_to_str(&c[i], s[0],
+			    sizeof(s[0])), -1);
+			assert_int_not_equal(cid_to_str(&c[j], s[1],
+			    sizeof(s[1])), -1);
+			cmp = strcmp(s[0], s[1]);
+			if (cid_text_key(&c[i]) == cid_text_key(&c[j]))
+				continue;
+			differ++;
+			if (cmp < 0)
+				assert_true(cid_text_key(&c[i]) <
+				    cid_text_key(&c[j]));
+			else
+				assert_true(cid_text_key(&c[i]) >
+				    cid_text_key(&c[j]));
+		}
+	assert_true(differ > 20000);
+}
+
 int
 main(void)
 {
@@ -155,6 +194,7 @@ main(void)
 		cmocka_unit_test(test_cid_prefix),
 		cmocka_unit_test(test_cid_reject),
 		cmocka_unit_test(test_cid_other_codec),
+		cmocka_unit_test(test_cid_text_key),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
