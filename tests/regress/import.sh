@@ -299,6 +299,56 @@ cmp -s "$T/want" "$T/got" && [ "$(wc -l <"$T/got")" -eq "$NGEN" ] &&
     ok "alice's $NGEN record rows are the CAR's" ||
     notok "alice records" "$(diff "$T/want" "$T/got" | head -5)"
 
+# The same CAR with its sections in reverse order (neither tree order nor
+# CID order: every block read back alone), its first block twice and a
+# block outside the tree: the same records and the same blocks, each
+# stored once, and their rows as the first import left them.
+blocks() {
+	sql "SELECT cid, rev, hex(data) FROM repo_block WHERE did = '$1'
+	    ORDER BY cid;" | sha256sum
+}
+"$NODE" -e '
+const fs = require("fs")
+const b = fs.readFileSync(process.argv[1])
+let o = 0
+function varint() {
+	let v = 0, s = 0, c
+	do { c = b[o++]; v += (c & 0x7f) * 2 ** s; s += 7 } while (c & 0x80)
+	return v
+}
+function enc(n) {
+	const out = []
+	do { let c = n % 128; n = Math.floor(n / 128); out.push(n ? c | 0x80 : c) } while (n)
+	return Buffer.from(out)
+}
+let start = o, len = varint()
+const header = b.subarray(start, o + len)
+o += len
+const secs = []
+while (o < b.length) {
+	start = o
+	len = varint()
+	secs.push(b.subarray(start, o + len))
+	o += len
+}
+/* A raw block no node links to. */
+const stray = Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]),
+    require("crypto").createHash("sha256").update("stray").digest(), Buffer.from("stray")])
+const out = [header, ...secs.slice().reverse(), secs[0], Buffer.concat([enc(stray.length), stray])]
+fs.writeFileSync(process.argv[2], Buffer.concat(out))
+' "$T/ga.car" "$T/shuffled.car"
+want_blocks=$(blocks "$ALICE")
+want_n=$(sql "SELECT count(*) FROM repo_block WHERE did = '$ALICE'")
+"$PDSCTL" -s "$SOCK" import --did "$ALICE" "$T/shuffled.car" >"$T/out" 2>&1
+rc=$?
+records "$ALICE" >"$T/got"
+if [ $rc -eq 0 ] && grep -q "^imported $ALICE: .* $NGEN records, $want_n blocks" "$T/out" &&
+    [ "$(blocks "$ALICE")" = "$want_blocks" ] && cmp -s "$T/want" "$T/got"; then
+	ok "a CAR in reverse order, a block twice, a stray block: the same repo"
+else
+	notok "shuffled CAR" "rc=$rc $(cat "$T/out") blocks $want_n"
+fi
+
 # The next local write is a normal commit on top, signed by our key.
 st=$(curl -sS -o "$T/body" -w '%{http_code}' -H "$J" \
     -H "Authorization: Bearer $TOK" -d "{\"repo\":\"$ALICE\",\"collection\":\"app.bsky.feed.post\",\"record\":{\"\$type\":\"app.bsky.feed.post\",\"text\":\"after import\",\"createdAt\":\"2024-01-01T00:00:00.000Z\"}}" \
