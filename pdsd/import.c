@@ -107,6 +107,9 @@ struct import {
 	uint32_t		*slots;		/* ents' index + 1, 0 free */
 	unsigned int		 slotbits;	/* 1 << slotbits of them */
 	uint8_t			*kept;		/* a bit per block reached */
+	uint8_t			*recs;		/* and per record block */
+	uint32_t		*dups;		/* ents' index, a record more */
+	size_t			 ndups, dupcap;
 	int			 node_missing;
 	struct cid		 missing;
 	char			*msg;
@@ -249,9 +252,13 @@ stage_done(struct import *im)
 	free(im->ents);
 	free(im->slots);
 	free(im->kept);
+	free(im->recs);
+	free(im->dups);
 	im->ents = NULL;
 	im->slots = NULL;
 	im->kept = NULL;
+	im->recs = NULL;
+	im->dups = NULL;
 	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB, err,
 	    sizeof(err)) == -1)
 		log_warnx("import: cache size: %s", err);
@@ -385,14 +392,38 @@ block_read(struct import *im, const struct stage_ent *e, uint8_t **out)
 }
 
 /*
- * A staged block the walk reached, read from the file and marked to be
- * kept, its data checked against its CID once more (the reader checked
- * what it streamed, but a file another process holds could change
- * underneath): 0, 1 not in the CAR, -1 with the failure set.
+ * One more record points at a block another record points at already:
+ * rare (two records of the same content), so listed, not counted per
+ * block.  A block's count of records is its record bit plus its
+ * entries here.
  */
 static int
-stage_take(struct import *im, const struct cid *c, uint8_t **data,
-    size_t *len)
+stage_dup(struct import *im, size_t i)
+{
+	uint32_t	*nd;
+	size_t		 n;
+
+	if (im->ndups == im->dupcap) {
+		n = im->dupcap == 0 ? 64 : im->dupcap * 2;
+		if ((nd = reallocarray(im->dups, n, sizeof(*nd))) == NULL)
+			return import_error(im, "out of memory");
+		im->dups = nd;
+		im->dupcap = n;
+	}
+	im->dups[im->ndups++] = (uint32_t)i;
+	return 0;
+}
+
+/*
+ * A staged block the walk reached, read from the file and marked to be
+ * kept, and as a record's if it is one, its data checked against its
+ * CID once more (the reader checked what it streamed, but a file
+ * another process holds could change underneath): 0, 1 not in the CAR,
+ * -1 with the failure set.
+ */
+static int
+stage_take(struct import *im, const struct cid *c, int record,
+    uint8_t **data, size_t *len)
 {
 	const struct stage_ent	*e;
 	uint8_t			*p;
@@ -421,11 +452,46 @@ stage_take(struct import *im, const struct cid *c, uint8_t **data,
 		}
 		memmove(p, p + c->len, e->len);
 		im->kept[i / 8] |= 1 << (i % 8);
+		if (record && (im->recs[i / 8] & (1 << (i % 8))) != 0 &&
+		    stage_dup(im, i) == -1) {
+			free(p);
+			return -1;
+		}
+		if (record)
+			im->recs[i / 8] |= 1 << (i % 8);
 		*data = p;
 		*len = e->len;
 		return 0;
 	}
 	return 1;
+}
+
+static int
+dup_cmp(const void *a, const void *b)
+{
+	uint32_t	 x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* How many records point at entry i. */
+static int
+stage_refs(const struct import *im, uint32_t i)
+{
+	size_t	 lo = 0, hi = im->ndups, mid;
+	int	 n;
+
+	n = (im->recs[i / 8] & (1 << (i % 8))) != 0;
+	while (lo < hi) {
+		mid = lo + (hi - lo) / 2;
+		if (im->dups[mid] < i)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	for (; lo < im->ndups && im->dups[lo] == i; lo++)
+		n++;
+	return n;
 }
 
 static int
@@ -466,6 +532,8 @@ stage_keep(struct import *im)
 		if (im->kept[i / 8] & (1 << (i % 8)))
 			order[n++] = (uint32_t)i;
 	qsort_r(order, n, sizeof(*order), stage_cmp, im->ents);
+	if (im->ndups > 0)
+		qsort(im->dups, im->ndups, sizeof(*im->dups), dup_cmp);
 	for (i = 0; i < n && rc == 0; i++) {
 		if (block_read(im, &im->ents[order[i]], &p) == -1) {
 			rc = -1;
@@ -477,8 +545,9 @@ stage_keep(struct import *im)
 			rc = import_fail(im, "the CAR changed while it was "
 			    "read: block at byte %llu", (unsigned long long)
 			    im->ents[order[i]].off);
-		else if (rstore_put_block(fe->db, im->did, im->c.rev, &c,
-		    p + used, im->ents[order[i]].len) == -1)
+		else if (rstore_ref_block(fe->db, im->did, im->c.rev, &c,
+		    p + used, im->ents[order[i]].len, stage_refs(im,
+		    order[i])) == -1)
 			rc = import_error(im, "database error");
 		else
 			im->nblocks += sqlite3_changes(fe->db);
@@ -488,11 +557,12 @@ stage_keep(struct import *im)
 	return rc;
 }
 
-/* A bit per block of the CAR, for the walk to mark. */
+/* Bits per block of the CAR, for the walk to mark. */
 static int
 stage_marks(struct import *im)
 {
-	if ((im->kept = calloc(im->nstaged / 8 + 1, 1)) == NULL)
+	if ((im->kept = calloc(im->nstaged / 8 + 1, 1)) == NULL ||
+	    (im->recs = calloc(im->nstaged / 8 + 1, 1)) == NULL)
 		return import_error(im, "out of memory");
 	return 0;
 }
@@ -553,7 +623,7 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 	struct import	*im = arg;
 	int		 rc;
 
-	rc = stage_take(im, c, data, len);
+	rc = stage_take(im, c, 0, data, len);
 	if (rc == 1 && !im->node_missing) {
 		im->node_missing = 1;
 		im->missing = *c;
@@ -616,7 +686,7 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		return import_fail(im, "bad MST key");
 	memcpy(k, key, klen);
 	k[klen] = '\0';
-	if ((rc = stage_take(im, val, &p, &len)) == 1)
+	if ((rc = stage_take(im, val, 1, &p, &len)) == 1)
 		return import_fail(im, "record block missing: %.512s, cid %s",
 		    k, cid_fmt(val));
 	if (rc == -1)
@@ -643,7 +713,7 @@ import_commit(struct import *im)
 
 	if (!im->have_root)
 		return import_fail(im, "the CAR has no root");
-	if ((rc = stage_take(im, &im->root, &p, &len)) == 1)
+	if ((rc = stage_take(im, &im->root, 0, &p, &len)) == 1)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
 		return -1;
