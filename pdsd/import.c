@@ -494,10 +494,13 @@ stage_refs(const struct import *im, uint32_t i)
 	return n;
 }
 
+/* The entries stage_cmp sorts indexes of (qsort_r is not portable). */
+static const struct stage_ent	*sorting;
+
 static int
-stage_cmp(const void *a, const void *b, void *arg)
+stage_cmp(const void *a, const void *b)
 {
-	const struct stage_ent	*ents = arg;
+	const struct stage_ent	*ents = sorting;
 	uint64_t		 ka, kb;
 	uint32_t		 ia = *(const uint32_t *)a;
 	uint32_t		 ib = *(const uint32_t *)b;
@@ -531,7 +534,9 @@ stage_keep(struct import *im)
 	for (i = 0, n = 0; i < im->nstaged; i++)
 		if (im->kept[i / 8] & (1 << (i % 8)))
 			order[n++] = (uint32_t)i;
-	qsort_r(order, n, sizeof(*order), stage_cmp, im->ents);
+	sorting = im->ents;
+	qsort(order, n, sizeof(*order), stage_cmp);
+	sorting = NULL;
 	if (im->ndups > 0)
 		qsort(im->dups, im->ndups, sizeof(*im->dups), dup_cmp);
 	for (i = 0; i < n && rc == 0; i++) {
@@ -572,9 +577,8 @@ on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
 {
 	struct import	*im = arg;
 
-	if (stage_put(im, c, car_reader_block_offset(im->car), len) == -1)
-		return import_error(im, "database error");
-	return 0;
+	/* stage_put said why. */
+	return stage_put(im, c, car_reader_block_offset(im->car), len);
 }
 
 /* Streams the file into the stage; the reader checks every block. */
