@@ -863,29 +863,39 @@ repo_did(const char *repo, char did[DID_MAX + 1])
 	return 0;
 }
 
-/* A stored record block as its JSON form. */
-static struct json_object *
-record_value(const uint8_t *data, size_t len)
+/*
+ * One record as {"uri":...,"cid":...,"value":...} appended to b, the
+ * value written straight from its stored DAG-CBOR: the same text as
+ * json-c made of the decoded value, without a tree built twice.
+ */
+static int
+record_json(struct dm_buf *b, const char *uri, const struct cid *c,
+    const uint8_t *data, size_t len)
 {
-	struct json_object	*v = NULL;
-	struct dm		*d;
-	const char		*errstr;
+	const char	*errstr;
+	char		 cs[CID_STRSZ];
+	int		 n;
 
-	if (dm_cbor_decode(data, len, &d, &errstr) == -1) {
+	if ((n = cid_to_str(c, cs, sizeof(cs))) == -1)
+		return -1;
+	if (dm_buf_add(b, "{\"uri\":", 7) == -1 ||
+	    dmjson_put_str(b, uri, strlen(uri)) == -1 ||
+	    dm_buf_add(b, ",\"cid\":", 7) == -1 ||
+	    dmjson_put_str(b, cs, (size_t)n) == -1 ||
+	    dm_buf_add(b, ",\"value\":", 9) == -1)
+		return -1;
+	if (dm_cbor_to_json(data, len, b, &errstr) == -1) {
 		log_warnx("stored record: %s", errstr);
-		return NULL;
+		return -1;
 	}
-	if (dmjson_to_object(d, &v) == -1)
-		v = NULL;
-	dm_free(d);
-	return v;
+	return dm_buf_add(b, "}", 1);
 }
 
 static void
 repo_get(struct http_request *req)
 {
 	const char		*nsid = NS "getRecord";
-	struct json_object	*o, *v;
+	struct dm_buf		 b = { NULL, 0, 0 };
 	struct cid		 cur, want;
 	char			 repo[DID_MAX + 1], coll[NSID_MAX + 1];
 	char			 rkey[RKEY_MAX + 1], cs[CID_STRSZ];
@@ -923,24 +933,25 @@ repo_get(struct http_request *req)
 		    "Could not locate record: %s", uri);
 		return;
 	}
-	v = record_value(data, len);
+	r = record_json(&b, uri, &cur, data, len);
 	free(data);
-	if (v == NULL)
+	if (r == -1)
 		goto internal;
-	o = json_object_new_object();
-	add_str(o, "uri", uri);
-	add_cid(o, "cid", &cur);
-	json_object_object_add(o, "value", v);
-	xrpc_reply_json(req, 200, o);
+	xrpc_reply_json_text(req, 200, b.p, b.len);
+	dm_buf_free(&b);
 	return;
 internal:
+	dm_buf_free(&b);
 	xrpc_internal_error(req);
 }
+
+/* A page of 50 posts is about 16 KB of JSON: grown once or not at all. */
+#define LIST_BUFSZ	(32 * 1024)
 
 struct listing {
 	const char		*did;
 	const char		*collection;
-	struct json_object	*records;
+	struct dm_buf		 out;
 	char			 last[RKEY_MAX + 1];
 };
 
@@ -949,18 +960,13 @@ list_one(void *arg, const char *rkey, const struct cid *c,
     const uint8_t *data, size_t len)
 {
 	struct listing		*l = arg;
-	struct json_object	*r, *v;
 	char			 uri[ATURI_MAX];
 
-	if ((v = record_value(data, len)) == NULL)
-		return -1;
 	snprintf(uri, sizeof(uri), "at://%s/%s/%s", l->did, l->collection,
 	    rkey);
-	r = json_object_new_object();
-	add_str(r, "uri", uri);
-	add_cid(r, "cid", c);
-	json_object_object_add(r, "value", v);
-	json_object_array_add(l->records, r);
+	if ((l->last[0] != '\0' && dm_buf_add(&l->out, ",", 1) == -1) ||
+	    record_json(&l->out, uri, c, data, len) == -1)
+		return -1;
 	strlcpy(l->last, rkey, sizeof(l->last));
 	return 0;
 }
@@ -969,7 +975,6 @@ static void
 repo_list(struct http_request *req)
 {
 	const char		*nsid = NS "listRecords";
-	struct json_object	*o;
 	struct listing		 l;
 	char			 repo[DID_MAX + 1], coll[NSID_MAX + 1];
 	char			 cursor[RKEY_MAX + 1], did[DID_MAX + 1];
@@ -996,18 +1001,20 @@ repo_list(struct http_request *req)
 	memset(&l, 0, sizeof(l));
 	l.did = did;
 	l.collection = coll;
-	l.records = json_object_new_array();
-	if (rstore_list_records(fe->db, did, coll, hascur ? cursor : NULL,
-	    reverse, (int)limit, list_one, &l) != 0) {
-		json_object_put(l.records);
+	if (dm_buf_reserve(&l.out, LIST_BUFSZ) == -1 ||
+	    dm_buf_add(&l.out, "{\"records\":[", 12) == -1 ||
+	    rstore_list_records(fe->db, did, coll, hascur ? cursor : NULL,
+	    reverse, (int)limit, list_one, &l) != 0 ||
+	    dm_buf_add(&l.out, "]", 1) == -1 ||
+	    (l.last[0] != '\0' && (dm_buf_add(&l.out, ",\"cursor\":", 10) ==
+	    -1 || dmjson_put_str(&l.out, l.last, strlen(l.last)) == -1)) ||
+	    dm_buf_add(&l.out, "}", 1) == -1) {
+		dm_buf_free(&l.out);
 		xrpc_internal_error(req);
 		return;
 	}
-	o = json_object_new_object();
-	json_object_object_add(o, "records", l.records);
-	if (l.last[0] != '\0')
-		add_str(o, "cursor", l.last);
-	xrpc_reply_json(req, 200, o);
+	xrpc_reply_json_text(req, 200, l.out.p, l.out.len);
+	dm_buf_free(&l.out);
 }
 
 static int
