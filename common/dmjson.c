@@ -333,6 +333,13 @@ dmjson_parse_record(const char *buf, size_t len, struct dm **out,
  * both must write the same text as json-c's plain output of the same
  * value, which the answers were first built with.
  */
+/* The bytes a JSON string escapes: controls, quote and backslash. */
+static const uint8_t	jesc[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
 int
 dmjson_put_str(struct dm_buf *b, const char *s, size_t len)
 {
@@ -344,8 +351,7 @@ dmjson_put_str(struct dm_buf *b, const char *s, size_t len)
 	if (dm_buf_reserve(b, len + 2) == -1 || dm_buf_add(b, "\"", 1) == -1)
 		return -1;
 	for (i = 0; i < len; ) {
-		for (run = i; run < len && p[run] >= 0x20 && p[run] != '"' &&
-		    p[run] != '\\'; run++)
+		for (run = i; run < len && !jesc[p[run]]; run++)
 			;
 		if (dm_buf_add(b, p + i, run - i) == -1)
 			return -1;

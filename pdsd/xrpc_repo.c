@@ -902,7 +902,7 @@ repo_get(struct http_request *req)
 	char			 did[DID_MAX + 1], uri[ATURI_MAX];
 	uint8_t			*data = NULL;
 	size_t			 len;
-	int			 r, hascid;
+	int			 r, hascid, tx;
 
 	if (xrpc_param_fmt(req, nsid, "repo", XRPC_FMT_ATID, 1, repo,
 	    sizeof(repo)) == -1 || xrpc_param_fmt(req, nsid, "collection",
@@ -911,24 +911,32 @@ repo_get(struct http_request *req)
 	    sizeof(rkey)) == -1 || (hascid = xrpc_param_fmt(req, nsid, "cid",
 	    XRPC_FMT_CID, 0, cs, sizeof(cs))) == -1)
 		return;
-	if ((r = repo_did(repo, did)) == -1)
+	/*
+	 * One WAL read lock (and snapshot) for the three lookups.  r: 0
+	 * found, 1 no such repository, 2 no such record, -1 error.
+	 */
+	tx = db_read_begin(fe->db);
+	if ((r = repo_did(repo, did)) == 0) {
+		snprintf(uri, sizeof(uri), "at://%s/%s/%s", did, coll, rkey);
+		r = rstore_get_record(fe->db, did, coll, rkey, &cur);
+		if (r == 0 && hascid) {
+			cid_from_str(&want, cs, strlen(cs), NULL);
+			r = !cid_equal(&want, &cur);
+		}
+		if (r == 0)
+			r = rstore_get_block(fe->db, did, &cur, &data, &len);
+		if (r == 1)
+			r = 2;
+	}
+	db_read_end(fe->db, tx);
+	if (r == -1)
 		goto internal;
 	if (r == 1) {
 		xrpc_error(req, 400, "InvalidRequest",
 		    "Could not locate record");
 		return;
 	}
-	snprintf(uri, sizeof(uri), "at://%s/%s/%s", did, coll, rkey);
-	if ((r = rstore_get_record(fe->db, did, coll, rkey, &cur)) == -1)
-		goto internal;
-	if (r == 0 && hascid) {
-		cid_from_str(&want, cs, strlen(cs), NULL);
-		r = !cid_equal(&want, &cur);
-	}
-	if (r == 0 && (r = rstore_get_block(fe->db, did, &cur, &data,
-	    &len)) == -1)
-		goto internal;
-	if (r == 1) {
+	if (r == 2) {
 		xrpc_error(req, 400, "RecordNotFound",
 		    "Could not locate record: %s", uri);
 		return;
@@ -945,13 +953,16 @@ internal:
 	xrpc_internal_error(req);
 }
 
-/* A page of 50 posts is about 16 KB of JSON: grown once or not at all. */
-#define LIST_BUFSZ	(32 * 1024)
+/*
+ * The answer is written in one buffer kept from one listing to the
+ * next (a page of 50 posts is about 16 KB), unless it grew past this.
+ */
+#define LIST_KEEP	(1024 * 1024)
 
 struct listing {
-	const char		*did;
-	const char		*collection;
-	struct dm_buf		 out;
+	struct dm_buf		*out;
+	char			 uri[ATURI_MAX];	/* at://did/coll/ */
+	size_t			 urilen;
 	char			 last[RKEY_MAX + 1];
 };
 
@@ -960,12 +971,13 @@ list_one(void *arg, const char *rkey, const struct cid *c,
     const uint8_t *data, size_t len)
 {
 	struct listing		*l = arg;
-	char			 uri[ATURI_MAX];
+	size_t			 n = strlen(rkey);
 
-	snprintf(uri, sizeof(uri), "at://%s/%s/%s", l->did, l->collection,
-	    rkey);
-	if ((l->last[0] != '\0' && dm_buf_add(&l->out, ",", 1) == -1) ||
-	    record_json(&l->out, uri, c, data, len) == -1)
+	if (n >= sizeof(l->uri) - l->urilen)
+		return -1;
+	memcpy(l->uri + l->urilen, rkey, n + 1);
+	if ((l->last[0] != '\0' && dm_buf_add(l->out, ",", 1) == -1) ||
+	    record_json(l->out, l->uri, c, data, len) == -1)
 		return -1;
 	strlcpy(l->last, rkey, sizeof(l->last));
 	return 0;
@@ -975,11 +987,12 @@ static void
 repo_list(struct http_request *req)
 {
 	const char		*nsid = NS "listRecords";
+	static struct dm_buf	 out;
 	struct listing		 l;
 	char			 repo[DID_MAX + 1], coll[NSID_MAX + 1];
 	char			 cursor[RKEY_MAX + 1], did[DID_MAX + 1];
 	long long		 limit;
-	int			 r, hascur, reverse;
+	int			 r, hascur, reverse, tx;
 
 	if (xrpc_param_fmt(req, nsid, "repo", XRPC_FMT_ATID, 1, repo,
 	    sizeof(repo)) == -1 || xrpc_param_fmt(req, nsid, "collection",
@@ -989,32 +1002,37 @@ repo_list(struct http_request *req)
 	    XRPC_FMT_ANY, 0, cursor, sizeof(cursor))) == -1 ||
 	    xrpc_param_bool(req, nsid, "reverse", &reverse) == -1)
 		return;
-	if ((r = repo_did(repo, did)) == -1) {
-		xrpc_internal_error(req);
+	tx = db_read_begin(fe->db);
+	if ((r = repo_did(repo, did)) != 0) {
+		db_read_end(fe->db, tx);
+		if (r == -1)
+			xrpc_internal_error(req);
+		else
+			xrpc_error(req, 400, "InvalidRequest",
+			    "Could not find repo: %s", repo);
 		return;
 	}
-	if (r == 1) {
-		xrpc_error(req, 400, "InvalidRequest",
-		    "Could not find repo: %s", repo);
-		return;
-	}
-	memset(&l, 0, sizeof(l));
-	l.did = did;
-	l.collection = coll;
-	if (dm_buf_reserve(&l.out, LIST_BUFSZ) == -1 ||
-	    dm_buf_add(&l.out, "{\"records\":[", 12) == -1 ||
+	l.out = &out;
+	l.out->len = 0;
+	l.last[0] = '\0';
+	l.urilen = (size_t)snprintf(l.uri, sizeof(l.uri), "at://%s/%s/",
+	    did, coll);
+	if (l.urilen >= sizeof(l.uri) ||
+	    dm_buf_add(l.out, "{\"records\":[", 12) == -1 ||
 	    rstore_list_records(fe->db, did, coll, hascur ? cursor : NULL,
 	    reverse, (int)limit, list_one, &l) != 0 ||
-	    dm_buf_add(&l.out, "]", 1) == -1 ||
-	    (l.last[0] != '\0' && (dm_buf_add(&l.out, ",\"cursor\":", 10) ==
-	    -1 || dmjson_put_str(&l.out, l.last, strlen(l.last)) == -1)) ||
-	    dm_buf_add(&l.out, "}", 1) == -1) {
-		dm_buf_free(&l.out);
+	    dm_buf_add(l.out, "]", 1) == -1 ||
+	    (l.last[0] != '\0' && (dm_buf_add(l.out, ",\"cursor\":", 10) ==
+	    -1 || dmjson_put_str(l.out, l.last, strlen(l.last)) == -1)) ||
+	    dm_buf_add(l.out, "}", 1) == -1)
+		r = -1;
+	db_read_end(fe->db, tx);
+	if (r == -1)
 		xrpc_internal_error(req);
-		return;
-	}
-	xrpc_reply_json_text(req, 200, l.out.p, l.out.len);
-	dm_buf_free(&l.out);
+	else
+		xrpc_reply_json_text(req, 200, l.out->p, l.out->len);
+	if (l.out->cap > LIST_KEEP)
+		dm_buf_free(l.out);
 }
 
 static int
