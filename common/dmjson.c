@@ -348,8 +348,19 @@ dmjson_put_str(struct dm_buf *b, const char *s, size_t len)
 	size_t			 i, run;
 	char			 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 
-	if (dm_buf_reserve(b, len + 2) == -1 || dm_buf_add(b, "\"", 1) == -1)
+	for (i = 0; i < len && !jesc[p[i]]; i++)
+		;
+	if (dm_buf_reserve(b, len + 2) == -1)
 		return -1;
+	/* Most strings need no escape: one copy. */
+	if (i == len) {
+		b->p[b->len] = '"';
+		memcpy(b->p + b->len + 1, s, len);
+		b->p[b->len + 1 + len] = '"';
+		b->len += len + 2;
+		return 0;
+	}
+	b->p[b->len++] = '"';
 	for (i = 0; i < len; ) {
 		for (run = i; run < len && !jesc[p[run]]; run++)
 			;

@@ -869,19 +869,15 @@ repo_did(const char *repo, char did[DID_MAX + 1])
  * json-c made of the decoded value, without a tree built twice.
  */
 static int
-record_json(struct dm_buf *b, const char *uri, const struct cid *c,
+record_json(struct dm_buf *b, const char *uri, const char *cid,
     const uint8_t *data, size_t len)
 {
 	const char	*errstr;
-	char		 cs[CID_STRSZ];
-	int		 n;
 
-	if ((n = cid_to_str(c, cs, sizeof(cs))) == -1)
-		return -1;
 	if (dm_buf_add(b, "{\"uri\":", 7) == -1 ||
 	    dmjson_put_str(b, uri, strlen(uri)) == -1 ||
 	    dm_buf_add(b, ",\"cid\":", 7) == -1 ||
-	    dmjson_put_str(b, cs, (size_t)n) == -1 ||
+	    dmjson_put_str(b, cid, strlen(cid)) == -1 ||
 	    dm_buf_add(b, ",\"value\":", 9) == -1)
 		return -1;
 	if (dm_cbor_to_json(data, len, b, &errstr) == -1) {
@@ -941,7 +937,10 @@ repo_get(struct http_request *req)
 		    "Could not locate record: %s", uri);
 		return;
 	}
-	r = record_json(&b, uri, &cur, data, len);
+	if (cid_to_str(&cur, cs, sizeof(cs)) == -1)
+		r = -1;
+	else
+		r = record_json(&b, uri, cs, data, len);
 	free(data);
 	if (r == -1)
 		goto internal;
@@ -967,8 +966,8 @@ struct listing {
 };
 
 static int
-list_one(void *arg, const char *rkey, const struct cid *c,
-    const uint8_t *data, size_t len)
+list_one(void *arg, const char *rkey, const char *c, const uint8_t *data,
+    size_t len)
 {
 	struct listing		*l = arg;
 	size_t			 n = strlen(rkey);
