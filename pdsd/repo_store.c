@@ -367,7 +367,7 @@ rstore_list_records(sqlite3 *db, const char *did, const char *collection,
 {
 	static sqlite3_stmt	*desc, *asc;
 	sqlite3_stmt		*st;
-	struct cid		 c;
+	const char		*c;
 	int			 rc, r = 0;
 
 	if (reverse)
@@ -392,11 +392,11 @@ rstore_list_records(sqlite3 *db, const char *did, const char *collection,
 	    sqlite3_bind_int(st, 4, limit) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (column_cid(st, 1, &c) == -1) {
+		if ((c = (const char *)sqlite3_column_text(st, 1)) == NULL) {
 			r = -1;
 			break;
 		}
-		if ((r = cb(arg, (const char *)sqlite3_column_text(st, 0), &c,
+		if ((r = cb(arg, (const char *)sqlite3_column_text(st, 0), c,
 		    sqlite3_column_blob(st, 2),
 		    (size_t)sqlite3_column_bytes(st, 2))) != 0)
 			break;

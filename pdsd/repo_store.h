@@ -52,9 +52,10 @@ int	rstore_delete_repo(struct sqlite3 *, const char *);
 
 /*
  * Listings.  Callbacks return 0 to go on; a non-zero value stops the
- * walk and is returned.  -1 on a database error.
+ * walk and is returned.  -1 on a database error.  A record comes with
+ * its key, its CID in the text form it is stored in, and its block.
  */
-typedef int	(*rstore_record_fn)(void *, const char *, const struct cid *,
+typedef int	(*rstore_record_fn)(void *, const char *, const char *,
 		    const uint8_t *, size_t);
 typedef int	(*rstore_repo_fn)(void *, const char *, const char *,
 		    const struct repo_root *);
