@@ -292,7 +292,8 @@ async function phase(o, accts, fe, subs, pre) {
   const w = o.null ? (await sleep(o.seconds * 1000), { writes: probe ? probe.frames - p0 : 0, errors: 0 })
     : await write(o.url, accts, o.seconds * 1000)
   const secs = (Date.now() - t0) / 1000
-  await sleep(1000)	// the tail of the stream
+  // The tail of the stream; fanout_null's goes on for ever.
+  if (!o.null) await sleep(1000)
   const c1 = cpuTicks(fe), m1 = machineTicks(), t1s = treeTicks(+o.pid), s1 = process.cpuUsage()
   const end = child ? await ask(child) : { frames: 0, closed: 0 }
   const pf = probe ? probe.frames - p0 : 0
