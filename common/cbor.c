@@ -9,6 +9,7 @@
 
 #include "cbor.h"
 #include "dm.h"
+#include "dmjson.h"
 
 #define MT_UINT		0
 #define MT_NEGINT	1
@@ -168,7 +169,9 @@ dm_cbor_cid(const struct dm *v, struct cid *c)
 }
 
 /*
- * Strict decoder. With build == 0 it only checks and allocates nothing.
+ * Strict decoder. With build == 0 it only checks and allocates nothing;
+ * with json set too, it writes the value's JSON form there as it reads,
+ * which is what a read answer needs, without a tree to build and free.
  */
 
 struct dec {
@@ -177,6 +180,7 @@ struct dec {
 	const char	*err;
 	size_t		 items;
 	int		 build;
+	struct dm_buf	*json;
 };
 
 static int
@@ -188,6 +192,15 @@ dec_fail(struct dec *d, const char *msg)
 }
 
 static int	dec_value(struct dec *, struct dm **, int);
+
+/* Appends JSON punctuation or a literal, in JSON mode. */
+static int
+dec_put(struct dec *d, const char *s, size_t len)
+{
+	if (d->json != NULL && dm_buf_add(d->json, s, len) == -1)
+		return dec_fail(d, "out of memory");
+	return 0;
+}
 
 /* Reads a head whose argument must be in shortest form. */
 static int
@@ -236,7 +249,8 @@ dec_simple(struct dec *d, struct dm **out)
 		return dec_fail(d, "simple value not allowed");
 	d->p++;
 	if (!d->build)
-		return 0;
+		return ib == 0xf6 ? dec_put(d, "null", 4) : ib == 0xf5 ?
+		    dec_put(d, "true", 4) : dec_put(d, "false", 5);
 	*out = ib == 0xf6 ? dm_null() : dm_bool(ib == 0xf5);
 	return *out == NULL ? dec_fail(d, "out of memory") : 0;
 }
@@ -260,8 +274,11 @@ dec_link(struct dec *d, struct dm **out)
 	if (cid_from_bin(&c, d->p + 1, len - 1, NULL, &err) == -1)
 		return dec_fail(d, err);
 	d->p += len;
-	if (!d->build)
+	if (!d->build) {
+		if (d->json != NULL && dmjson_put_link(d->json, &c) == -1)
+			return dec_fail(d, "out of memory");
 		return 0;
+	}
 	if ((*out = dm_link(&c)) == NULL)
 		return dec_fail(d, "out of memory");
 	return 0;
@@ -277,8 +294,13 @@ dec_string(struct dec *d, int major, uint64_t len, struct dm **out)
 	if (major == MT_TEXT && !dm_utf8_valid(s, len))
 		return dec_fail(d, "invalid UTF-8");
 	d->p += len;
-	if (!d->build)
+	if (!d->build) {
+		if (d->json != NULL && (major == MT_TEXT ?
+		    dmjson_put_str(d->json, (const char *)s, len) :
+		    dmjson_put_bytes(d->json, s, len)) == -1)
+			return dec_fail(d, "out of memory");
 		return 0;
+	}
 	*out = major == MT_TEXT ? dm_strn((const char *)s, len) :
 	    dm_bytes(s, len);
 	return *out == NULL ? dec_fail(d, "out of memory") : 0;
@@ -312,9 +334,11 @@ dec_array(struct dec *d, uint64_t n, struct dm **out, int depth)
 			return dec_fail(d, "out of memory");
 		}
 		a->u.arr.cap = n;
-	}
+	} else if (dec_put(d, "[", 1) == -1)
+		return -1;
 	for (i = 0; i < n; i++) {
-		if (dec_value(d, &v, depth + 1) == -1) {
+		if ((i > 0 && dec_put(d, ",", 1) == -1) ||
+		    dec_value(d, &v, depth + 1) == -1) {
 			dm_free(a);
 			return -1;
 		}
@@ -322,7 +346,7 @@ dec_array(struct dec *d, uint64_t n, struct dm **out, int depth)
 			a->u.arr.v[a->u.arr.n++] = v;
 	}
 	*out = a;
-	return 0;
+	return a == NULL ? dec_put(d, "]", 1) : 0;
 }
 
 /* Reads one map key, checking it sorts strictly after the previous one. */
@@ -375,10 +399,17 @@ dec_map(struct dec *d, uint64_t n, struct dm **out, int depth)
 			return dec_fail(d, "out of memory");
 		}
 		m->u.map.cap = n;
-	}
+	} else if (dec_put(d, "{", 1) == -1)
+		return -1;
 	for (i = 0; i < n; i++) {
-		if (dec_key(d, &prev, &prevlen, &key, &klen) == -1)
+		if ((i > 0 && dec_put(d, ",", 1) == -1) ||
+		    dec_key(d, &prev, &prevlen, &key, &klen) == -1)
 			goto fail;
+		if (d->json != NULL && (dmjson_put_str(d->json,
+		    (const char *)key, klen) == -1 || dec_put(d, ":", 1) == -1)) {
+			dec_fail(d, "out of memory");
+			goto fail;
+		}
 		if (m != NULL) {
 			e = &m->u.map.e[m->u.map.n];
 			if ((e->key = malloc(klen + 1)) == NULL) {
@@ -394,7 +425,7 @@ dec_map(struct dec *d, uint64_t n, struct dm **out, int depth)
 			goto fail;
 	}
 	*out = m;
-	return 0;
+	return m == NULL ? dec_put(d, "}", 1) : 0;
  fail:
 	dm_free(m);
 	return -1;
@@ -424,7 +455,10 @@ dec_value(struct dec *d, struct dm **out, int depth)
 		if (arg > INT64_MAX)
 			return dec_fail(d, "integer out of range");
 		if (!d->build)
-			return 0;
+			return d->json == NULL ? 0 : dmjson_put_int(d->json,
+			    major == MT_UINT ? (int64_t)arg :
+			    -1 - (int64_t)arg) == 0 ? 0 :
+			    dec_fail(d, "out of memory");
 		*out = dm_int(major == MT_UINT ? (int64_t)arg :
 		    -1 - (int64_t)arg);
 		return *out == NULL ? dec_fail(d, "out of memory") : 0;
@@ -445,7 +479,7 @@ dec_value(struct dec *d, struct dm **out, int depth)
 
 static int
 dec_run(const uint8_t *buf, size_t len, struct dm **out, size_t *used,
-    const char **errstr, int build)
+    const char **errstr, int build, struct dm_buf *json)
 {
 	struct dec	 d;
 	struct dm	*v = NULL;
@@ -454,6 +488,7 @@ dec_run(const uint8_t *buf, size_t len, struct dm **out, size_t *used,
 	d.p = buf;
 	d.end = buf + (len > DM_CBOR_MAXLEN ? DM_CBOR_MAXLEN : len);
 	d.build = build;
+	d.json = json;
 	if (len > DM_CBOR_MAXLEN && used == NULL)
 		dec_fail(&d, "input too large");
 	else if (dec_value(&d, &v, 0) == 0 && used == NULL && d.p != d.end)
@@ -475,18 +510,31 @@ int
 dm_cbor_decode(const uint8_t *buf, size_t len, struct dm **out,
     const char **errstr)
 {
-	return dec_run(buf, len, out, NULL, errstr, 1);
+	return dec_run(buf, len, out, NULL, errstr, 1, NULL);
 }
 
 int
 dm_cbor_decode_prefix(const uint8_t *buf, size_t len, struct dm **out,
     size_t *used, const char **errstr)
 {
-	return dec_run(buf, len, out, used, errstr, 1);
+	return dec_run(buf, len, out, used, errstr, 1, NULL);
 }
 
 int
 dm_cbor_check(const uint8_t *buf, size_t len, const char **errstr)
 {
-	return dec_run(buf, len, NULL, NULL, errstr, 0);
+	return dec_run(buf, len, NULL, NULL, errstr, 0, NULL);
+}
+
+int
+dm_cbor_to_json(const uint8_t *buf, size_t len, struct dm_buf *json,
+    const char **errstr)
+{
+	size_t	start = json->len;
+
+	if (dec_run(buf, len, NULL, NULL, errstr, 0, json) == -1) {
+		json->len = start;
+		return -1;
+	}
+	return 0;
 }

@@ -41,5 +41,12 @@ int	dm_cbor_decode_prefix(const uint8_t *, size_t, struct dm **,
 	    size_t *, const char **);
 /* Checks that the buffer is one strict DAG-CBOR item without building it. */
 int	dm_cbor_check(const uint8_t *, size_t, const char **);
+/*
+ * As dm_cbor_check, and appends the item's JSON form (dmjson.h) to
+ * buf, the same text as decoding it and encoding that as JSON; on
+ * failure buf is left as it was.
+ */
+int	dm_cbor_to_json(const uint8_t *, size_t, struct dm_buf *,
+	    const char **);
 
 #endif

@@ -1,7 +1,6 @@
 /*
  * atproto JSON <-> data model values.
  */
-#include <inttypes.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -329,19 +328,41 @@ dmjson_parse_record(const char *buf, size_t len, struct dm **out,
  * Output.
  */
 
-static int
-enc_jstring(struct dm_buf *b, const char *s, size_t len)
+/*
+ * The pieces, shared with the DAG-CBOR decoder's JSON mode (cbor.h):
+ * both must write the same text as json-c's plain output of the same
+ * value, which the answers were first built with.
+ */
+/* The bytes a JSON string escapes: controls, quote and backslash. */
+static const uint8_t	jesc[256] = {
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,
+	['"'] = 1, ['\\'] = 1,
+};
+
+int
+dmjson_put_str(struct dm_buf *b, const char *s, size_t len)
 {
 	static const char	 hex[] = "0123456789abcdef";
 	const uint8_t		*p = (const uint8_t *)s;
 	size_t			 i, run;
 	char			 esc[6] = { '\\', 'u', '0', '0', 0, 0 };
 
-	if (dm_buf_reserve(b, len + 2) == -1 || dm_buf_add(b, "\"", 1) == -1)
+	for (i = 0; i < len && !jesc[p[i]]; i++)
+		;
+	if (dm_buf_reserve(b, len + 2) == -1)
 		return -1;
+	/* Most strings need no escape: one copy. */
+	if (i == len) {
+		b->p[b->len] = '"';
+		memcpy(b->p + b->len + 1, s, len);
+		b->p[b->len + 1 + len] = '"';
+		b->len += len + 2;
+		return 0;
+	}
+	b->p[b->len++] = '"';
 	for (i = 0; i < len; ) {
-		for (run = i; run < len && p[run] >= 0x20 && p[run] != '"' &&
-		    p[run] != '\\'; run++)
+		for (run = i; run < len && !jesc[p[run]]; run++)
 			;
 		if (dm_buf_add(b, p + i, run - i) == -1)
 			return -1;
@@ -382,8 +403,8 @@ enc_jstring(struct dm_buf *b, const char *s, size_t len)
 	return dm_buf_add(b, "\"", 1);
 }
 
-static int
-enc_jbytes(struct dm_buf *b, const uint8_t *p, size_t len)
+int
+dmjson_put_bytes(struct dm_buf *b, const uint8_t *p, size_t len)
 {
 	size_t	n = BASE64_ENCLEN(len);
 
@@ -394,8 +415,8 @@ enc_jbytes(struct dm_buf *b, const uint8_t *p, size_t len)
 	return dm_buf_add(b, "\"}", 2);
 }
 
-static int
-enc_jlink(struct dm_buf *b, const struct cid *c)
+int
+dmjson_put_link(struct dm_buf *b, const struct cid *c)
 {
 	char	s[CID_STRSZ];
 	int	n;
@@ -406,6 +427,22 @@ enc_jlink(struct dm_buf *b, const struct cid *c)
 	    dm_buf_add(b, s, (size_t)n) == -1)
 		return -1;
 	return dm_buf_add(b, "\"}", 2);
+}
+
+/* What "%" PRId64 prints, without the cost of printf. */
+int
+dmjson_put_int(struct dm_buf *b, int64_t i)
+{
+	char		 num[24], *p = num + sizeof(num);
+	uint64_t	 u = i < 0 ? -(uint64_t)i : (uint64_t)i;
+
+	do {
+		*--p = '0' + u % 10;
+		u /= 10;
+	} while (u != 0);
+	if (i < 0)
+		*--p = '-';
+	return dm_buf_add(b, p, (size_t)(num + sizeof(num) - p));
 }
 
 static int	enc_json(const struct dm *, struct dm_buf *, int);
@@ -421,7 +458,7 @@ enc_jcontainer(const struct dm *v, struct dm_buf *b, int depth)
 	for (i = 0; i < n; i++) {
 		if (i > 0 && dm_buf_add(b, ",", 1) == -1)
 			return -1;
-		if (map && (enc_jstring(b, v->u.map.e[i].key,
+		if (map && (dmjson_put_str(b, v->u.map.e[i].key,
 		    v->u.map.e[i].klen) == -1 || dm_buf_add(b, ":", 1) == -1))
 			return -1;
 		if (enc_json(map ? v->u.map.e[i].val : v->u.arr.v[i], b,
@@ -434,9 +471,6 @@ enc_jcontainer(const struct dm *v, struct dm_buf *b, int depth)
 static int
 enc_json(const struct dm *v, struct dm_buf *b, int depth)
 {
-	char	num[32];
-	int	n;
-
 	if (v == NULL || v->broken || depth > DM_MAXDEPTH)
 		return -1;
 	switch (v->type) {
@@ -446,14 +480,13 @@ enc_json(const struct dm *v, struct dm_buf *b, int depth)
 		return v->u.b ? dm_buf_add(b, "true", 4) :
 		    dm_buf_add(b, "false", 5);
 	case DM_INT:
-		n = snprintf(num, sizeof(num), "%" PRId64, v->u.i);
-		return dm_buf_add(b, num, (size_t)n);
+		return dmjson_put_int(b, v->u.i);
 	case DM_STR:
-		return enc_jstring(b, v->u.s.p, v->u.s.len);
+		return dmjson_put_str(b, v->u.s.p, v->u.s.len);
 	case DM_BYTES:
-		return enc_jbytes(b, (const uint8_t *)v->u.s.p, v->u.s.len);
+		return dmjson_put_bytes(b, (const uint8_t *)v->u.s.p, v->u.s.len);
 	case DM_LINK:
-		return enc_jlink(b, &v->u.link);
+		return dmjson_put_link(b, &v->u.link);
 	case DM_ARRAY:
 	case DM_MAP:
 		return enc_jcontainer(v, b, depth);

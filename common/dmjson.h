@@ -16,6 +16,7 @@
 #define PDS_DMJSON_H
 
 #include <stddef.h>
+#include <stdint.h>
 
 #include "dm.h"
 
@@ -29,6 +30,15 @@ int	dmjson_parse(const char *, size_t, struct dm **, const char **);
 int	dmjson_parse_record(const char *, size_t, struct dm **, const char **);
 /* Converts an already parsed json-c tree. */
 int	dmjson_from_object(struct json_object *, struct dm **, const char **);
+
+/*
+ * The writer's pieces: one JSON string, {"$bytes": ...}, {"$link": ...},
+ * one integer.  Each appends to buf; -1 if out of memory.
+ */
+int	dmjson_put_str(struct dm_buf *, const char *, size_t);
+int	dmjson_put_bytes(struct dm_buf *, const uint8_t *, size_t);
+int	dmjson_put_link(struct dm_buf *, const struct cid *);
+int	dmjson_put_int(struct dm_buf *, int64_t);
 
 /* Appends compact JSON text (no NUL) to buf. */
 int	dmjson_encode(const struct dm *, struct dm_buf *);

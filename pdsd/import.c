@@ -81,8 +81,8 @@
 #define IMPORT_IDLE_KIB		"-2048"		/* temp, between imports */
 #define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
 			"(cid TEXT PRIMARY KEY NOT NULL, off INTEGER NOT NULL, " \
-			"len INTEGER NOT NULL, seq INTEGER NOT NULL) " \
-			"WITHOUT ROWID"
+			"len INTEGER NOT NULL, seq INTEGER NOT NULL, " \
+			"dups INTEGER NOT NULL DEFAULT 0) WITHOUT ROWID"
 
 struct import;
 static int	import_fail(struct import *, const char *, ...)
@@ -108,7 +108,8 @@ struct import {
 	off_t			 last_end;	/* of the last block read */
 	uint64_t		 nstaged;	/* blocks in the CAR */
 	uint8_t			*kept;		/* a bit per block reached */
-	size_t			 keptlen;
+	uint8_t			*recs;		/* and per record block */
+	size_t			 keptlen;	/* of each */
 	int			 node_missing;
 	struct cid		 missing;
 	char			*msg;
@@ -199,6 +200,7 @@ static sqlite3		*registered;		/* the function's connection */
 
 static void	sql_import_data(sqlite3_context *, int, sqlite3_value **);
 static void	sql_import_kept(sqlite3_context *, int, sqlite3_value **);
+static void	sql_import_refs(sqlite3_context *, int, sqlite3_value **);
 
 /*
  * The staging table, keyed by the CID's text form: where each block of
@@ -233,7 +235,9 @@ stage_init(struct import *im)
 		    SQLITE_UTF8, NULL, sql_import_data, NULL, NULL, NULL) !=
 		    SQLITE_OK || sqlite3_create_function_v2(fe->db,
 		    "import_kept", 1, SQLITE_UTF8, NULL, sql_import_kept, NULL,
-		    NULL, NULL) != SQLITE_OK) {
+		    NULL, NULL) != SQLITE_OK || sqlite3_create_function_v2(
+		    fe->db, "import_refs", 1, SQLITE_UTF8, NULL,
+		    sql_import_refs, NULL, NULL, NULL) != SQLITE_OK) {
 			log_warnx("import: import_data: %s",
 			    sqlite3_errmsg(fe->db));
 			return -1;
@@ -359,19 +363,39 @@ block_read(struct import *im, const struct cid *c, int64_t off, int64_t len,
 }
 
 /*
- * A staged block the walk reached, read and marked to be kept: 0, 1
- * not in the CAR, -1 with the failure set.  The marks are a bit per
- * block of the CAR in memory (128 KiB for a million blocks): an UPDATE
- * of the staging table per block cost more than the rest of the stage.
+ * One more record points at a block another record points at already:
+ * rare, so counted in the staging table, not in memory.
  */
 static int
-stage_take(struct import *im, const struct cid *c, uint8_t **data,
-    size_t *len)
+stage_dup(struct import *im, const char *cid)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(fe->db, &cache, "UPDATE temp.import_block "
+	    "SET dups = dups + 1 WHERE cid = ?");
+	if (db_bind_strs(st, 1, cid, NULL) == -1 ||
+	    db_step_done(fe->db, st) == -1)
+		return import_error(im, "database error");
+	return 0;
+}
+
+/*
+ * A staged block the walk reached, read and marked to be kept, and as
+ * a record's if it is one: 0, 1 not in the CAR, -1 with the failure
+ * set.  The marks are bits per block of the CAR in memory (128 KiB
+ * each for a million blocks): an UPDATE of the staging table per block
+ * cost more than the rest of the stage.  A block's count of records is
+ * its record bit plus the dups stage_dup counted.
+ */
+static int
+stage_take(struct import *im, const struct cid *c, int record,
+    uint8_t **data, size_t *len)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
 	int64_t			 off, n, seq;
-	uint8_t			*nk;
+	uint8_t			*nk, bit;
 	size_t			 need;
 	char			 s[CID_STRSZ];
 	int			 rc;
@@ -395,9 +419,19 @@ stage_take(struct import *im, const struct cid *c, uint8_t **data,
 		    NULL)
 			return import_error(im, "out of memory");
 		im->kept = nk;
+		if ((nk = recallocarray(im->recs, im->keptlen, need, 1)) ==
+		    NULL)
+			return import_error(im, "out of memory");
+		im->recs = nk;
 		im->keptlen = need;
 	}
-	im->kept[seq / 8] |= 1 << (seq % 8);
+	bit = 1 << (seq % 8);
+	im->kept[seq / 8] |= bit;
+	if (record && (im->recs[seq / 8] & bit) != 0 &&
+	    stage_dup(im, s) == -1)
+		return -1;
+	if (record)
+		im->recs[seq / 8] |= bit;
 	return block_read(im, c, off, n, data, len);
 }
 
@@ -425,17 +459,32 @@ sql_import_data(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 	sqlite3_result_blob64(ctx, p, n, free);
 }
 
+/* The mark of the block numbered argv[0] in one of the bitmaps. */
+static int
+marked(const uint8_t *bits, sqlite3_value **argv)
+{
+	int64_t	 seq;
+
+	seq = sqlite3_value_int64(argv[0]);
+	return reading != NULL && bits != NULL && seq >= 0 &&
+	    (uint64_t)seq / 8 < reading->keptlen &&
+	    (bits[seq / 8] & (1 << (seq % 8))) != 0;
+}
+
 /* import_kept(seq): whether the walk reached that block. */
 static void
 sql_import_kept(sqlite3_context *ctx, int argc, sqlite3_value **argv)
 {
-	struct import	*im = reading;
-	int64_t		 seq;
+	sqlite3_result_int(ctx, reading != NULL &&
+	    marked(reading->kept, argv));
+}
 
-	seq = sqlite3_value_int64(argv[0]);
-	sqlite3_result_int(ctx, im != NULL && seq >= 0 &&
-	    (uint64_t)seq / 8 < im->keptlen &&
-	    (im->kept[seq / 8] & (1 << (seq % 8))) != 0);
+/* import_refs(seq): 1 if a record points at that block, else 0. */
+static void
+sql_import_refs(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	sqlite3_result_int(ctx, reading != NULL &&
+	    marked(reading->recs, argv));
 }
 
 /*
@@ -450,8 +499,9 @@ stage_keep(struct import *im)
 	sqlite3_stmt		*st;
 
 	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO repo_block "
-	    "(did, cid, rev, data) SELECT ?1, cid, ?2, import_data(cid, off, "
-	    "len) FROM temp.import_block WHERE import_kept(seq) ORDER BY cid");
+	    "(did, cid, rev, data, refs) SELECT ?1, cid, ?2, import_data(cid, "
+	    "off, len), import_refs(seq) + dups FROM temp.import_block "
+	    "WHERE import_kept(seq) ORDER BY cid");
 	if (db_bind_strs(st, 1, im->did, im->c.rev, NULL) == -1 ||
 	    db_step_done(fe->db, st) == -1)
 		return -1;
@@ -525,7 +575,7 @@ import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 	struct import	*im = arg;
 	int		 rc;
 
-	rc = stage_take(im, c, data, len);
+	rc = stage_take(im, c, 0, data, len);
 	if (rc == 1 && !im->node_missing) {
 		im->node_missing = 1;
 		im->missing = *c;
@@ -588,7 +638,7 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		return import_fail(im, "bad MST key");
 	memcpy(k, key, klen);
 	k[klen] = '\0';
-	if ((rc = stage_take(im, val, &p, &len)) == 1)
+	if ((rc = stage_take(im, val, 1, &p, &len)) == 1)
 		return import_fail(im, "record block missing: %.512s, cid %s",
 		    k, cid_fmt(val));
 	if (rc == -1)
@@ -615,7 +665,7 @@ import_commit(struct import *im)
 
 	if (!im->have_root)
 		return import_fail(im, "the CAR has no root");
-	if ((rc = stage_take(im, &im->root, &p, &len)) == 1)
+	if ((rc = stage_take(im, &im->root, 0, &p, &len)) == 1)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
 		return -1;
@@ -819,6 +869,7 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		log_warnx("import for %.256s refused: %s", who, msg);
 	free(im->win);
 	free(im->kept);
+	free(im->recs);
 	free(im);
 	return rv;
 }

@@ -35,6 +35,12 @@ struct repo_cid_list {
 	size_t		 cap;
 };
 
+/* What a commit changes in the count of records pointing at a block. */
+struct repo_ref {
+	struct cid	 cid;
+	int		 n;
+};
+
 /*
  * The MST nodes writes read most: every write to a repository reads its
  * root and the path to the new key, which the previous write made.  A
@@ -344,8 +350,6 @@ apply_op(struct repo_write *w, struct repo_op *op, int *status,
 			goto internal;
 		break;
 	}
-	if (found == 0 && cid_list_add(w->removed, &cur) == -1)
-		goto internal;
 	return 0;
 internal:
 	*status = 500;
@@ -448,34 +452,105 @@ write_start(struct repo_write *w)
 		write_finish(w, status, name, msg);
 }
 
+static void
+refs_free(struct repo_write *w)
+{
+	free(w->refs);
+	w->refs = NULL;
+	w->nrefs = 0;
+}
+
+static int
+ref_cmp(const void *a, const void *b)
+{
+	const struct repo_ref	*x = a, *y = b;
+
+	return cid_cmp(&x->cid, &y->cid);
+}
+
 /*
- * A record block may be shared by records with equal content: drop it
- * only when no record points at it any more.
+ * The records of the commit, as changes in the count of each record
+ * block, sorted by CID: one more for a record written, one fewer for
+ * the one it replaced or deleted.  Each operation saw the ones before
+ * it, so a key written twice by one applyWrites counts once.
+ */
+static int
+count_refs(struct repo_write *w)
+{
+	struct repo_op	*op;
+	struct repo_ref	*r;
+	size_t		 i, j, n = 0;
+
+	if ((r = calloc(w->nops * 2 + 1, sizeof(*r))) == NULL)
+		return -1;
+	for (i = 0; i < w->nops; i++) {
+		op = &w->ops[i];
+		if (op->action != REPO_DELETE) {
+			r[n].cid = op->cid;
+			r[n++].n = 1;
+		}
+		if (op->has_prev) {
+			r[n].cid = op->prev;
+			r[n++].n = -1;
+		}
+	}
+	qsort(r, n, sizeof(*r), ref_cmp);
+	for (i = j = 0; i < n; i++) {
+		if (j > 0 && cid_equal(&r[j - 1].cid, &r[i].cid))
+			r[j - 1].n += r[i].n;
+		else
+			r[j++] = r[i];
+	}
+	w->refs = r;
+	w->nrefs = j;
+	return 0;
+}
+
+static struct repo_ref *
+ref_find(struct repo_write *w, const struct cid *c)
+{
+	struct repo_ref	 key;
+
+	key.cid = *c;
+	return bsearch(&key, w->refs, w->nrefs, sizeof(key), ref_cmp);
+}
+
+/*
+ * A record block is shared by the records with its content: it goes
+ * when its count falls to 0.  An MST node the tree let go of goes
+ * unless this commit wrote it again.
  */
 static int
 drop_unused(struct repo_write *w)
 {
 	size_t	 i;
-	int	 r;
 
-	for (i = 0; i < w->removed->n; i++) {
-		if (memstore_has(w->blocks, &w->removed->v[i]))
-			continue;	/* written again by this commit */
-		if ((r = rstore_cid_referenced(fe->db, w->did,
-		    &w->removed->v[i])) == -1)
+	for (i = 0; i < w->removed->n; i++)
+		if (!memstore_has(w->blocks, &w->removed->v[i]) &&
+		    rstore_unref_block(fe->db, w->did, &w->removed->v[i],
+		    0) == -1)
 			return -1;
-		if (r == 0 && rstore_del_block(fe->db, w->did,
-		    &w->removed->v[i]) == -1)
+	for (i = 0; i < w->nrefs; i++)
+		if (w->refs[i].n < 0 && rstore_unref_block(fe->db, w->did,
+		    &w->refs[i].cid, -w->refs[i].n) == -1)
 			return -1;
-	}
 	return 0;
 }
 
+/*
+ * A record block is stored with its count, or its count raised; one
+ * whose count does not grow is left as it is (written and deleted by
+ * the same commit, it is not stored at all).
+ */
 static int
 store_block(void *arg, const struct cid *c, const uint8_t *d, size_t len)
 {
 	struct repo_write	*w = arg;
+	struct repo_ref		*r;
 
+	if ((r = ref_find(w, c)) != NULL)
+		return r->n > 0 ? rstore_ref_block(fe->db, w->did,
+		    w->new_root.rev, c, d, len, r->n) : 0;
 	return rstore_put_block(fe->db, w->did, w->new_root.rev, c, d, len);
 }
 
@@ -487,8 +562,10 @@ write_store(struct repo_write *w)
 	const uint8_t	*p;
 	size_t		 i, len;
 
-	if (db_begin(fe->db) == -1)
+	if (count_refs(w) == -1)
 		return -1;
+	if (db_begin(fe->db) == -1)
+		goto fail_refs;
 	if (memstore_foreach(w->blocks, store_block, w) != 0)
 		goto fail;
 	for (i = 0; i < w->nops; i++) {
@@ -516,13 +593,16 @@ write_store(struct repo_write *w)
 	}
 	if (db_commit(fe->db) == -1) {
 		events_forget_seq();
-		return -1;
+		goto fail_refs;
 	}
 	events_notify();
+	refs_free(w);
 	return 0;
 fail:
 	db_rollback(fe->db);
 	events_forget_seq();
+fail_refs:
+	refs_free(w);
 	return -1;
 }
 

@@ -78,7 +78,9 @@ struct repo_write {
 	/* private */
 	struct mst_tx		*tx;
 	struct memstore		*overlay;
-	struct repo_cid_list	*removed;
+	struct repo_cid_list	*removed;	/* MST nodes let go of */
+	struct repo_ref		*refs;		/* while it is stored */
+	size_t			 nrefs;
 	struct rstore_bs	 rb;
 	struct blockstore	 base;
 	struct blockstore	 layered;

@@ -85,7 +85,10 @@ rstore_get_block(sqlite3 *db, const char *did, const struct cid *cid,
 	return 0;
 }
 
-/* Keeps an existing block as it is: the same CID is the same bytes. */
+/*
+ * Keeps an existing block as it is: the same CID is the same bytes.  A
+ * new one has no record pointing at it (rstore_ref_block for those).
+ */
 int
 rstore_put_block(sqlite3 *db, const char *did, const char *rev,
     const struct cid *cid, const uint8_t *data, size_t len)
@@ -104,16 +107,55 @@ rstore_put_block(sqlite3 *db, const char *did, const char *rev,
 	return db_step_done(db, st);
 }
 
+/*
+ * n more records point at a record block: stored with that count, or
+ * the count of the one there raised (the same CID is the same bytes).
+ */
 int
-rstore_del_block(sqlite3 *db, const char *did, const struct cid *cid)
+rstore_ref_block(sqlite3 *db, const char *did, const char *rev,
+    const struct cid *cid, const uint8_t *data, size_t len, int n)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
 
-	st = db_stmt(db, &cache,
-	    "DELETE FROM repo_block WHERE did = ? AND cid = ?");
+	st = db_stmt(db, &cache, "INSERT INTO repo_block "
+	    "(did, cid, rev, data, refs) VALUES (?1, ?2, ?3, ?4, ?5) "
+	    "ON CONFLICT (did, cid) DO UPDATE SET refs = refs + ?5");
 	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
-	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 2, cid) == -1)
+	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 2, cid) == -1 ||
+	    sqlite3_bind_text(st, 3, rev, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 4, data, (int)len, SQLITE_STATIC) !=
+	    SQLITE_OK || sqlite3_bind_int(st, 5, n) != SQLITE_OK)
+		return -1;
+	return db_step_done(db, st);
+}
+
+/*
+ * n fewer records point at a block: it goes when none is left, else
+ * its count drops.  With n 0, a block goes if no record points at it
+ * (an MST node the tree let go of).
+ */
+int
+rstore_unref_block(sqlite3 *db, const char *did, const struct cid *cid,
+    int n)
+{
+	static sqlite3_stmt	*del, *dec;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(db, &del, "DELETE FROM repo_block "
+	    "WHERE did = ?1 AND cid = ?2 AND refs <= ?3");
+	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
+	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 2, cid) == -1 ||
+	    sqlite3_bind_int(st, 3, n) != SQLITE_OK ||
+	    db_step_done(db, st) == -1)
+		return -1;
+	if (n == 0 || sqlite3_changes(db) > 0)
+		return 0;
+	st = db_stmt(db, &dec, "UPDATE repo_block SET refs = refs - ?3 "
+	    "WHERE did = ?1 AND cid = ?2");
+	if (st == NULL || sqlite3_bind_text(st, 1, did, -1,
+	    SQLITE_STATIC) != SQLITE_OK || bind_cid(st, 2, cid) == -1 ||
+	    sqlite3_bind_int(st, 3, n) != SQLITE_OK)
 		return -1;
 	return db_step_done(db, st);
 }
@@ -185,7 +227,10 @@ rstore_put_record(sqlite3 *db, const char *did, const char *collection,
 	return db_step_done(db, st);
 }
 
-/* Import: the repository is empty, and every row has the load's time. */
+/*
+ * Import: the repository is empty, and every row has the load's time;
+ * the import counts the records of each block itself.
+ */
 int
 rstore_load_record(sqlite3 *db, const char *did, const char *collection,
     const char *rkey, const char *cid, const char *rev, const char *at)
@@ -236,23 +281,6 @@ rstore_get_record(sqlite3 *db, const char *did, const char *collection,
 		return rc == 0 ? 1 : -1;
 	rv = column_cid(st, 0, cid);
 	sqlite3_reset(st);
-	return rv;
-}
-
-/* 1 if a record of the repository has this CID, 0 if none, -1 error. */
-int
-rstore_cid_referenced(sqlite3 *db, const char *did, const struct cid *cid)
-{
-	static sqlite3_stmt	*cache;
-	sqlite3_stmt		*st;
-	int			 rv;
-
-	st = db_stmt(db, &cache,
-	    "SELECT 1 FROM record WHERE did = ? AND cid = ? LIMIT 1");
-	if (db_bind_strs(st, 1, did, NULL) == -1 || bind_cid(st, 2, cid) == -1)
-		return -1;
-	if ((rv = db_step_row(db, st, "record cid")) == 1)
-		sqlite3_reset(st);
 	return rv;
 }
 
@@ -339,7 +367,7 @@ rstore_list_records(sqlite3 *db, const char *did, const char *collection,
 {
 	static sqlite3_stmt	*desc, *asc;
 	sqlite3_stmt		*st;
-	struct cid		 c;
+	const char		*c;
 	int			 rc, r = 0;
 
 	if (reverse)
@@ -364,11 +392,11 @@ rstore_list_records(sqlite3 *db, const char *did, const char *collection,
 	    sqlite3_bind_int(st, 4, limit) != SQLITE_OK)
 		return -1;
 	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
-		if (column_cid(st, 1, &c) == -1) {
+		if ((c = (const char *)sqlite3_column_text(st, 1)) == NULL) {
 			r = -1;
 			break;
 		}
-		if ((r = cb(arg, (const char *)sqlite3_column_text(st, 0), &c,
+		if ((r = cb(arg, (const char *)sqlite3_column_text(st, 0), c,
 		    sqlite3_column_blob(st, 2),
 		    (size_t)sqlite3_column_bytes(st, 2))) != 0)
 			break;

@@ -28,7 +28,10 @@ int	rstore_get_block(struct sqlite3 *, const char *, const struct cid *,
 	    uint8_t **, size_t *);
 int	rstore_put_block(struct sqlite3 *, const char *, const char *,
 	    const struct cid *, const uint8_t *, size_t);
-int	rstore_del_block(struct sqlite3 *, const char *, const struct cid *);
+int	rstore_ref_block(struct sqlite3 *, const char *, const char *,
+	    const struct cid *, const uint8_t *, size_t, int);
+int	rstore_unref_block(struct sqlite3 *, const char *, const struct cid *,
+	    int);
 int	rstore_get_root(struct sqlite3 *, const char *, struct repo_root *);
 int	rstore_set_root(struct sqlite3 *, const char *,
 	    const struct repo_root *);
@@ -40,8 +43,6 @@ int	rstore_del_record(struct sqlite3 *, const char *, const char *,
 	    const char *);
 int	rstore_get_record(struct sqlite3 *, const char *, const char *,
 	    const char *, struct cid *);
-int	rstore_cid_referenced(struct sqlite3 *, const char *,
-	    const struct cid *);
 int	rstore_foreach_block(struct sqlite3 *, const char *,
 	    int (*)(void *, const struct cid *, const uint8_t *, size_t),
 	    void *);
@@ -51,9 +52,10 @@ int	rstore_delete_repo(struct sqlite3 *, const char *);
 
 /*
  * Listings.  Callbacks return 0 to go on; a non-zero value stops the
- * walk and is returned.  -1 on a database error.
+ * walk and is returned.  -1 on a database error.  A record comes with
+ * its key, its CID in the text form it is stored in, and its block.
  */
-typedef int	(*rstore_record_fn)(void *, const char *, const struct cid *,
+typedef int	(*rstore_record_fn)(void *, const char *, const char *,
 		    const uint8_t *, size_t);
 typedef int	(*rstore_repo_fn)(void *, const char *, const char *,
 		    const struct repo_root *);

@@ -176,6 +176,13 @@ xrpc_reply_json(struct http_request *req, int status, struct json_object *o)
 }
 
 void
+xrpc_reply_json_text(struct http_request *req, int status, const void *s,
+    size_t len)
+{
+	http_reply(req, status, JSON_TYPE, s, len);
+}
+
+void
 xrpc_error(struct http_request *req, int status, const char *error,
     const char *fmt, ...)
 {

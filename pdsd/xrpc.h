@@ -84,6 +84,9 @@ int	xrpc_lex_input(const char *, struct json_object *, char *, size_t);
 
 /* xrpc.c */
 void	xrpc_reply_json(struct http_request *, int, struct json_object *);
+/* An answer already written as JSON text, len bytes of it. */
+void	xrpc_reply_json_text(struct http_request *, int, const void *,
+	    size_t);
 void	xrpc_error(struct http_request *, int, const char *, const char *,
 	    ...) __attribute__((__format__ (printf, 4, 5)));
 /*

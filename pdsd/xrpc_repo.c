@@ -863,36 +863,42 @@ repo_did(const char *repo, char did[DID_MAX + 1])
 	return 0;
 }
 
-/* A stored record block as its JSON form. */
-static struct json_object *
-record_value(const uint8_t *data, size_t len)
+/*
+ * One record as {"uri":...,"cid":...,"value":...} appended to b, the
+ * value written straight from its stored DAG-CBOR: the same text as
+ * json-c made of the decoded value, without a tree built twice.
+ */
+static int
+record_json(struct dm_buf *b, const char *uri, const char *cid,
+    const uint8_t *data, size_t len)
 {
-	struct json_object	*v = NULL;
-	struct dm		*d;
-	const char		*errstr;
+	const char	*errstr;
 
-	if (dm_cbor_decode(data, len, &d, &errstr) == -1) {
+	if (dm_buf_add(b, "{\"uri\":", 7) == -1 ||
+	    dmjson_put_str(b, uri, strlen(uri)) == -1 ||
+	    dm_buf_add(b, ",\"cid\":", 7) == -1 ||
+	    dmjson_put_str(b, cid, strlen(cid)) == -1 ||
+	    dm_buf_add(b, ",\"value\":", 9) == -1)
+		return -1;
+	if (dm_cbor_to_json(data, len, b, &errstr) == -1) {
 		log_warnx("stored record: %s", errstr);
-		return NULL;
+		return -1;
 	}
-	if (dmjson_to_object(d, &v) == -1)
-		v = NULL;
-	dm_free(d);
-	return v;
+	return dm_buf_add(b, "}", 1);
 }
 
 static void
 repo_get(struct http_request *req)
 {
 	const char		*nsid = NS "getRecord";
-	struct json_object	*o, *v;
+	struct dm_buf		 b = { NULL, 0, 0 };
 	struct cid		 cur, want;
 	char			 repo[DID_MAX + 1], coll[NSID_MAX + 1];
 	char			 rkey[RKEY_MAX + 1], cs[CID_STRSZ];
 	char			 did[DID_MAX + 1], uri[ATURI_MAX];
 	uint8_t			*data = NULL;
 	size_t			 len;
-	int			 r, hascid;
+	int			 r, hascid, tx;
 
 	if (xrpc_param_fmt(req, nsid, "repo", XRPC_FMT_ATID, 1, repo,
 	    sizeof(repo)) == -1 || xrpc_param_fmt(req, nsid, "collection",
@@ -901,66 +907,77 @@ repo_get(struct http_request *req)
 	    sizeof(rkey)) == -1 || (hascid = xrpc_param_fmt(req, nsid, "cid",
 	    XRPC_FMT_CID, 0, cs, sizeof(cs))) == -1)
 		return;
-	if ((r = repo_did(repo, did)) == -1)
+	/*
+	 * One WAL read lock (and snapshot) for the three lookups.  r: 0
+	 * found, 1 no such repository, 2 no such record, -1 error.
+	 */
+	tx = db_read_begin(fe->db);
+	if ((r = repo_did(repo, did)) == 0) {
+		snprintf(uri, sizeof(uri), "at://%s/%s/%s", did, coll, rkey);
+		r = rstore_get_record(fe->db, did, coll, rkey, &cur);
+		if (r == 0 && hascid) {
+			cid_from_str(&want, cs, strlen(cs), NULL);
+			r = !cid_equal(&want, &cur);
+		}
+		if (r == 0)
+			r = rstore_get_block(fe->db, did, &cur, &data, &len);
+		if (r == 1)
+			r = 2;
+	}
+	db_read_end(fe->db, tx);
+	if (r == -1)
 		goto internal;
 	if (r == 1) {
 		xrpc_error(req, 400, "InvalidRequest",
 		    "Could not locate record");
 		return;
 	}
-	snprintf(uri, sizeof(uri), "at://%s/%s/%s", did, coll, rkey);
-	if ((r = rstore_get_record(fe->db, did, coll, rkey, &cur)) == -1)
-		goto internal;
-	if (r == 0 && hascid) {
-		cid_from_str(&want, cs, strlen(cs), NULL);
-		r = !cid_equal(&want, &cur);
-	}
-	if (r == 0 && (r = rstore_get_block(fe->db, did, &cur, &data,
-	    &len)) == -1)
-		goto internal;
-	if (r == 1) {
+	if (r == 2) {
 		xrpc_error(req, 400, "RecordNotFound",
 		    "Could not locate record: %s", uri);
 		return;
 	}
-	v = record_value(data, len);
+	if (cid_to_str(&cur, cs, sizeof(cs)) == -1)
+		r = -1;
+	else
+		r = record_json(&b, uri, cs, data, len);
 	free(data);
-	if (v == NULL)
+	if (r == -1)
 		goto internal;
-	o = json_object_new_object();
-	add_str(o, "uri", uri);
-	add_cid(o, "cid", &cur);
-	json_object_object_add(o, "value", v);
-	xrpc_reply_json(req, 200, o);
+	xrpc_reply_json_text(req, 200, b.p, b.len);
+	dm_buf_free(&b);
 	return;
 internal:
+	dm_buf_free(&b);
 	xrpc_internal_error(req);
 }
 
+/*
+ * The answer is written in one buffer kept from one listing to the
+ * next (a page of 50 posts is about 16 KB), unless it grew past this.
+ */
+#define LIST_KEEP	(1024 * 1024)
+
 struct listing {
-	const char		*did;
-	const char		*collection;
-	struct json_object	*records;
+	struct dm_buf		*out;
+	char			 uri[ATURI_MAX];	/* at://did/coll/ */
+	size_t			 urilen;
 	char			 last[RKEY_MAX + 1];
 };
 
 static int
-list_one(void *arg, const char *rkey, const struct cid *c,
-    const uint8_t *data, size_t len)
+list_one(void *arg, const char *rkey, const char *c, const uint8_t *data,
+    size_t len)
 {
 	struct listing		*l = arg;
-	struct json_object	*r, *v;
-	char			 uri[ATURI_MAX];
+	size_t			 n = strlen(rkey);
 
-	if ((v = record_value(data, len)) == NULL)
+	if (n >= sizeof(l->uri) - l->urilen)
 		return -1;
-	snprintf(uri, sizeof(uri), "at://%s/%s/%s", l->did, l->collection,
-	    rkey);
-	r = json_object_new_object();
-	add_str(r, "uri", uri);
-	add_cid(r, "cid", c);
-	json_object_object_add(r, "value", v);
-	json_object_array_add(l->records, r);
+	memcpy(l->uri + l->urilen, rkey, n + 1);
+	if ((l->last[0] != '\0' && dm_buf_add(l->out, ",", 1) == -1) ||
+	    record_json(l->out, l->uri, c, data, len) == -1)
+		return -1;
 	strlcpy(l->last, rkey, sizeof(l->last));
 	return 0;
 }
@@ -969,12 +986,12 @@ static void
 repo_list(struct http_request *req)
 {
 	const char		*nsid = NS "listRecords";
-	struct json_object	*o;
+	static struct dm_buf	 out;
 	struct listing		 l;
 	char			 repo[DID_MAX + 1], coll[NSID_MAX + 1];
 	char			 cursor[RKEY_MAX + 1], did[DID_MAX + 1];
 	long long		 limit;
-	int			 r, hascur, reverse;
+	int			 r, hascur, reverse, tx;
 
 	if (xrpc_param_fmt(req, nsid, "repo", XRPC_FMT_ATID, 1, repo,
 	    sizeof(repo)) == -1 || xrpc_param_fmt(req, nsid, "collection",
@@ -984,30 +1001,37 @@ repo_list(struct http_request *req)
 	    XRPC_FMT_ANY, 0, cursor, sizeof(cursor))) == -1 ||
 	    xrpc_param_bool(req, nsid, "reverse", &reverse) == -1)
 		return;
-	if ((r = repo_did(repo, did)) == -1) {
+	tx = db_read_begin(fe->db);
+	if ((r = repo_did(repo, did)) != 0) {
+		db_read_end(fe->db, tx);
+		if (r == -1)
+			xrpc_internal_error(req);
+		else
+			xrpc_error(req, 400, "InvalidRequest",
+			    "Could not find repo: %s", repo);
+		return;
+	}
+	l.out = &out;
+	l.out->len = 0;
+	l.last[0] = '\0';
+	l.urilen = (size_t)snprintf(l.uri, sizeof(l.uri), "at://%s/%s/",
+	    did, coll);
+	if (l.urilen >= sizeof(l.uri) ||
+	    dm_buf_add(l.out, "{\"records\":[", 12) == -1 ||
+	    rstore_list_records(fe->db, did, coll, hascur ? cursor : NULL,
+	    reverse, (int)limit, list_one, &l) != 0 ||
+	    dm_buf_add(l.out, "]", 1) == -1 ||
+	    (l.last[0] != '\0' && (dm_buf_add(l.out, ",\"cursor\":", 10) ==
+	    -1 || dmjson_put_str(l.out, l.last, strlen(l.last)) == -1)) ||
+	    dm_buf_add(l.out, "}", 1) == -1)
+		r = -1;
+	db_read_end(fe->db, tx);
+	if (r == -1)
 		xrpc_internal_error(req);
-		return;
-	}
-	if (r == 1) {
-		xrpc_error(req, 400, "InvalidRequest",
-		    "Could not find repo: %s", repo);
-		return;
-	}
-	memset(&l, 0, sizeof(l));
-	l.did = did;
-	l.collection = coll;
-	l.records = json_object_new_array();
-	if (rstore_list_records(fe->db, did, coll, hascur ? cursor : NULL,
-	    reverse, (int)limit, list_one, &l) != 0) {
-		json_object_put(l.records);
-		xrpc_internal_error(req);
-		return;
-	}
-	o = json_object_new_object();
-	json_object_object_add(o, "records", l.records);
-	if (l.last[0] != '\0')
-		add_str(o, "cursor", l.last);
-	xrpc_reply_json(req, 200, o);
+	else
+		xrpc_reply_json_text(req, 200, l.out->p, l.out->len);
+	if (l.out->cap > LIST_KEEP)
+		dm_buf_free(l.out);
 }
 
 static int

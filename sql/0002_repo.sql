@@ -29,5 +29,6 @@ CREATE TABLE record (
 	PRIMARY KEY (did, collection, rkey)
 ) WITHOUT ROWID;
 
--- A record block is dropped only when no record points at it.
+-- A record block is dropped only when no record points at it (0012
+-- replaces this index with a count in the block's row).
 CREATE INDEX record_cid ON record (did, cid);

@@ -304,7 +304,7 @@ put(struct gen *g, size_t who, enum kind k, int noindex, double *st_us,
 		rec = prep(g->db, "INSERT INTO record (did, collection, rkey, "
 		    "cid, rev, indexed_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)");
 	t0 = bench_now_us();
-	if (rstore_put_block(g->db, did, REV, &c, b.p, b.len) == -1 ||
+	if (rstore_ref_block(g->db, did, REV, &c, b.p, b.len, 1) == -1 ||
 	    db_bind_strs(rec, 1, did, colls[k], rkey, cs, REV, at, NULL) ==
 	    -1 || db_step_done(g->db, rec) == -1)
 		errx(1, "store: %s", sqlite3_errmsg(g->db));

@@ -156,8 +156,8 @@ one_write(const struct blockstore *bs, struct rstore_bs *rb, struct cid *root,
 		rr.commit = commit;
 		rr.data = *root;
 		tid_next(rr.rev);
-		if (rstore_put_block(rb->db, rb->did, rr.rev, &rec, blk,
-		    sizeof(blk)) == -1 ||
+		if (rstore_ref_block(rb->db, rb->did, rr.rev, &rec, blk,
+		    sizeof(blk), 1) == -1 ||
 		    rstore_put_block(rb->db, rb->did, rr.rev, &commit, cblk,
 		    sizeof(cblk)) == -1 ||
 		    rstore_put_record(rb->db, rb->did, COLL, rkey, &rec,
@@ -257,8 +257,8 @@ load_sqlite(struct rstore_bs *rb, uint64_t base, size_t n, struct cid *root)
 	for (i = 0; i < n; i++) {
 		key_of(base, i, key, sizeof(key));
 		record_block(i, blk, sizeof(blk), &rec);
-		if (rstore_put_block(rb->db, rb->did, rb->rev, &rec, blk,
-		    sizeof(blk)) == -1 || rstore_put_record(rb->db, rb->did,
+		if (rstore_ref_block(rb->db, rb->did, rb->rev, &rec, blk,
+		    sizeof(blk), 1) == -1 || rstore_put_record(rb->db, rb->did,
 		    COLL, strchr(key, '/') + 1, &rec, rb->rev) == -1)
 			errx(1, "load records: %s", sqlite3_errmsg(rb->db));
 	}

@@ -139,6 +139,23 @@ curl -sS -o "$T/small" -D "$T/h" -H 'Accept-Encoding: gzip' "$X/_health"
 st=$(curl -sS -o "$T/body" -w '%{http_code}' --compressed "$LR")
 [ "$st" = 200 ] && cmp -s "$T/body" "$T/plain" &&
     ok "curl --compressed reads it" || notok "curl --compressed" "$st"
+# Answers one after the other on one connection, each compressed by
+# the compressor the one before left (kept and reset): each inflates
+# to its own plain answer.
+LRN="$X/com.atproto.repo.listRecords?repo=$did&collection=app.bsky.feed.post&limit"
+n=0
+for l in 30 12 29 20; do
+	curl -sS -o "$T/p$l" "$LRN=$l"
+done
+curl -sS -H 'Accept-Encoding: gzip' -o "$T/z30" "$LRN=30" -o "$T/z12" \
+    "$LRN=12" -o "$T/z29" "$LRN=29" -o "$T/z20" "$LRN=20"
+for l in 30 12 29 20; do
+	gzip -dc <"$T/z$l" 2>/dev/null | cmp -s - "$T/p$l" &&
+	    [ "$(stat -c %s "$T/z$l")" -lt "$(stat -c %s "$T/p$l")" ] &&
+	    n=$((n + 1))
+done
+[ $n = 4 ] && ok "four gzipped answers in turn, each inflates to its own" ||
+    notok "gzipped answers in turn" "$n of 4"
 
 # 6. gzip on CARs: getRepo (whole, this repo being small) and getBlocks
 # (streamed: flushed block by block, so chunked), same bytes inflated.

@@ -441,6 +441,38 @@ call "$R.listRecords?repo=$ALICE&collection=$POST&limit=2&reverse=true&unknown=x
     notok "lexicon: good parameters" "$st $(cat "$T/body")"
 
 #
+# The answer text of the record reads, written straight from the stored
+# DAG-CBOR: compact, keys in the record's (canonical) order, every
+# escape as JSON.stringify writes it, the value as it was sent.
+#
+TRICKY='{"$type":"com.example.tricky","s":"q\" b\\ s/ nl\n tab\t c\u0001\u001f del\u007f \u00e9\u20ac\ud83d\ude00","n":[0,-1,9007199254740991,-9007199254740991],"z":null,"t":true,"f":false,"l":{"$link":"bafyreie5737gdxlw5i64vzichcalba3z2v5n6icifvx5xytvske7mr3hpm"},"b":{"$bytes":"AAEC/w"},"e":{},"a":[[],{"k":[1]}],"longerkey":"x"}'
+expect "a record with every kind of value" "o.uri === 'at://$ALICE/com.example.tricky/t1'" \
+    -H "$A" -H "$J" -d "{\"repo\":\"$ALICE\",\"collection\":\"com.example.tricky\",\"rkey\":\"t1\",\"validate\":false,\"record\":$TRICKY}" \
+    "$R.putRecord"
+# canon file: the file's text is what JSON.stringify makes of it, and
+# its value (or records[0].value) deep-equals $TRICKY but for key order.
+canon() {
+	"$NODE" -e '
+	    const t=require("fs").readFileSync(process.argv[1],"utf8");
+	    const o=JSON.parse(t), v=o.records ? o.records[0].value : o.value;
+	    const sort=(x)=>Array.isArray(x)?x.map(sort):x&&typeof x==="object"?
+	        Object.fromEntries(Object.keys(x).sort().map(k=>[k,sort(x[k])])):x;
+	    const want=JSON.parse(process.argv[2]);
+	    const order=Object.keys(v).join();
+	    console.log(t === JSON.stringify(o) &&
+	        JSON.stringify(sort(v)) === JSON.stringify(sort(want)) &&
+	        order === "a,b,e,f,l,n,s,t,z,\$type,longerkey")' "$1" "$TRICKY"
+}
+call "$R.getRecord?repo=$ALICE&collection=com.example.tricky&rkey=t1"
+[ "$st" = 200 ] && [ "$(canon "$T/body")" = true ] &&
+    ok "getRecord answer text is compact canonical JSON" ||
+    notok "getRecord answer text" "$st $(cat "$T/body")"
+call "$R.listRecords?repo=$ALICE&collection=com.example.tricky"
+[ "$st" = 200 ] && [ "$(canon "$T/body")" = true ] &&
+    ok "listRecords answer text is compact canonical JSON" ||
+    notok "listRecords answer text" "$st $(cat "$T/body")"
+
+#
 # The official client does it all again.
 #
 (cd "$top/tests/node" && "$NODE" repo.mjs "$URL" carol.test pw-carol-123) >"$T/node.out" 2>&1

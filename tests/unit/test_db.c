@@ -164,6 +164,76 @@ test_checkpointer(void **state)
 	rmdir(dir);
 }
 
+static int64_t
+int_of(sqlite3 *db, const char *sql)
+{
+	sqlite3_stmt	*st;
+	int64_t		 n = -1;
+
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &st, NULL),
+	    SQLITE_OK);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * 0012 on a database of 0011 with records: each record block gets the
+ * number of records of its repository pointing at it, nodes 0, and
+ * record_cid goes.
+ */
+static void
+test_migrate_block_refs(void **state)
+{
+	sqlite3	*db;
+	char	 err[256];
+	size_t	 i;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	for (i = 0; i < 11; i++)
+		exec_ok(db, migrations[i].sql);
+	exec_ok(db, "PRAGMA user_version = 11");
+	exec_ok(db, "INSERT INTO repo_block (did, cid, rev, data) VALUES "
+	    "('did:a', 'bshared', 'r1', x'01'), "
+	    "('did:a', 'bone', 'r1', x'02'), "
+	    "('did:a', 'bnode', 'r1', x'03'), "
+	    "('did:a', 'bcommit', 'r1', x'04'), "
+	    "('did:b', 'bshared', 'r2', x'01'), "
+	    "('did:b', 'bnode', 'r2', x'03');"
+	    "INSERT INTO record (did, collection, rkey, cid, rev, indexed_at) "
+	    "VALUES ('did:a', 'c.x', '1', 'bshared', 'r1', 't'), "
+	    "('did:a', 'c.x', '2', 'bshared', 'r1', 't'), "
+	    "('did:a', 'c.y', '1', 'bshared', 'r1', 't'), "
+	    "('did:a', 'c.x', '3', 'bone', 'r1', 't'), "
+	    "('did:b', 'c.x', '1', 'bshared', 'r2', 't')");
+	assert_int_equal(db_migrate(db, err, sizeof(err)), 0);
+	assert_int_equal(user_version(db), (int)nmigrations);
+	assert_int_equal(int_of(db, "SELECT refs FROM repo_block WHERE "
+	    "did = 'did:a' AND cid = 'bshared'"), 3);
+	assert_int_equal(int_of(db, "SELECT refs FROM repo_block WHERE "
+	    "did = 'did:a' AND cid = 'bone'"), 1);
+	assert_int_equal(int_of(db, "SELECT refs FROM repo_block WHERE "
+	    "did = 'did:a' AND cid = 'bnode'"), 0);
+	assert_int_equal(int_of(db, "SELECT refs FROM repo_block WHERE "
+	    "did = 'did:a' AND cid = 'bcommit'"), 0);
+	assert_int_equal(int_of(db, "SELECT refs FROM repo_block WHERE "
+	    "did = 'did:b' AND cid = 'bshared'"), 1);
+	assert_int_equal(int_of(db, "SELECT refs FROM repo_block WHERE "
+	    "did = 'did:b' AND cid = 'bnode'"), 0);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'record_cid'"), 0);
+	/* Every row's count is its records', whatever the order. */
+	assert_int_equal(int_of(db, "SELECT count(*) FROM repo_block b "
+	    "WHERE refs != (SELECT count(*) FROM record r "
+	    "WHERE r.did = b.did AND r.cid = b.cid)"), 0);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM repo_block"), 6);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM record"), 5);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM "
+	    "pragma_integrity_check WHERE integrity_check != 'ok'"), 0);
+	sqlite3_close(db);
+}
+
 static void
 test_open_unwritable(void **state)
 {
@@ -180,6 +250,7 @@ main(void)
 		cmocka_unit_test(test_migrations_numbered),
 		cmocka_unit_test(test_migrate_fresh),
 		cmocka_unit_test(test_migrate_newer_refused),
+		cmocka_unit_test(test_migrate_block_refs),
 		cmocka_unit_test(test_open_file_wal),
 		cmocka_unit_test(test_open_unwritable),
 		cmocka_unit_test(test_checkpointer),

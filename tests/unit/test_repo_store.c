@@ -64,8 +64,73 @@ test_blocks(void **state)
 	/* Another repository does not see it. */
 	assert_int_equal(rstore_get_block(db, bob, &c1, &data, &len), 1);
 	assert_int_equal(rstore_get_block(db, alice, &c2, &data, &len), 1);
-	assert_int_equal(rstore_del_block(db, alice, &c1), 0);
+	/* No record points at it: an unref of 0 drops it. */
+	assert_int_equal(rstore_unref_block(db, alice, &c1, 0), 0);
 	assert_int_equal(rstore_get_block(db, alice, &c1, &data, &len), 1);
+}
+
+static int64_t
+refs_of(sqlite3 *db, const char *did, const struct cid *c)
+{
+	sqlite3_stmt	*st;
+	char		 s[CID_STRSZ];
+	int64_t		 n = -1;
+
+	assert_true(cid_to_str(c, s, sizeof(s)) > 0);
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT refs FROM repo_block "
+	    "WHERE did = ? AND cid = ?", -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, did, -1, SQLITE_STATIC);
+	sqlite3_bind_text(st, 2, s, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int64(st, 0);
+	sqlite3_finalize(st);
+	return n;
+}
+
+/*
+ * A record block counts the records pointing at it, per repository,
+ * and goes with the last; a node block (count 0) goes at once, and one
+ * a record points at stays when the tree lets go of it.
+ */
+static void
+test_block_refs(void **state)
+{
+	sqlite3		*db = *state;
+	struct cid	 r, n;
+	const uint8_t	*rec = (const uint8_t *)"record", *node =
+			    (const uint8_t *)"node";
+
+	cid_of_bytes(&r, CID_CODEC_DAGCBOR, rec, 6);
+	cid_of_bytes(&n, CID_CODEC_DAGCBOR, node, 4);
+	assert_int_equal(rstore_ref_block(db, alice, "3kaaaaaaaaaaa", &r,
+	    rec, 6, 1), 0);
+	assert_int_equal(refs_of(db, alice, &r), 1);
+	/* Two more, the rev of the first kept. */
+	assert_int_equal(rstore_ref_block(db, alice, "3kaaaaaaaaaab", &r,
+	    rec, 6, 2), 0);
+	assert_int_equal(refs_of(db, alice, &r), 3);
+	assert_int_equal(db_count(db, "repo_block"), 1);
+	assert_int_equal(rstore_ref_block(db, bob, "3kaaaaaaaaaab", &r,
+	    rec, 6, 1), 0);
+	assert_int_equal(refs_of(db, bob, &r), 1);
+	/* The tree letting go of it (0) leaves it to its records. */
+	assert_int_equal(rstore_unref_block(db, alice, &r, 0), 0);
+	assert_int_equal(refs_of(db, alice, &r), 3);
+	assert_int_equal(rstore_unref_block(db, alice, &r, 2), 0);
+	assert_int_equal(refs_of(db, alice, &r), 1);
+	assert_int_equal(rstore_unref_block(db, alice, &r, 1), 0);
+	assert_int_equal(refs_of(db, alice, &r), -1);
+	assert_int_equal(refs_of(db, bob, &r), 1);
+	/* Nothing there: nothing happens. */
+	assert_int_equal(rstore_unref_block(db, alice, &r, 1), 0);
+	assert_int_equal(refs_of(db, alice, &r), -1);
+	/* A node's count is 0. */
+	assert_int_equal(rstore_put_block(db, alice, "3kaaaaaaaaaaa", &n,
+	    node, 4), 0);
+	assert_int_equal(refs_of(db, alice, &n), 0);
+	assert_int_equal(rstore_unref_block(db, alice, &n, 0), 0);
+	assert_int_equal(refs_of(db, alice, &n), -1);
+	assert_int_equal(db_count(db, "repo_block"), 1);
 }
 
 static int
@@ -190,6 +255,8 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_blocks, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_block_refs, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_foreach_order, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_roots, setup, teardown),
