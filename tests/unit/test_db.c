@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -165,6 +166,61 @@ test_checkpointer(void **state)
 }
 
 static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The busy handler tries again every millisecond (never SQLite's own
+ * sleeps of up to 100 ms, long after a lock is free) and gives up
+ * after as many tries as milliseconds asked for.
+ */
+static void
+test_busy_wait(void **state)
+{
+	char		 dir[] = "/tmp/pdsd-dbtest.XXXXXX", path[256];
+	char		 err[256];
+	sqlite3		*a, *b;
+	int64_t		 t0, dt;
+	int		 n;
+
+	/* Each try sleeps about 1 ms, never 100. */
+	t0 = now_ms();
+	for (n = 0; n < 20; n++)
+		assert_int_equal(db_busy_handler((void *)(intptr_t)20, n), 1);
+	dt = now_ms() - t0;
+	assert_true(dt >= 20);
+	assert_true(dt < 1000);
+	assert_int_equal(db_busy_handler((void *)(intptr_t)20, 20), 0);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pdsd.db", dir);
+	assert_non_null(a = db_open(path, err, sizeof(err)));
+	assert_non_null(b = db_open(path, err, sizeof(err)));
+	exec_ok(a, "CREATE TABLE t (x)");
+	exec_ok(a, "BEGIN IMMEDIATE");
+	db_busy_wait(b, 50);
+	t0 = now_ms();
+	assert_int_equal(sqlite3_exec(b, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_BUSY);
+	dt = now_ms() - t0;
+	assert_true(dt >= 50);
+	assert_true(dt < 2000);
+	exec_ok(a, "COMMIT");
+	exec_ok(b, "BEGIN IMMEDIATE");
+	exec_ok(b, "INSERT INTO t VALUES (1)");
+	exec_ok(b, "COMMIT");
+	db_close(b);
+	db_close(a);
+	unlink(path);
+	rmdir(dir);
+}
+
+static int64_t
 int_of(sqlite3 *db, const char *sql)
 {
 	sqlite3_stmt	*st;
@@ -251,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_migrate_fresh),
 		cmocka_unit_test(test_migrate_newer_refused),
 		cmocka_unit_test(test_migrate_block_refs),
+		cmocka_unit_test(test_busy_wait),
 		cmocka_unit_test(test_open_file_wal),
 		cmocka_unit_test(test_open_unwritable),
 		cmocka_unit_test(test_checkpointer),
