@@ -120,9 +120,9 @@ exec_ok(sqlite3 *db, const char *sql)
 
 /*
  * The loop's connection never checkpoints, and the thread keeps the
- * WAL bounded anyway: 40 MB written in small transactions (about 80 MB
- * of WAL pages), and the WAL stays under its size limit
- * (checkpoint.c's CKPT_SIZE_LIMIT, 72 MiB) once a checkpoint has
+ * WAL bounded anyway: 160 MB written in small transactions (about 320
+ * MB of WAL pages), and the WAL stays under its size limit
+ * (checkpoint.c's CKPT_SIZE_LIMIT, 128 MiB) once a checkpoint has
  * caught up.
  */
 static void
@@ -146,17 +146,17 @@ test_checkpointer(void **state)
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
 	exec_ok(db, "CREATE TABLE t (x BLOB)");
-	for (i = 0; i < 10000; i++)
+	for (i = 0; i < 40000; i++)
 		exec_ok(db, "INSERT INTO t VALUES (randomblob(4000))");
 	/* Bounded: 20 s for the thread to catch up on a busy machine. */
 	for (i = 0; i < 400 && !ok; i++) {
 		exec_ok(db, "INSERT INTO t VALUES (1)");
-		ok = file_size(wal) <= 72 * 1024 * 1024;
+		ok = file_size(wal) <= 128 * 1024 * 1024;
 		if (!ok)
 			usleep(50000);
 	}
 	assert_true(ok);
-	assert_int_equal(db_count(db, "t"), 10000 + i);
+	assert_int_equal(db_count(db, "t"), 40000 + i);
 	db_checkpointer_stop();
 	db_close(db);
 	/* The last close checkpointed and removed the WAL. */
