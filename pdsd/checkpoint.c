@@ -146,6 +146,9 @@ ckpt_run(int frames)
 		    &done);
 	pthread_mutex_lock(&ck.mtx);
 	ck.copied = mode == SQLITE_CHECKPOINT_RESTART ? 0 : done;
+	/* Asked for while it ran, of the WAL it just began again. */
+	if (mode == SQLITE_CHECKPOINT_RESTART && rc == SQLITE_OK)
+		ck.frames = 0;
 	clock_gettime(CLOCK_MONOTONIC, &ck.last);
 	pthread_mutex_unlock(&ck.mtx);
 	if (rc != SQLITE_OK && rc != SQLITE_BUSY)
