@@ -107,8 +107,8 @@ db_migrate(sqlite3 *db, char *err, size_t errlen)
 
 /*
  * SQLite's own busy handler sleeps longer and longer, up to 100 ms at
- * a time: a lock held 20 ms (a checkpoint's syncs) kept the frontend's
- * only thread asleep for 33.  This one tries again every millisecond,
+ * a time: for a lock held 20 ms (a checkpoint's syncs) it sleeps 33,
+ * and the frontend's only thread with it.  This one tries again every millisecond,
  * ms times (arg) at most.
  */
 int
