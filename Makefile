@@ -26,6 +26,11 @@ PKG_LIBS !=	pkg-config --libs $(PKGS) 2>/dev/null || true
 CPPFLAGS +=	-Icommon -Ipdsd -D_GNU_SOURCE -DPDS_VERSION=\"$(VERSION)\" \
 		-DPDS_SBINDIR=\"$(SBINDIR)\" $(PKG_CFLAGS) -pthread
 LDLIBS +=	$(PKG_LIBS) -lwslay -lresolv -lm -pthread
+# ISA-L's igzip, when installed, makes getRepo's gzip pieces (pdsd/gzip.c)
+ISAL_CFLAGS !=	pkg-config --exists libisal 2>/dev/null && echo -DHAVE_ISAL || true
+ISAL_LIBS !=	pkg-config --libs libisal 2>/dev/null || true
+CPPFLAGS +=	$(ISAL_CFLAGS)
+LDLIBS +=	$(ISAL_LIBS)
 
 YACC =		byacc
 

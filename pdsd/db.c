@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -104,6 +105,29 @@ db_migrate(sqlite3 *db, char *err, size_t errlen)
 	return 0;
 }
 
+/*
+ * SQLite's own busy handler sleeps longer and longer, up to 100 ms at
+ * a time: for a lock held 20 ms (a checkpoint's syncs) it sleeps 33,
+ * and the frontend's only thread with it.  This one tries again every millisecond,
+ * ms times (arg) at most.
+ */
+int
+db_busy_handler(void *arg, int n)
+{
+	struct timespec	 ts = { 0, 1000000 };
+
+	if (n >= (int)(intptr_t)arg)
+		return 0;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+void
+db_busy_wait(sqlite3 *db, int ms)
+{
+	sqlite3_busy_handler(db, db_busy_handler, (void *)(intptr_t)ms);
+}
+
 sqlite3 *
 db_open(const char *path, char *err, size_t errlen)
 {
@@ -117,7 +141,7 @@ db_open(const char *path, char *err, size_t errlen)
 		sqlite3_close(db);
 		return NULL;
 	}
-	sqlite3_busy_timeout(db, 5000);
+	db_busy_wait(db, 5000);
 	if (db_exec(db, "PRAGMA journal_mode = WAL", err, errlen) == -1 ||
 	    db_exec(db, "PRAGMA synchronous = NORMAL", err, errlen) == -1 ||
 	    db_exec(db, "PRAGMA foreign_keys = ON", err, errlen) == -1 ||

@@ -9,7 +9,8 @@
  * never blocks the loop.  When a page comes back short it is caught up
  * and joins the live consumers.  Live events are read from the log once
  * per commit (after the writer's transaction), framed once, and that
- * one buffer is queued by reference on every live consumer; each
+ * one buffer is queued by reference on every live consumer (all the
+ * events that came since the last fan-out in one write each); each
  * connection remembers the last seq it was sent, which is what keeps
  * the switch from replay to live free of gaps and duplicates.  A live
  * consumer with FH_MAX_QUEUED events not yet written to its socket (the
@@ -49,6 +50,7 @@
 #define FH_PRUNE_ROWS	1000		/* rows deleted per statement */
 #define FH_CURSOR_LEN	32
 #define FH_MAX_CONSUMERS 4096		/* past the HTTP layer's cap */
+#define FH_BATCH	64		/* live events per fan-out */
 
 struct fh_conn {
 	TAILQ_ENTRY(fh_conn)	 entry;
@@ -268,59 +270,101 @@ fh_closed(struct ws *ws, void *arg)
 	free(c);
 }
 
-/* The frame in `frame' (event seq) to every live consumer behind it. */
+/*
+ * A consumer's share of a batch, frame by frame as each came: before
+ * each, the bound on what it has not yet taken.
+ */
 static void
-fh_fanout(int64_t seq)
+fh_send_each(struct fh_conn *c, struct ws_frame **f, const int64_t *seq,
+    size_t n)
 {
-	struct fh_conn	*c;
-	struct ws_frame	*f;
+	size_t	 i;
 
-	if ((f = ws_frame_new(frame.p, frame.len)) == NULL) {
-		log_warn("firehose: event %lld", (long long)seq);
-		return;
-	}
-	TAILQ_FOREACH(c, &conns, entry) {
-		if (!c->live || c->last >= seq)
-			continue;
+	for (i = 0; i < n; i++) {
 		if (ws_queued_frames(c->ws) >= FH_MAX_QUEUED ||
 		    ws_pending(c->ws) > FH_MAX_PENDING) {
 			log_info("firehose: consumer too slow, dropped");
 			fh_error(c, "ConsumerTooSlow", "Stream consumer too "
 			    "slow");
-			continue;
+			return;
 		}
-		if (ws_send_frame(c->ws, f) == 0)
-			c->last = seq;
+		if (ws_send_frame(c->ws, f[i]) == 0)
+			c->last = seq[i];
 	}
-	ws_frame_unref(f);
 }
 
-/* After commits: read the new rows once, send each to all. */
+/*
+ * The batch (events seq[0..n-1], framed, `bytes' long together) to every
+ * live consumer, each its share behind its last.  A consumer holding
+ * nothing unsent cannot cross a bound within the batch (fewer frames
+ * than FH_MAX_QUEUED, fewer bytes than FH_MAX_PENDING), so its share
+ * goes in one write; any other takes the frames one at a time, the
+ * bound checked before each.
+ */
+static void
+fh_fanout(struct ws_frame **f, const int64_t *seq, size_t n, size_t bytes)
+{
+	struct fh_conn	*c;
+	size_t		 i;
+
+	TAILQ_FOREACH(c, &conns, entry) {
+		if (!c->live || c->last >= seq[n - 1])
+			continue;
+		for (i = 0; seq[i] <= c->last; i++)
+			;
+		if (bytes > FH_MAX_PENDING || ws_queued_frames(c->ws) > 0 ||
+		    ws_pending(c->ws) > 0) {
+			fh_send_each(c, f + i, seq + i, n - i);
+			continue;
+		}
+		if (ws_send_frames(c->ws, f + i, n - i) == 0)
+			c->last = seq[n - 1];
+	}
+}
+
+/*
+ * After commits: read the new rows once and send them to all.  All the
+ * rows there are go out together: those that came while the loop was
+ * busy with the last batch cost each consumer one write, not one each,
+ * and nothing waits for more to come.
+ */
 static void
 fh_broadcast(evutil_socket_t fd, short ev, void *arg)
 {
+	struct ws_frame	*f[FH_BATCH];
+	int64_t		 seq[FH_BATCH];
 	sqlite3_stmt	*st;
-	int64_t		 seq;
-	int		 rc, n = 0;
+	size_t		 i, n = 0, bytes = 0;
+	int		 rc = SQLITE_DONE, rows = 0;
 
 	if (TAILQ_EMPTY(&conns)) {
-		if ((seq = events_last_seq(fe->db)) >= 0)
-			hub_last = seq;
+		if ((seq[0] = events_last_seq(fe->db)) >= 0)
+			hub_last = seq[0];
 		return;
 	}
 	if ((st = page_stmt(hub_last)) == NULL)
 		return;
-	while ((rc = sqlite3_step(st)) == SQLITE_ROW) {
+	while (n < FH_BATCH && (rc = sqlite3_step(st)) == SQLITE_ROW) {
+		rows++;
+		seq[n] = sqlite3_column_int64(st, 0);
+		hub_last = seq[n];
+		if (frame_row(st) == -1)
+			continue;
+		if ((f[n] = ws_frame_new(frame.p, frame.len)) == NULL) {
+			log_warn("firehose: event %lld", (long long)seq[n]);
+			continue;
+		}
+		bytes += frame.len + 10;	/* and at most its head */
 		n++;
-		seq = sqlite3_column_int64(st, 0);
-		if (frame_row(st) == 0)
-			fh_fanout(seq);
-		hub_last = seq;
 	}
 	sqlite3_reset(st);
-	if (rc != SQLITE_DONE)
+	if (n > 0)
+		fh_fanout(f, seq, n, bytes);
+	for (i = 0; i < n; i++)
+		ws_frame_unref(f[i]);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
 		log_warnx("firehose: %s", sqlite3_errmsg(fe->db));
-	else if (n == FH_PAGE_ROWS)
+	else if (n == FH_BATCH || rows == FH_PAGE_ROWS)
 		/* A big burst: the rest on the next loop turn. */
 		event_active(ev_notify, EV_TIMEOUT, 0);
 }

@@ -6,6 +6,7 @@
  */
 #include <sys/types.h>
 #include <sys/stat.h>
+#include <sys/resource.h>
 
 #include <errno.h>
 #include <event.h>
@@ -17,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -41,8 +43,56 @@ static void	frontend_sig(int, short, void *);
 static void	frontend_dispatch_parent(int, short, void *);
 static void	frontend_dispatch_signer(int, short, void *);
 static void	frontend_configure(void);
+static void	frontend_lag(int, short, void *);
 static void	str_list_clear(struct conf_str_list *);
 static void	str_list_add(struct conf_str_list *, struct imsg *);
+
+/*
+ * At -vv, a timer every LAG_PERIOD_MS logs when it ran more than
+ * LAG_WARN_MS late: every request in flight waited that long.  The
+ * thread's CPU time and sleeps over the period tell a long callback
+ * (CPU), a blocking call (sleeps: a lock, a sync) and a busy machine
+ * (neither) apart.
+ */
+#define LAG_PERIOD_MS	10
+#define LAG_WARN_MS	5
+
+static struct event	 ev_lag;
+
+static long long
+ms_between(const struct timespec *a, const struct timespec *b)
+{
+	return (long long)(b->tv_sec - a->tv_sec) * 1000 +
+	    (b->tv_nsec - a->tv_nsec) / 1000000;
+}
+
+static void
+frontend_lag(int fd, short event, void *arg)
+{
+	static struct timespec	 due, lastcpu;
+	static long		 lastsleeps;
+	struct timeval		 tv = { 0, LAG_PERIOD_MS * 1000 };
+	struct timespec		 now, cpu;
+	struct rusage		 ru;
+	long long		 late;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu);
+	getrusage(RUSAGE_THREAD, &ru);
+	if (due.tv_sec != 0 && (late = ms_between(&due, &now)) > LAG_WARN_MS)
+		log_debug("loop held %lld ms: %lld ms on CPU, %ld sleeps",
+		    late, ms_between(&lastcpu, &cpu),
+		    ru.ru_nvcsw - lastsleeps);
+	lastcpu = cpu;
+	lastsleeps = ru.ru_nvcsw;
+	due = now;
+	due.tv_nsec += LAG_PERIOD_MS * 1000000L;
+	if (due.tv_nsec >= 1000000000L) {
+		due.tv_sec++;
+		due.tv_nsec -= 1000000000L;
+	}
+	evtimer_add(&ev_lag, &tv);
+}
 
 void
 frontend_main(int debug, int verbose)
@@ -78,6 +128,10 @@ frontend_main(int debug, int verbose)
 	imsgbuf_set_maxsize(&iev_parent.ibuf, PDS_IMSG_MAXSIZE);
 	imsgbuf_set_maxsize(&iev_signer.ibuf, PDS_IMSG_MAXSIZE);
 	signer_init(&iev_signer);
+	if (verbose >= 2) {
+		evtimer_set(&ev_lag, frontend_lag, NULL);
+		frontend_lag(-1, 0, NULL);
+	}
 
 	event_dispatch();
 	control_cleanup();

@@ -14,6 +14,9 @@
 
 #include <event2/buffer.h>
 #include <zlib.h>
+#ifdef HAVE_ISAL
+#include <isa-l/igzip_lib.h>
+#endif
 
 #include "http.h"
 
@@ -37,6 +40,10 @@ struct http_gzip {
 	z_stream	 z;
 	int		 level;
 	int		 raw;
+#ifdef HAVE_ISAL
+	struct isal_zstream	*is;
+	uint8_t			*isbuf;
+#endif
 };
 
 /*
@@ -177,6 +184,14 @@ http_gzip_free(struct http_gzip *gz)
 		gz_spare[gz->level] = gz;
 		return;
 	}
+#ifdef HAVE_ISAL
+	if (gz->raw) {
+		free(gz->is);
+		free(gz->isbuf);
+		free(gz);
+		return;
+	}
+#endif
 	deflateEnd(&gz->z);
 	free(gz);
 }
@@ -262,6 +277,99 @@ http_gzip_write(struct http_gzip *gz, struct evbuffer *in,
  * starts with an empty window, which costs a 256 KiB piece of a CAR
  * about 0.3 % more bytes.
  */
+#ifdef HAVE_ISAL
+/*
+ * With ISA-L, pieces are made by igzip, whose level 1 deflates the
+ * bench's 2.70 MB CAR in 256 KiB pieces about six times faster than
+ * zlib's level 1, to fewer bytes (1,050,022 against 1,058,595).  Its
+ * levels above 1 cost more for little; a piece ends in a sync flush
+ * as with zlib, so the pieces join the same way.
+ */
+#define IS_LEVEL	1
+#define IS_BUFSZ	ISAL_DEF_LVL1_DEFAULT
+
+struct http_gzip *
+http_gzip_new_raw(int level)
+{
+	struct http_gzip	*gz;
+
+	if ((gz = calloc(1, sizeof(*gz))) == NULL)
+		return NULL;
+	if ((gz->is = malloc(sizeof(*gz->is))) == NULL ||
+	    (gz->isbuf = malloc(IS_BUFSZ)) == NULL) {
+		free(gz->is);
+		free(gz);
+		return NULL;
+	}
+	gz->level = level;
+	gz->raw = 1;
+	return gz;
+}
+
+/* Deflate len bytes into out; flush or end what came before at "end". */
+static int
+is_deflate(struct http_gzip *gz, const void *data, size_t len,
+    struct evbuffer *out, int end, int last)
+{
+	struct isal_zstream	*is = gz->is;
+	struct evbuffer_iovec	 v;
+
+	is->next_in = (uint8_t *)(uintptr_t)data;
+	is->avail_in = len;
+	is->flush = end ? SYNC_FLUSH : NO_FLUSH;
+	is->end_of_stream = end && last;
+	do {
+		if (evbuffer_reserve_space(out, GZ_OUTSTEP, &v, 1) < 1)
+			return -1;
+		is->next_out = v.iov_base;
+		is->avail_out = v.iov_len;
+		if (isal_deflate(is) != COMP_OK)
+			return -1;
+		v.iov_len -= is->avail_out;
+		if (evbuffer_commit_space(out, &v, 1) == -1)
+			return -1;
+	} while (is->avail_out == 0 || is->avail_in > 0);
+	return 0;
+}
+
+int
+http_gzip_piece(struct http_gzip *gz, struct evbuffer *in,
+    struct evbuffer *out, int last, uint32_t *crc, size_t *len)
+{
+	struct isal_zstream	*is = gz->is;
+	struct evbuffer_iovec	 v[8];
+	size_t			 total, done;
+	int			 i, n;
+
+	*crc = crc32(0, NULL, 0);
+	*len = 0;
+	isal_deflate_init(is);
+	is->level = IS_LEVEL;
+	is->level_buf = gz->isbuf;
+	is->level_buf_size = IS_BUFSZ;
+	is->gzip_flag = IGZIP_DEFLATE;
+	if ((total = evbuffer_get_length(in)) == 0 &&
+	    is_deflate(gz, NULL, 0, out, 1, last) == -1)
+		return -1;
+	while (*len < total) {
+		if ((n = evbuffer_peek(in, -1, NULL, v, 8)) <= 0)
+			return -1;
+		if (n > 8)
+			n = 8;
+		for (i = 0, done = 0; i < n; i++) {
+			*crc = crc32(*crc, v[i].iov_base, v[i].iov_len);
+			done += v[i].iov_len;
+			if (is_deflate(gz, v[i].iov_base, v[i].iov_len, out,
+			    *len + done == total, last) == -1)
+				return -1;
+		}
+		*len += done;
+		if (evbuffer_drain(in, done) == -1)
+			return -1;
+	}
+	return last && is->internal_state.state != ZSTATE_END ? -1 : 0;
+}
+#else
 struct http_gzip *
 http_gzip_new_raw(int level)
 {
@@ -294,6 +402,8 @@ http_gzip_piece(struct http_gzip *gz, struct evbuffer *in,
 		return -1;
 	return gz_deflate(gz, NULL, 0, out, last ? Z_FINISH : Z_SYNC_FLUSH);
 }
+
+#endif
 
 uint32_t
 http_gzip_crc_combine(uint32_t crc, uint32_t crc2, size_t len2)

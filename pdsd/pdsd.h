@@ -330,6 +330,8 @@ int		 proxy_is_appview(const char *);
  */
 #define DB_CACHE_KIB	"-8192"
 struct sqlite3	*db_open(const char *, char *, size_t);
+int		 db_busy_handler(void *, int);
+void		 db_busy_wait(struct sqlite3 *, int);
 /* db_pcache.c */
 void		 db_pcache_install(void);
 int		 db_migrate(struct sqlite3 *, char *, size_t);

@@ -87,6 +87,9 @@ struct repo_write {
 	uint8_t			*unsigned_commit;
 	size_t			 unsigned_len;
 	int			 resigned;	/* asked again above the floor */
+	/* stage times (us), taken and logged at -vv only */
+	int64_t			 t_submit, t_start, t_asked, t_signed;
+	int64_t			 t_begin, t_commit, t_end;
 };
 
 struct repo_write *repo_write_new(const char *, size_t);

@@ -8,6 +8,7 @@
  */
 #include <sys/types.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <stddef.h>
@@ -30,6 +31,7 @@
 #define WS_GUID		"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 #define WS_KEY_RAW	16		/* decoded Sec-WebSocket-Key */
 #define JSON_TYPE	"application/json; charset=utf-8"
+#define WS_SEND_IOV	64		/* frames per direct write */
 
 enum ws_state {
 	WS_OPEN,
@@ -465,39 +467,35 @@ ws_frame_done(const void *data, size_t len, void *arg)
 	    offsetof(struct ws_frame, wire)));
 }
 
-/*
- * A frame that fits the socket now goes straight to it: with many
- * consumers, queueing it would cost each one a trip through the loop
- * (arm the write event, wake, write, disarm) for the same one write.
- * 1 if all of it went, 0 if nothing did; a part sent has its rest
- * copied to the output, which then keeps the order.
- */
+/* One more shared frame in the output, by reference. */
 static int
-ws_send_now(struct ws *ws, struct ws_frame *f)
+ws_queue_ref(struct ws *ws, struct ws_frame *f)
 {
-	struct evbuffer	*out = bufferevent_get_output(ws->bev);
-	ssize_t		 n;
-
-	if (evbuffer_get_length(out) != 0)
-		return 0;
-	n = send(bufferevent_getfd(ws->bev), f->wire, f->len,
-	    MSG_DONTWAIT | MSG_NOSIGNAL);
-	if (n <= 0)
-		/* Full, or broken: the bufferevent finds out which. */
-		return 0;
-	if ((size_t)n == f->len)
-		return 1;
-	if (evbuffer_add(out, f->wire + n, f->len - n) == -1) {
-		ws_teardown(ws);
-		return 1;
+	f->refs++;
+	if (evbuffer_add_reference(bufferevent_get_output(ws->bev), f->wire,
+	    f->len, ws_frame_done, ws) == -1) {
+		f->refs--;
+		return -1;
 	}
-	return 1;
+	ws->nframes++;
+	return 0;
 }
 
+/*
+ * Frames that fit the socket now go straight to it, all in one write:
+ * with many consumers, queueing them would cost each one a trip through
+ * the loop (arm the write event, wake, write, disarm) for the same one
+ * write, and a write apiece would cost a system call per frame.  What
+ * the socket does not take waits in the output, in order: a frame cut
+ * short has its tail copied, the rest are referenced.
+ */
 int
-ws_send_frame(struct ws *ws, struct ws_frame *f)
+ws_send_frames(struct ws *ws, struct ws_frame **f, size_t n)
 {
-	struct evbuffer	*out;
+	struct iovec	 iov[WS_SEND_IOV];
+	struct msghdr	 msg;
+	ssize_t		 w = 0;
+	size_t		 i, k = 0;
 
 	if (ws->state != WS_OPEN || wslay_event_get_close_sent(ws->ctx))
 		return -1;
@@ -505,19 +503,51 @@ ws_send_frame(struct ws *ws, struct ws_frame *f)
 	ws_flush(ws);
 	if (ws->state != WS_OPEN)
 		return -1;
-	if (wslay_event_get_queued_msg_count(ws->ctx) > 0)
-		return ws_send_binary(ws, f->wire + f->hlen, f->len - f->hlen);
-	if (ws_send_now(ws, f))
-		return ws->state == WS_DEAD ? -1 : 0;
-	out = bufferevent_get_output(ws->bev);
-	f->refs++;
-	if (evbuffer_add_reference(out, f->wire, f->len, ws_frame_done,
-	    ws) == -1) {
-		f->refs--;
-		return -1;
+	if (wslay_event_get_queued_msg_count(ws->ctx) > 0) {
+		for (i = 0; i < n; i++)
+			if (ws_send_binary(ws, f[i]->wire + f[i]->hlen,
+			    f[i]->len - f[i]->hlen) == -1)
+				return -1;
+		return 0;
 	}
-	ws->nframes++;
+	if (evbuffer_get_length(bufferevent_get_output(ws->bev)) == 0) {
+		k = n < WS_SEND_IOV ? n : WS_SEND_IOV;
+		for (i = 0; i < k; i++) {
+			iov[i].iov_base = f[i]->wire;
+			iov[i].iov_len = f[i]->len;
+		}
+		memset(&msg, 0, sizeof(msg));
+		msg.msg_iov = iov;
+		msg.msg_iovlen = k;
+		/* Full, or broken: the bufferevent finds out which. */
+		if ((w = sendmsg(bufferevent_getfd(ws->bev), &msg,
+		    MSG_DONTWAIT | MSG_NOSIGNAL)) < 0)
+			w = 0;
+	}
+	for (i = 0; i < n; i++) {
+		if (i < k && (size_t)w >= f[i]->len) {
+			w -= f[i]->len;
+			continue;
+		}
+		if (i < k && w > 0) {
+			if (evbuffer_add(bufferevent_get_output(ws->bev),
+			    f[i]->wire + w, f[i]->len - w) == -1) {
+				ws_teardown(ws);
+				return -1;
+			}
+			w = 0;
+			continue;
+		}
+		if (ws_queue_ref(ws, f[i]) == -1)
+			return -1;
+	}
 	return 0;
+}
+
+int
+ws_send_frame(struct ws *ws, struct ws_frame *f)
+{
+	return ws_send_frames(ws, &f, 1);
 }
 
 size_t

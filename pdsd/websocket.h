@@ -65,6 +65,8 @@ struct ws_frame	*ws_frame_new(const void *, size_t);
 void		 ws_frame_unref(struct ws_frame *);
 /* Queue a shared message; -1 if the connection is closing or broken. */
 int		 ws_send_frame(struct ws *, struct ws_frame *);
+/* Several, in order, in one write to the socket when it is idle. */
+int		 ws_send_frames(struct ws *, struct ws_frame **, size_t);
 /* Shared messages queued and not yet all written to the socket. */
 size_t		 ws_queued_frames(const struct ws *);
 /* Send a close frame, then drop the connection once it is out. */

@@ -5,7 +5,7 @@
 PKGS="build-essential pkg-config byacc clang mandoc sqlite3 \
 libevent-dev libsqlite3-dev libcbor-dev libsodium-dev libsecp256k1-dev \
 libjson-c-dev libbsd-dev libseccomp-dev libssl-dev libcurl4-openssl-dev \
-libwslay-dev libcmocka-dev zlib1g-dev nodejs npm"
+libwslay-dev libcmocka-dev zlib1g-dev libisal-dev nodejs npm"
 
 missing() {
 	for p in $PKGS; do

@@ -14,11 +14,20 @@
 // sockets that count frames and answer pings) so that their parsing
 // does not delay the probe's clock.  Both share the machine with pdsd.
 //
+// The subscribers' own cost: the child's CPU time (process.cpuUsage)
+// per frame it read; with the frontend's CPU per send and the cost of
+// the writes with none, what 1,000 subscribers at 0.9 times the
+// no-subscriber rate would take from the machine (the "ceiling" line).
+//
 //   node firehose.mjs --url URL --pid PDSD_PID [--seconds 10]
 //       [--writers 4] [--subs 0,1,100,1000,0] [--out FILE.json]
+//   node firehose.mjs --null 1 --url URL --pid FANOUT_NULL_PID --subs 1,1000
+// (--null: the server is fanout_null.c, which makes its events itself;
+// "writes/s" is then the events it made, as the probe counted them.)
 import net from 'node:net'
 import crypto from 'node:crypto'
 import fs from 'node:fs'
+import os from 'node:os'
 import { fork } from 'node:child_process'
 
 const STREAM = '/xrpc/com.atproto.sync.subscribeRepos'
@@ -152,6 +161,7 @@ async function loadChild(url, n) {
     frames: readers.reduce((a, r) => a + r.frames, 0),
     bytes: readers.reduce((a, r) => a + r.bytes, 0),
     closed: readers.filter((r) => r.closed).length,
+    cpu: process.cpuUsage(),
   })
   process.on('message', (m) => {
     if (m === 'count') process.send({ count: count() })
@@ -188,7 +198,8 @@ async function stopLoad(child) {
   child.kill()
 }
 
-function frontendPid(pid) {
+function frontendPid(pid, alone) {
+  if (alone) return pid
   const kids = fs.readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/)
   for (const k of kids)
     if (fs.readFileSync(`/proc/${k}/cmdline`, 'utf8').startsWith('pdsd: frontend')) return +k
@@ -201,6 +212,25 @@ function cpuTicks(pid) {
   const f = fs.readFileSync(`/proc/${pid}/stat`, 'utf8')
   const rest = f.slice(f.lastIndexOf(')') + 2).split(' ')
   return [+rest[11], +rest[12]]
+}
+
+// A process and all its descendants: [utime, stime] ticks together.
+function treeTicks(pid) {
+  let t = [0, 0]
+  try {
+    t = cpuTicks(pid)
+    for (const task of fs.readdirSync(`/proc/${pid}/task`))
+      for (const k of fs.readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/))
+        if (k) { const c = treeTicks(+k); t[0] += c[0]; t[1] += c[1] }
+  } catch { /* gone meanwhile */ }
+  return t
+}
+
+// All CPUs' busy and total time, in ticks (/proc/stat's first line).
+function machineTicks() {
+  const v = fs.readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number)
+  const total = v.reduce((a, x) => a + x, 0)
+  return { busy: total - v[3] - v[4], total }
 }
 
 async function post(url, nsid, body, jwt) {
@@ -239,6 +269,7 @@ const pct = (a, p) => {
   return s[Math.min(s.length - 1, Math.floor(p * s.length))]
 }
 const r1 = (x) => (x == null ? null : Math.round(x * 10) / 10)
+const r2 = (x) => Math.round(x * 100) / 100
 
 async function phase(o, accts, fe, subs, pre) {
   let child = pre ?? null, probe = null
@@ -253,16 +284,23 @@ async function phase(o, accts, fe, subs, pre) {
     })
   }
   await sleep(1000)
-  const c0 = cpuTicks(fe), base = child ? await ask(child) : { frames: 0, closed: 0 }
+  const c0 = cpuTicks(fe), m0 = machineTicks(), t0s = treeTicks(+o.pid), s0 = process.cpuUsage()
+  const base = child ? await ask(child) : { frames: 0, closed: 0 }
   const p0 = probe ? probe.frames : 0
   const t0 = Date.now()
-  const w = await write(o.url, accts, o.seconds * 1000)
+  // With --null the server makes the events itself: the probe counts them.
+  const w = o.null ? (await sleep(o.seconds * 1000), { writes: probe ? probe.frames - p0 : 0, errors: 0 })
+    : await write(o.url, accts, o.seconds * 1000)
   const secs = (Date.now() - t0) / 1000
-  await sleep(1000)	// the tail of the stream
-  const c1 = cpuTicks(fe)
+  // The tail of the stream; fanout_null's goes on for ever.
+  if (!o.null) await sleep(1000)
+  const c1 = cpuTicks(fe), m1 = machineTicks(), t1s = treeTicks(+o.pid), s1 = process.cpuUsage()
   const end = child ? await ask(child) : { frames: 0, closed: 0 }
   const pf = probe ? probe.frames - p0 : 0
   const delivered = pf + end.frames - base.frames
+  const cf = end.frames - base.frames
+  // The subscribers' own cost: the child's CPU per frame it read.
+  const sub = (k) => child && cf > 0 ? r1((end.cpu[k] - base.cpu[k]) / cf) : null
   const res = {
     subscribers: subs,
     seconds: r1(secs),
@@ -276,6 +314,14 @@ async function phase(o, accts, fe, subs, pre) {
     latency_ms_p50: r1(pct(lat, 0.5)),
     latency_ms_p99: r1(pct(lat, 0.99)),
     latency_samples: lat.length,
+    subscriber_user_us_per_frame: sub('user'),
+    subscriber_sys_us_per_frame: sub('system'),
+    bytes_per_frame: child && cf > 0 ? Math.round((end.bytes - base.bytes) / cf) : null,
+    // The server's processes and this one (writers, probe): what a
+    // write costs us, whoever else shares the machine.
+    ours_us_per_write: w.writes ? Math.round(((t1s[0] + t1s[1] - t0s[0] - t0s[1]) * 10000 +
+      s1.user + s1.system - s0.user - s0.system) / w.writes) : null,
+    machine_cpus_busy: Math.round((m1.busy - m0.busy) / (m1.total - m0.total) * os.cpus().length * 100) / 100,
     dropped: (end.closed ?? 0) + (probe && probe.closed ? 1 : 0),
   }
   if (probe) probe.sock.destroy()
@@ -288,10 +334,10 @@ async function main() {
   const o = opts(process.argv.slice(2))
   if (o.load) return loadChild(o.load, +o.n)
   o.seconds = +o.seconds
-  const fe = frontendPid(+o.pid)
+  const fe = frontendPid(+o.pid, o.null)
   const tag = crypto.randomBytes(3).toString('hex')
   const accts = []
-  for (let i = 0; i < +o.writers; i++)
+  for (let i = 0; i < (o.null ? 0 : +o.writers); i++)
     accts.push(await post(o.url, 'com.atproto.server.createAccount', {
       handle: `fh${tag}${i}.test`, email: `fh${tag}${i}@example.com`, password: `pw-${tag}-${i}`,
     }))
@@ -326,18 +372,45 @@ async function main() {
   }
   if (one && k && one.latency_ms_p99 != null && k.latency_ms_p99 != null)
     out.p99_added_ms = r1(k.latency_ms_p99 - one.latency_ms_p99)
+  if (none.length && k && k.subscriber_user_us_per_frame != null)
+    out.ceiling = ceiling(none, k)
   if (o.out) fs.writeFileSync(o.out, JSON.stringify(out, null, 2))
   report(out)
   process.exit(0)
 }
 
+// What k subscribers at 0.9 times the no-subscriber write rate would
+// take from the machine: the writes themselves (all processes, as
+// measured with none), the server's sends (the frontend's CPU per write
+// above none's, per subscriber) and the subscribers' reads (the
+// child's CPU per frame), against the CPUs there are.
+function ceiling(none, k) {
+  const avg = (f) => none.reduce((a, p) => a + f(p), 0) / none.length
+  const rate = 0.9 * avg((p) => p.writes_per_sec)
+  const perWrite = avg((p) => p.ours_us_per_write / 1e6)
+  const fe0 = avg((p) => p.frontend_user_us_per_write + p.frontend_sys_us_per_write)
+  const send = (k.frontend_user_us_per_write + k.frontend_sys_us_per_write - fe0) / k.subscribers
+  const recv = k.subscriber_user_us_per_frame + k.subscriber_sys_us_per_frame
+  const frames = rate * k.subscribers
+  const need = { writes: rate * perWrite, sends: frames * send / 1e6, reads: frames * recv / 1e6 }
+  return {
+    subscribers: k.subscribers, writes_per_sec: r1(rate), frames_per_sec: Math.round(frames),
+    server_us_per_send: r1(send), subscriber_us_per_frame: r1(recv),
+    cpus_writes: r2(need.writes), cpus_sends: r2(need.sends), cpus_reads: r2(need.reads),
+    cpus_total: r2(need.writes + need.sends + need.reads), cpus_there: os.cpus().length,
+  }
+}
+
 function report(out) {
-  console.log('| subscribers | writes/s | events/s delivered | frontend user µs/write | frontend system µs/write | p50 ms | p99 ms | dropped |')
-  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|')
+  console.log('| subscribers | writes/s | events/s delivered | frontend user µs/write | frontend system µs/write | p50 ms | p99 ms | dropped |' +
+    ' subscribers\' user µs/frame | system µs/frame | bytes/frame | ours µs/write | CPUs busy (machine) |')
+  console.log('|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|')
   for (const p of out.phases)
     console.log(`| ${p.subscribers} | ${p.writes_per_sec} | ${p.events_per_sec} | ${p.frontend_user_us_per_write} | ` +
       `${p.frontend_sys_us_per_write} | ` +
-      `${p.latency_ms_p50 ?? '-'} | ${p.latency_ms_p99 ?? '-'} | ${p.dropped} |`)
+      `${p.latency_ms_p50 ?? '-'} | ${p.latency_ms_p99 ?? '-'} | ${p.dropped} | ` +
+      `${p.subscriber_user_us_per_frame ?? '-'} | ${p.subscriber_sys_us_per_frame ?? '-'} | ` +
+      `${p.bytes_per_frame ?? '-'} | ${p.ours_us_per_write} | ${p.machine_cpus_busy} |`)
   if (out.memory)
     console.log(`\nfrontend VmRSS ${out.memory.rss_before_kb} kB -> ${out.memory.rss_after_kb} kB with ` +
       `${out.memory.subscribers} idle subscribers: ${out.memory.bytes_per_subscriber} bytes each`)
@@ -345,6 +418,13 @@ function report(out) {
     console.log(`write throughput with 1,000 subscribers / none: ${out.write_ratio_1000_vs_none}`)
   if (out.p99_added_ms != null)
     console.log(`p99 latency added by 1,000 subscribers over 1: ${out.p99_added_ms} ms`)
+  const c = out.ceiling
+  if (c)
+    console.log(`\n${c.subscribers} subscribers at 0.9 x the no-subscriber rate (${c.writes_per_sec} writes/s, ` +
+      `${c.frames_per_sec} frames/s) would need ${c.cpus_total} CPUs of ${c.cpus_there}: ` +
+      `${c.cpus_writes} for the writes (all processes, as with none), ` +
+      `${c.cpus_sends} for the server's sends (${c.server_us_per_send} µs each), ` +
+      `${c.cpus_reads} for the subscribers' reads (${c.subscriber_us_per_frame} µs per frame)`)
 }
 
 main().catch((e) => { console.error(`firehose bench: ${e.stack}`); process.exit(1) })

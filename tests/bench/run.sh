@@ -36,6 +36,9 @@
 #   BENCH_OFFICIAL=0     skip the official PDS (no ratios)
 #   BENCH_FIREHOSE=0     skip the firehose part
 #   BENCH_CEILING=0      skip the client's ceiling (null_server)
+#   BENCH_FANOUT_NULL=R  after the firehose, the same subscribers on
+#                        fanout_null at R events a second, one send per
+#                        event and then coalesced (the fan-out's ceiling)
 #   BENCH_ONLY=firehose  run only the firehose part (after the build)
 #   BENCH_ONLY=blob      only the blob part (blob.mjs), on both servers
 #   BENCH_APPVIEW=0      skip the app.bsky view part (appview.sh; its
@@ -336,6 +339,37 @@ run_firehose() {
 	    head -5 | sed 's/^/pdsd log: /'
 }
 
+# The firehose's ceiling: firehose.mjs's subscribers on a fan-out with
+# no database (tests/bench/fanout_null.c), one send per event and then
+# all that is due in one write, at BENCH_FANOUT_NULL events a second.
+run_fanout_null() {
+	fnode=$top/tests/node/node_modules/.bin/node
+	[ -x "$fnode" ] || fnode=$NODE
+	for mode in each coalesce; do
+		port=$(free_port)
+		say "fanout_null on 127.0.0.1:$port, $BENCH_FANOUT_NULL/s, $mode"
+		wait_quiet
+		if [ $mode = each ]; then
+			"$B/fanout_null" "$port" "$BENCH_FANOUT_NULL" &
+		else
+			"$B/fanout_null" "$port" "$BENCH_FANOUT_NULL" 2884 coalesce &
+		fi
+		NULL_PID=$!
+		if ! wait_http "http://127.0.0.1:$port/xrpc/_health" 50; then
+			fail "fanout_null did not start"
+			return
+		fi
+		printf '\nfanout_null, %s events/s, %s:\n\n' \
+		    "$BENCH_FANOUT_NULL" $mode >>"$W/firehose.md"
+		timeout 300 "$fnode" "$top/tests/bench/firehose.mjs" --null 1 \
+		    --url "http://127.0.0.1:$port" --pid "$NULL_PID" \
+		    --subs 1,1000 --seconds 8 >>"$W/firehose.md" \
+		    2>>"$W/firehose.log" || fail "firehose.mjs --null"
+		stop_pid "$NULL_PID"
+		NULL_PID=
+	done
+}
+
 # The client's ceiling: the same bench.mjs against a server that does
 # nothing (tests/bench/null_server.c).
 run_ceiling() {
@@ -398,7 +432,8 @@ echo "load at start: $(uptime)"
 say "build ($O)"
 B=$O/obj/tests/bench
 if ! timeout 600 make -s -f Makefile -f tests/bench/bench.mk O="$O" all \
-    "$B/bench_data" "$B/bench_repo" "$B/bench_pwhash" "$B/null_server"; then
+    "$B/bench_data" "$B/bench_repo" "$B/bench_pwhash" "$B/null_server" \
+    "$B/fanout_null"; then
 	echo "bench: build failed" >&2
 	exit 1
 fi
@@ -406,6 +441,7 @@ fi
 if [ "${BENCH_ONLY:-}" = firehose ]; then
 	NODE=$top/tests/node/node_modules/.bin/node
 	run_firehose
+	[ -n "${BENCH_FANOUT_NULL:-}" ] && run_fanout_null
 	echo
 	cat "$W/firehose.md"
 	[ -n "${BENCH_OUT:-}" ] && cp "$W/firehose.md" "$BENCH_OUT"
@@ -441,6 +477,7 @@ disk_floor
 run_pdsd
 [ "${BENCH_CEILING:-1}" != 0 ] && [ "$ONLY" != blob ] && run_ceiling
 [ "${BENCH_FIREHOSE:-1}" != 0 ] && [ "$ONLY" != blob ] && run_firehose
+[ -n "${BENCH_FANOUT_NULL:-}" ] && [ "$ONLY" != blob ] && run_fanout_null
 
 say "pdsd against the official PDS (same run, same machine)"
 report >"$W/report.md" 2>&1

@@ -142,6 +142,15 @@ curl -sS -o "$T/fast.gz" -H 'Accept-Encoding: gzip' \
     gzip -dc <"$T/fast.gz" | cmp -s - "$T/fast.car" &&
     ok "a gzipped export inflates to the plain one" ||
     notok "gzipped export" "$(stat -c %s "$T/fast.gz")"
+# The head leaves before the first step is read: the first chunk is the
+# gzip header alone (10 bytes), not the header with a deflated step.
+curl -sS --raw -o "$T/raw.gz" -H 'Accept-Encoding: gzip' \
+    "$X/com.atproto.sync.getRepo?did=$did" &&
+    [ "$(head -c 15 "$T/raw.gz" | od -An -tx1 | tr -d ' \n')" = \
+    "610d0a1f8b08000000000000030d0a" ] &&
+    ok "a gzipped export's head goes out at once" ||
+    notok "gzipped export's first chunk" \
+    "$(head -c 15 "$T/raw.gz" | od -An -tx1)"
 # HTTP/1.0: no chunks, the gzip stream ends at the close.
 curl -sS --http1.0 -o "$T/h10.gz" -H 'Accept-Encoding: gzip' \
     "$X/com.atproto.sync.getRepo?did=$did" &&

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <cmocka.h>
 
@@ -119,9 +120,9 @@ exec_ok(sqlite3 *db, const char *sql)
 
 /*
  * The loop's connection never checkpoints, and the thread keeps the
- * WAL bounded anyway: 40 MB written in small transactions (about 80 MB
- * of WAL pages), and the WAL stays under its size limit
- * (checkpoint.c's CKPT_SIZE_LIMIT, 72 MiB) once a checkpoint has
+ * WAL bounded anyway: 160 MB written in small transactions (about 320
+ * MB of WAL pages), and the WAL stays under its size limit
+ * (checkpoint.c's CKPT_SIZE_LIMIT, 128 MiB) once a checkpoint has
  * caught up.
  */
 static void
@@ -145,21 +146,76 @@ test_checkpointer(void **state)
 	assert_int_equal(sqlite3_column_int(st, 0), 0);
 	sqlite3_finalize(st);
 	exec_ok(db, "CREATE TABLE t (x BLOB)");
-	for (i = 0; i < 10000; i++)
+	for (i = 0; i < 40000; i++)
 		exec_ok(db, "INSERT INTO t VALUES (randomblob(4000))");
 	/* Bounded: 20 s for the thread to catch up on a busy machine. */
 	for (i = 0; i < 400 && !ok; i++) {
 		exec_ok(db, "INSERT INTO t VALUES (1)");
-		ok = file_size(wal) <= 72 * 1024 * 1024;
+		ok = file_size(wal) <= 128 * 1024 * 1024;
 		if (!ok)
 			usleep(50000);
 	}
 	assert_true(ok);
-	assert_int_equal(db_count(db, "t"), 10000 + i);
+	assert_int_equal(db_count(db, "t"), 40000 + i);
 	db_checkpointer_stop();
 	db_close(db);
 	/* The last close checkpointed and removed the WAL. */
 	assert_int_equal(file_size(wal), -1);
+	unlink(path);
+	rmdir(dir);
+}
+
+static int64_t
+now_ms(void)
+{
+	struct timespec	 ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The busy handler tries again every millisecond (never SQLite's own
+ * sleeps of up to 100 ms, long after a lock is free) and gives up
+ * after as many tries as milliseconds asked for.
+ */
+static void
+test_busy_wait(void **state)
+{
+	char		 dir[] = "/tmp/pdsd-dbtest.XXXXXX", path[256];
+	char		 err[256];
+	sqlite3		*a, *b;
+	int64_t		 t0, dt;
+	int		 n;
+
+	/* Each try sleeps about 1 ms, never 100. */
+	t0 = now_ms();
+	for (n = 0; n < 20; n++)
+		assert_int_equal(db_busy_handler((void *)(intptr_t)20, n), 1);
+	dt = now_ms() - t0;
+	assert_true(dt >= 20);
+	assert_true(dt < 1000);
+	assert_int_equal(db_busy_handler((void *)(intptr_t)20, 20), 0);
+
+	assert_non_null(mkdtemp(dir));
+	snprintf(path, sizeof(path), "%s/pdsd.db", dir);
+	assert_non_null(a = db_open(path, err, sizeof(err)));
+	assert_non_null(b = db_open(path, err, sizeof(err)));
+	exec_ok(a, "CREATE TABLE t (x)");
+	exec_ok(a, "BEGIN IMMEDIATE");
+	db_busy_wait(b, 50);
+	t0 = now_ms();
+	assert_int_equal(sqlite3_exec(b, "BEGIN IMMEDIATE", NULL, NULL,
+	    NULL), SQLITE_BUSY);
+	dt = now_ms() - t0;
+	assert_true(dt >= 50);
+	assert_true(dt < 2000);
+	exec_ok(a, "COMMIT");
+	exec_ok(b, "BEGIN IMMEDIATE");
+	exec_ok(b, "INSERT INTO t VALUES (1)");
+	exec_ok(b, "COMMIT");
+	db_close(b);
+	db_close(a);
 	unlink(path);
 	rmdir(dir);
 }
@@ -251,6 +307,7 @@ main(void)
 		cmocka_unit_test(test_migrate_fresh),
 		cmocka_unit_test(test_migrate_newer_refused),
 		cmocka_unit_test(test_migrate_block_refs),
+		cmocka_unit_test(test_busy_wait),
 		cmocka_unit_test(test_open_file_wal),
 		cmocka_unit_test(test_open_unwritable),
 		cmocka_unit_test(test_checkpointer),

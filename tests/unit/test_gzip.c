@@ -320,6 +320,48 @@ test_pieces(void **state)
 	pieces(1);
 }
 
+/*
+ * A piece whose input is many chains (a step of a CAR is built from
+ * many small writes) is taken more than one peek at a time, and an
+ * empty first piece before it changes nothing.
+ */
+static void
+test_piece_chains(void **state)
+{
+	struct http_gzip	*gz;
+	struct evbuffer		*in, *z;
+	uint8_t			 h[HTTP_GZIP_HEADER], t[HTTP_GZIP_TRAILER];
+	size_t			 len = 50 * 4096, off, n, total = 0;
+	uint32_t		 crc = 0, c;
+	uint8_t			*p = sample(len);
+
+	in = evbuffer_new();
+	z = evbuffer_new();
+	gz = http_gzip_new_raw(http_gzip_type("application/vnd.ipld.car"));
+	assert_non_null(gz);
+	http_gzip_header(h);
+	evbuffer_add(z, h, sizeof(h));
+	assert_int_equal(http_gzip_piece(gz, in, z, 0, &c, &n), 0);
+	assert_int_equal(n, 0);
+	crc = http_gzip_crc_combine(crc, c, n);
+	for (off = 0; off < len; off += 4096)
+		assert_int_equal(evbuffer_add_reference(in, p + off, 4096,
+		    NULL, NULL), 0);
+	assert_true(evbuffer_peek(in, -1, NULL, NULL, 0) > 8);
+	assert_int_equal(http_gzip_piece(gz, in, z, 1, &c, &n), 0);
+	assert_int_equal(n, len);
+	assert_int_equal(evbuffer_get_length(in), 0);
+	crc = http_gzip_crc_combine(crc, c, n);
+	total += n;
+	http_gzip_trailer(t, crc, total);
+	evbuffer_add(z, t, sizeof(t));
+	check_roundtrip(z, p, len);
+	http_gzip_free(gz);
+	evbuffer_free(in);
+	evbuffer_free(z);
+	free(p);
+}
+
 int
 main(void)
 {
@@ -331,6 +373,7 @@ main(void)
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_reuse),
 		cmocka_unit_test(test_pieces),
+		cmocka_unit_test(test_piece_chains),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

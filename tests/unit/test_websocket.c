@@ -342,6 +342,59 @@ test_shared_queued(void **state)
 	ws_frame_unref(f);
 }
 
+/*
+ * Several shared frames in one call: in order and whole, written
+ * straight to the socket until it is full (a small send buffer cuts the
+ * write inside a frame), then behind what it did not take, with a
+ * copied message after.
+ */
+static void
+test_shared_batch(void **state)
+{
+	struct wt	*t = *state;
+	/* Each frame starts j bytes in: room for the last one's start. */
+	static uint8_t	 big[70000 + 8], got[70000];
+	size_t		 sizes[] = { 5, 300, 70000, 126, 65536, 0, 1000 };
+	struct ws_frame	*f[7];
+	size_t		 i, j, k, len, n = sizeof(sizes) / sizeof(sizes[0]);
+	int		 round, sndbuf = 4096;
+	uint8_t		 op;
+
+	for (i = 0; i < sizeof(big); i++)
+		big[i] = i * 7 + 1;
+	for (j = 0; j < n; j++) {
+		f[j] = ws_frame_new(big + j, sizes[j]);
+		assert_non_null(f[j]);
+	}
+	setsockopt(t->sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf));
+	/* The socket takes the first frames and part of the big one. */
+	assert_int_equal(ws_send_frames(t->ws, f, n), 0);
+	k = ws_queued_frames(t->ws);
+	assert_true(k > 0 && k < n - 1);
+	/* Behind them: all by reference, then a copied message. */
+	assert_int_equal(ws_send_frames(t->ws, f, n), 0);
+	assert_int_equal(ws_queued_frames(t->ws), k + n);
+	assert_int_equal(ws_send_binary(t->ws, "z", 1), 0);
+	for (j = 0; j < n; j++)
+		ws_frame_unref(f[j]);	/* the connection keeps its own */
+	for (round = 0; round < 2; round++)
+		for (j = 0; j < n; j++) {
+			len = cread_head(t, t->sv[1], &op);
+			assert_int_equal(op, 0x82);
+			assert_int_equal(len, sizes[j]);
+			cread(t, t->sv[1], got, len);
+			assert_memory_equal(got, big + j, len);
+		}
+	len = cread_head(t, t->sv[1], &op);
+	assert_int_equal(len, 1);
+	cread(t, t->sv[1], got, 1);
+	assert_int_equal(got[0], 'z');
+	pump(t, 20);
+	assert_int_equal(ws_queued_frames(t->ws), 0);
+	assert_int_equal(ws_pending(t->ws), 0);
+	assert_int_equal(t->closed, 0);
+}
+
 static void
 test_client_messages(void **state)
 {
@@ -675,6 +728,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_shared_lengths,
 		    setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_shared_queued,
+		    setup_pair, teardown_pair),
+		cmocka_unit_test_setup_teardown(test_shared_batch,
 		    setup_pair, teardown_pair),
 		cmocka_unit_test_setup_teardown(test_client_messages,
 		    setup_pair, teardown_pair),
