@@ -110,6 +110,7 @@ struct import {
 	uint8_t			*recs;		/* and per record block */
 	uint32_t		*dups;		/* ents' index, a record more */
 	size_t			 ndups, dupcap;
+	int			 spilled;	/* into the table */
 	int			 node_missing;
 	struct cid		 missing;
 	char			*msg;
@@ -195,23 +196,43 @@ on_header(void *arg, const struct cid *roots, size_t n)
 }
 
 /*
- * Where each block of the CAR lies in the file, in memory: a key made
- * from its CID, and where its CID and data lie, in 16 bytes; an open
- * addressing table of indexes finds it, and a bit marks it reached.
- * At most 50 bytes a block with the arrays' slack (about 55 MB for a
- * million-record repository, for the import's duration), against the
- * SQLite staging table it replaces, whose inserts and lookups by the
- * CID's text were a tenth of an import's CPU.  The key is not the CID, but the CID lies in the
- * file just before the block's data: a candidate is read back with it,
- * and one whose CID differs only moves the search on.
+ * The stage: where each block of the CAR lies in the file, not a copy
+ * (the file is there until the import ends), found by CID; the walk
+ * marks in two bitmaps, by the block's number in the CAR, the blocks it
+ * reached and those that are records.  Two kinds sit behind the same
+ * few functions (stage_put, stage_take, stage_keep, stage_clear), so
+ * the walk and its checks are written once.
  *
- * The key orders as the CID's text (cid_text_key): sorted by key, the
- * reached blocks enter repo_block (keyed by the CID's text) nearly in
- * key order, and the B-tree fills page after page instead of splitting
+ * Up to STAGE_MEM_BLOCKS blocks, in memory: a key made from the CID
+ * and where the CID and data lie, in 16 bytes, and an open addressing
+ * table of indexes, at most twice as many slots of 4 bytes: at most
+ * 262144 * (16 + 8) bytes, 6 MiB, while the import runs.  Its inserts
+ * and lookups cost a tenth of what the SQLite table's by the CID's
+ * text did.  The key is not the CID, but the CID lies in the file just
+ * before the block's data: a candidate is read back with it, and one
+ * whose CID differs only moves the search on.
+ *
+ * A CAR with more blocks (some 200,000 records) moves what is staged
+ * into a table of the connection's temporary database, keyed by the
+ * CID's text, and goes on there.  Its cache is bounded (2 MiB, then a
+ * temporary file), so the frontend's memory stays flat however large
+ * the repository, the bitmaps (2 bits a block) aside.  The table is
+ * made outside any transaction, so that a rollback does not take it
+ * away from the cached statements.
+ *
+ * Both kinds put the reached blocks into repo_block in the order of
+ * the CID's text, its key (the memory's key orders the same, see
+ * cid_text_key): the B-tree fills page after page instead of splitting
  * pages all over.
  */
+#define STAGE_MEM_BLOCKS	262144
 #define STAGE_MAXOFF	((UINT64_C(1) << 35) - 1)	/* a 32 GiB CAR */
 #define STAGE_MAX	(UINT32_MAX / 4)
+#define IMPORT_STAGE_KIB	"-2048"		/* temp: where the blocks are */
+#define IMPORT_IDLE_KIB		"-2048"		/* temp, between imports */
+#define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
+			"(cid TEXT PRIMARY KEY NOT NULL, off INTEGER NOT NULL, " \
+			"len INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID"
 
 struct stage_ent {
 	uint64_t	 key;
@@ -220,14 +241,6 @@ struct stage_ent {
 	uint64_t	 cidlen:7;	/* the CID is just before */
 };
 
-/* The first slot to look in for a key. */
-static size_t
-stage_slot(const struct import *im, uint64_t key)
-{
-	return (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >>
-	    (64 - im->slotbits));
-}
-
 static int
 stage_init(struct import *im)
 {
@@ -235,20 +248,40 @@ stage_init(struct import *im)
 
 	if (appindex_load_init(fe->db) == -1)
 		return -1;
-	if (db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB,
-	    err, sizeof(err)) == -1) {
-		log_warnx("import: cache size: %s", err);
+	if (db_exec(fe->db, STAGE_TABLE, err, sizeof(err)) == -1 ||
+	    db_exec(fe->db, "PRAGMA main.cache_size = " IMPORT_CACHE_KIB ";"
+	    "PRAGMA temp.cache_size = " IMPORT_STAGE_KIB, err,
+	    sizeof(err)) == -1) {
+		log_warnx("import: staging table: %s", err);
 		return -1;
 	}
 	return 0;
 }
 
-/* The cache shrinks back to the frontend's own, whatever became of it. */
+/* The table empty again, outside the import's transaction. */
+static void
+stage_clear(void)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+
+	st = db_stmt(fe->db, &cache, "DELETE FROM temp.import_block");
+	if (db_step_done(fe->db, st) == -1)
+		log_warnx("import: staging table not cleared");
+}
+
+/*
+ * The stage goes, and the caches shrink back, whatever became of the
+ * import: main to the frontend's own, the temporary database's (empty
+ * now) to SQLite's default.
+ */
 static void
 stage_done(struct import *im)
 {
 	char	 err[256];
 
+	if (im->spilled)
+		stage_clear();
 	free(im->ents);
 	free(im->slots);
 	free(im->kept);
@@ -259,71 +292,15 @@ stage_done(struct import *im)
 	im->kept = NULL;
 	im->recs = NULL;
 	im->dups = NULL;
-	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB, err,
+	if (db_exec(fe->db, "PRAGMA main.cache_size = " DB_CACHE_KIB ";"
+	    "PRAGMA temp.cache_size = " IMPORT_IDLE_KIB, err,
 	    sizeof(err)) == -1)
 		log_warnx("import: cache size: %s", err);
 #ifdef __GLIBC__
+
 	/* The pages SQLite let go of sit in the heap until trimmed. */
 	malloc_trim(0);
 #endif
-}
-
-/* Twice the slots, every entry placed again; 0 or -1. */
-static int
-stage_grow(struct import *im)
-{
-	uint32_t	*ns;
-	size_t		 i, j, mask;
-	unsigned int	 bits;
-
-	bits = im->slotbits == 0 ? 12 : im->slotbits + 1;
-	if ((ns = calloc((size_t)1 << bits, sizeof(*ns))) == NULL)
-		return -1;
-	free(im->slots);
-	im->slots = ns;
-	im->slotbits = bits;
-	mask = ((size_t)1 << bits) - 1;
-	for (i = 0; i < im->nstaged; i++) {
-		for (j = stage_slot(im, im->ents[i].key); ns[j] != 0;
-		    j = (j + 1) & mask)
-			;
-		ns[j] = (uint32_t)i + 1;
-	}
-	return 0;
-}
-
-static int
-stage_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
-{
-	struct stage_ent	*ne, *e;
-	size_t			 n, j, mask;
-
-	if (off > STAGE_MAXOFF)
-		return import_fail(im, "the CAR is too large");
-	if (im->nstaged >= STAGE_MAX)
-		return import_fail(im, "the CAR has too many blocks");
-	if (len > CAR_MAXBLOCK || c->len > off || c->len >= 128)
-		return import_error(im, "bad block offset");
-	if (im->nstaged == im->entcap) {
-		n = im->entcap == 0 ? 2048 : im->entcap * 2;
-		if ((ne = reallocarray(im->ents, n, sizeof(*ne))) == NULL)
-			return import_error(im, "out of memory");
-		im->ents = ne;
-		im->entcap = n;
-	}
-	if ((im->nstaged + 1) * 2 > ((size_t)1 << im->slotbits) &&
-	    stage_grow(im) == -1)
-		return import_error(im, "out of memory");
-	e = &im->ents[im->nstaged];
-	e->key = cid_text_key(c);
-	e->off = off;
-	e->len = len;
-	e->cidlen = c->len;
-	mask = ((size_t)1 << im->slotbits) - 1;
-	for (j = stage_slot(im, e->key); im->slots[j] != 0; j = (j + 1) & mask)
-		;
-	im->slots[j] = (uint32_t)++im->nstaged;
-	return 0;
 }
 
 /* All of len at off, or -1. */
@@ -345,24 +322,20 @@ read_at(int fd, uint8_t *p, size_t len, off_t off)
 }
 
 /*
- * A staged block's CID and data, read back from the file into a new
- * buffer: 0, or -1 with the failure set.  A block right after the last
- * one fills a window of the file that serves the next ones without a
- * read (the walk reads a CAR in tree order that way, the final insert
- * one in CID order, as getRepo writes); any other is read alone.
+ * len bytes at off in the file, into a new buffer: 0, or -1 with the
+ * failure set.  A block right after the last one fills a window of the
+ * file that serves the next ones without a read (the walk reads a CAR
+ * in tree order that way, the final insert one in CID order, as
+ * getRepo writes); any other is read alone.
  */
 static int
-block_read(struct import *im, const struct stage_ent *e, uint8_t **out)
+block_read(struct import *im, off_t off, size_t len, uint8_t **out)
 {
 	uint8_t	*p;
-	off_t	 off;
-	size_t	 len;
 	ssize_t	 got;
 	int	 ahead;
 
-	off = (off_t)e->off - e->cidlen;
-	len = e->cidlen + e->len;
-	if ((p = malloc(len)) == NULL)
+	if ((p = malloc(len > 0 ? len : 1)) == NULL)
 		return import_error(im, "out of memory");
 	ahead = off >= im->last_end && off - im->last_end < 512;
 	im->last_end = off + (off_t)len;
@@ -388,6 +361,241 @@ block_read(struct import *im, const struct stage_ent *e, uint8_t **out)
 		return import_error(im, "read error");
 	}
 	*out = p;
+	return 0;
+}
+
+static int
+marked(const uint8_t *bits, size_t i)
+{
+	return (bits[i / 8] & (1 << (i % 8))) != 0;
+}
+
+/* In memory: the first slot to look in for a key. */
+static size_t
+mem_slot(const struct import *im, uint64_t key)
+{
+	return (size_t)((key * UINT64_C(0x9e3779b97f4a7c15)) >>
+	    (64 - im->slotbits));
+}
+
+/* Twice the slots, every entry placed again; 0 or -1. */
+static int
+mem_grow(struct import *im)
+{
+	uint32_t	*ns;
+	size_t		 i, j, mask;
+	unsigned int	 bits;
+
+	bits = im->slotbits == 0 ? 12 : im->slotbits + 1;
+	if ((ns = calloc((size_t)1 << bits, sizeof(*ns))) == NULL)
+		return -1;
+	free(im->slots);
+	im->slots = ns;
+	im->slotbits = bits;
+	mask = ((size_t)1 << bits) - 1;
+	for (i = 0; i < im->nstaged; i++) {
+		for (j = mem_slot(im, im->ents[i].key); ns[j] != 0;
+		    j = (j + 1) & mask)
+			;
+		ns[j] = (uint32_t)i + 1;
+	}
+	return 0;
+}
+
+static int
+mem_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
+{
+	struct stage_ent	*ne, *e;
+	size_t			 n, j, mask;
+
+	if (im->nstaged == im->entcap) {
+		n = im->entcap == 0 ? 2048 : im->entcap * 2;
+		if ((ne = reallocarray(im->ents, n, sizeof(*ne))) == NULL)
+			return import_error(im, "out of memory");
+		im->ents = ne;
+		im->entcap = n;
+	}
+	if ((im->nstaged + 1) * 2 > ((size_t)1 << im->slotbits) &&
+	    mem_grow(im) == -1)
+		return import_error(im, "out of memory");
+	e = &im->ents[im->nstaged];
+	e->key = cid_text_key(c);
+	e->off = off;
+	e->len = len;
+	e->cidlen = c->len;
+	mask = ((size_t)1 << im->slotbits) - 1;
+	for (j = mem_slot(im, e->key); im->slots[j] != 0; j = (j + 1) & mask)
+		;
+	im->slots[j] = (uint32_t)++im->nstaged;
+	return 0;
+}
+
+/*
+ * A block's number in the CAR and its data, read from the file but not
+ * checked: 0, 1 not staged, -1 with the failure set.
+ */
+static int
+mem_find(struct import *im, const struct cid *c, size_t *i, uint8_t **data,
+    size_t *len)
+{
+	const struct stage_ent	*e;
+	uint8_t			*p;
+	uint64_t		 key;
+	size_t			 j, mask;
+
+	if (im->nstaged == 0)
+		return 1;
+	key = cid_text_key(c);
+	mask = ((size_t)1 << im->slotbits) - 1;
+	for (j = mem_slot(im, key); im->slots[j] != 0; j = (j + 1) & mask) {
+		e = &im->ents[im->slots[j] - 1];
+		if (e->key != key || e->cidlen != c->len)
+			continue;
+		if (block_read(im, (off_t)e->off - e->cidlen,
+		    e->cidlen + e->len, &p) == -1)
+			return -1;
+		if (memcmp(p, c->b, c->len) != 0) {
+			free(p);
+			continue;
+		}
+		memmove(p, p + c->len, e->len);
+		*i = im->slots[j] - 1;
+		*data = p;
+		*len = e->len;
+		return 0;
+	}
+	return 1;
+}
+
+/* In the table, under the block's number in the CAR: 0, or -1. */
+static int
+sql_put(struct import *im, const struct cid *c, uint64_t off, size_t len,
+    uint64_t seq)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	char			 s[CID_STRSZ];
+
+	st = db_stmt(fe->db, &cache, "INSERT OR IGNORE INTO "
+	    "temp.import_block (cid, off, len, seq) VALUES (?, ?, ?, ?)");
+	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
+	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, (sqlite3_int64)off) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 3, (sqlite3_int64)len) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, (sqlite3_int64)seq) != SQLITE_OK ||
+	    db_step_done(fe->db, st) == -1)
+		return import_error(im, "database error");
+	return 0;
+}
+
+/* As mem_find, from the table. */
+static int
+sql_find(struct import *im, const struct cid *c, size_t *i, uint8_t **data,
+    size_t *len)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	int64_t			 off, n, seq;
+	char			 s[CID_STRSZ];
+	int			 rc;
+
+	st = db_stmt(fe->db, &cache, "SELECT off, len, seq FROM "
+	    "temp.import_block WHERE cid = ?");
+	if (st == NULL || cid_to_str(c, s, sizeof(s)) == -1 ||
+	    sqlite3_bind_text(st, 1, s, -1, SQLITE_STATIC) != SQLITE_OK)
+		return import_error(im, "database error");
+	if ((rc = db_step_row(fe->db, st, "staged block")) != 1)
+		return rc == 0 ? 1 : import_error(im, "database error");
+	off = sqlite3_column_int64(st, 0);
+	n = sqlite3_column_int64(st, 1);
+	seq = sqlite3_column_int64(st, 2);
+	sqlite3_reset(st);
+	if (off < 0 || n < 0 || n > CAR_MAXBLOCK || seq < 0 ||
+	    (uint64_t)seq >= im->nstaged)
+		return import_error(im, "database error");
+	if (block_read(im, (off_t)off, (size_t)n, data) == -1)
+		return -1;
+	*i = (size_t)seq;
+	*len = (size_t)n;
+	return 0;
+}
+
+/*
+ * One block more than memory holds: what is staged moves into the
+ * table, each CID read back from the file, and the memory goes.  The
+ * reader is streaming the file through the import's window, so the
+ * CIDs are read through a window of their own.
+ */
+static int
+stage_spill(struct import *im)
+{
+	const struct stage_ent	*e;
+	struct cid		 c;
+	const char		*errstr;
+	uint8_t			*buf;
+	off_t			 o, boff = 0;
+	size_t			 i, blen = 0;
+	ssize_t			 got;
+	int			 rc = 0;
+
+	if ((buf = malloc(IMPORT_CHUNK)) == NULL)
+		return import_error(im, "out of memory");
+	for (i = 0; i < im->nstaged && rc == 0; i++) {
+		e = &im->ents[i];
+		o = (off_t)e->off - e->cidlen;
+		if (o < boff || o + e->cidlen > boff + (off_t)blen) {
+			while ((got = pread(im->fd, buf, IMPORT_CHUNK, o)) ==
+			    -1 && errno == EINTR)
+				;
+			if (got < (ssize_t)e->cidlen) {
+				log_warn("import: read");
+				rc = import_error(im, "read error");
+				break;
+			}
+			boff = o;
+			blen = (size_t)got;
+		}
+		if (cid_from_bin(&c, buf + (o - boff), e->cidlen, NULL,
+		    &errstr) == -1)
+			rc = import_fail(im, "the CAR changed while it was "
+			    "read: block at byte %llu",
+			    (unsigned long long)e->off);
+		else
+			rc = sql_put(im, &c, e->off, e->len, i);
+	}
+	free(buf);
+	if (rc == -1)
+		return -1;
+	free(im->ents);
+	free(im->slots);
+	im->ents = NULL;
+	im->slots = NULL;
+	im->entcap = 0;
+	im->slotbits = 0;
+	im->spilled = 1;
+	log_info("import: more than %d blocks, staged in the temporary "
+	    "database", STAGE_MEM_BLOCKS);
+	return 0;
+}
+
+/* The reader's block: 0, or -1 with the failure set. */
+static int
+stage_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
+{
+	if (off > STAGE_MAXOFF)
+		return import_fail(im, "the CAR is too large");
+	if (im->nstaged >= STAGE_MAX)
+		return import_fail(im, "the CAR has too many blocks");
+	if (len > CAR_MAXBLOCK || c->len > off || c->len >= 128)
+		return import_error(im, "bad block offset");
+	if (!im->spilled && im->nstaged == STAGE_MEM_BLOCKS &&
+	    stage_spill(im) == -1)
+		return -1;
+	if (!im->spilled)
+		return mem_put(im, c, off, len);
+	if (sql_put(im, c, off, len, im->nstaged) == -1)
+		return -1;
+	im->nstaged++;
 	return 0;
 }
 
@@ -425,45 +633,29 @@ static int
 stage_take(struct import *im, const struct cid *c, int record,
     uint8_t **data, size_t *len)
 {
-	const struct stage_ent	*e;
-	uint8_t			*p;
-	uint64_t		 key;
-	size_t			 i, j, mask;
+	uint8_t	*p;
+	size_t	 i, n;
+	int	 rc;
 
-	if (im->nstaged == 0)
-		return 1;
-	key = cid_text_key(c);
-	mask = ((size_t)1 << im->slotbits) - 1;
-	for (j = stage_slot(im, key); im->slots[j] != 0; j = (j + 1) & mask) {
-		i = im->slots[j] - 1;
-		e = &im->ents[i];
-		if (e->key != key || e->cidlen != c->len)
-			continue;
-		if (block_read(im, e, &p) == -1)
-			return -1;
-		if (memcmp(p, c->b, c->len) != 0) {
-			free(p);
-			continue;
-		}
-		if (!cid_verify(c, p + c->len, e->len)) {
-			free(p);
-			return import_fail(im, "the CAR changed while it was "
-			    "read: block %s", cid_fmt(c));
-		}
-		memmove(p, p + c->len, e->len);
-		im->kept[i / 8] |= 1 << (i % 8);
-		if (record && (im->recs[i / 8] & (1 << (i % 8))) != 0 &&
-		    stage_dup(im, i) == -1) {
-			free(p);
-			return -1;
-		}
-		if (record)
-			im->recs[i / 8] |= 1 << (i % 8);
-		*data = p;
-		*len = e->len;
-		return 0;
+	rc = im->spilled ? sql_find(im, c, &i, &p, &n) :
+	    mem_find(im, c, &i, &p, &n);
+	if (rc != 0)
+		return rc;
+	if (!cid_verify(c, p, n)) {
+		free(p);
+		return import_fail(im, "the CAR changed while it was read: "
+		    "block %s", cid_fmt(c));
 	}
-	return 1;
+	im->kept[i / 8] |= 1 << (i % 8);
+	if (record && marked(im->recs, i) && stage_dup(im, i) == -1) {
+		free(p);
+		return -1;
+	}
+	if (record)
+		im->recs[i / 8] |= 1 << (i % 8);
+	*data = p;
+	*len = n;
+	return 0;
 }
 
 static int
@@ -474,14 +666,14 @@ dup_cmp(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* How many records point at entry i. */
+/* How many records point at block i; dups is sorted. */
 static int
-stage_refs(const struct import *im, uint32_t i)
+stage_refs(const struct import *im, size_t i)
 {
 	size_t	 lo = 0, hi = im->ndups, mid;
 	int	 n;
 
-	n = (im->recs[i / 8] & (1 << (i % 8))) != 0;
+	n = marked(im->recs, i);
 	while (lo < hi) {
 		mid = lo + (hi - lo) / 2;
 		if (im->dups[mid] < i)
@@ -494,11 +686,26 @@ stage_refs(const struct import *im, uint32_t i)
 	return n;
 }
 
-/* The entries stage_cmp sorts indexes of (qsort_r is not portable). */
+/* A reached block into the repository, checked once more. */
+static int
+keep_one(struct import *im, const struct cid *c, const uint8_t *p,
+    size_t len, size_t i)
+{
+	if (!cid_verify(c, p, len))
+		return import_fail(im, "the CAR changed while it was read: "
+		    "block %s", cid_fmt(c));
+	if (rstore_ref_block(fe->db, im->did, im->c.rev, c, p, len,
+	    stage_refs(im, i)) == -1)
+		return import_error(im, "database error");
+	im->nblocks += sqlite3_changes(fe->db);
+	return 0;
+}
+
+/* The entries mem_cmp sorts indexes of (qsort_r is not portable). */
 static const struct stage_ent	*sorting;
 
 static int
-stage_cmp(const void *a, const void *b)
+mem_cmp(const void *a, const void *b)
 {
 	const struct stage_ent	*ents = sorting;
 	uint64_t		 ka, kb;
@@ -512,54 +719,100 @@ stage_cmp(const void *a, const void *b)
 	return ia < ib ? -1 : ia > ib;
 }
 
-/*
- * What the walk reached goes into the repository once, in the order
- * of the keys, each block read from the file and checked once more.
- */
 static int
-stage_keep(struct import *im)
+mem_keep(struct import *im)
 {
-	struct cid	 c;
-	const char	*errstr;
-	uint32_t	*order;
-	uint8_t		*p;
-	size_t		 i, n = 0, used;
-	int		 rc = 0;
+	const struct stage_ent	*e;
+	struct cid		 c;
+	const char		*errstr;
+	uint32_t		*order;
+	uint8_t			*p;
+	size_t			 i, n = 0;
+	int			 rc = 0;
 
 	for (i = 0; i < im->nstaged; i++)
-		if (im->kept[i / 8] & (1 << (i % 8)))
-			n++;
+		n += marked(im->kept, i);
 	if ((order = reallocarray(NULL, n ? n : 1, sizeof(*order))) == NULL)
 		return import_error(im, "out of memory");
 	for (i = 0, n = 0; i < im->nstaged; i++)
-		if (im->kept[i / 8] & (1 << (i % 8)))
+		if (marked(im->kept, i))
 			order[n++] = (uint32_t)i;
 	sorting = im->ents;
-	qsort(order, n, sizeof(*order), stage_cmp);
+	qsort(order, n, sizeof(*order), mem_cmp);
 	sorting = NULL;
-	if (im->ndups > 0)
-		qsort(im->dups, im->ndups, sizeof(*im->dups), dup_cmp);
 	for (i = 0; i < n && rc == 0; i++) {
-		if (block_read(im, &im->ents[order[i]], &p) == -1) {
+		e = &im->ents[order[i]];
+		if (block_read(im, (off_t)e->off - e->cidlen,
+		    e->cidlen + e->len, &p) == -1) {
 			rc = -1;
 			break;
 		}
-		used = im->ents[order[i]].cidlen;
-		if (cid_from_bin(&c, p, used, NULL, &errstr) == -1 ||
-		    !cid_verify(&c, p + used, im->ents[order[i]].len))
+		if (cid_from_bin(&c, p, e->cidlen, NULL, &errstr) == -1)
 			rc = import_fail(im, "the CAR changed while it was "
-			    "read: block at byte %llu", (unsigned long long)
-			    im->ents[order[i]].off);
-		else if (rstore_ref_block(fe->db, im->did, im->c.rev, &c,
-		    p + used, im->ents[order[i]].len, stage_refs(im,
-		    order[i])) == -1)
-			rc = import_error(im, "database error");
+			    "read: block at byte %llu",
+			    (unsigned long long)e->off);
 		else
-			im->nblocks += sqlite3_changes(fe->db);
+			rc = keep_one(im, &c, p + e->cidlen, e->len,
+			    order[i]);
 		free(p);
 	}
 	free(order);
 	return rc;
+}
+
+static int
+sql_keep(struct import *im)
+{
+	static sqlite3_stmt	*cache;
+	sqlite3_stmt		*st;
+	struct cid		 c;
+	const char		*s, *errstr;
+	uint8_t			*p;
+	int64_t			 off, n, seq;
+	int			 rc;
+
+	st = db_stmt(fe->db, &cache, "SELECT cid, off, len, seq FROM "
+	    "temp.import_block ORDER BY cid");
+	if (st == NULL)
+		return import_error(im, "database error");
+	while ((rc = db_step_row(fe->db, st, "staged block")) == 1) {
+		s = (const char *)sqlite3_column_text(st, 0);
+		off = sqlite3_column_int64(st, 1);
+		n = sqlite3_column_int64(st, 2);
+		seq = sqlite3_column_int64(st, 3);
+		if (seq < 0 || (uint64_t)seq >= im->nstaged || off < 0 ||
+		    n < 0 || n > CAR_MAXBLOCK || s == NULL ||
+		    cid_from_str(&c, s, strlen(s), &errstr) == -1) {
+			rc = import_error(im, "database error");
+			break;
+		}
+		if (!marked(im->kept, (size_t)seq))
+			continue;
+		if (block_read(im, (off_t)off, (size_t)n, &p) == -1) {
+			rc = -1;
+			break;
+		}
+		rc = keep_one(im, &c, p, (size_t)n, (size_t)seq);
+		free(p);
+		if (rc == -1)
+			break;
+	}
+	sqlite3_reset(st);
+	return rc == 0 ? 0 : rc == -1 && im->failed ? -1 :
+	    import_error(im, "database error");
+}
+
+/*
+ * What the walk reached goes into the repository once, in the order
+ * of the CIDs' text, each block read from the file and checked once
+ * more.
+ */
+static int
+stage_keep(struct import *im)
+{
+	if (im->ndups > 0)
+		qsort(im->dups, im->ndups, sizeof(*im->dups), dup_cmp);
+	return im->spilled ? sql_keep(im) : mem_keep(im);
 }
 
 /* Bits per block of the CAR, for the walk to mark. */
