@@ -6,9 +6,10 @@
  *
  * The old blocks, records and root are deleted first; each block of
  * the CAR, checked against its CID by the reader as it streams, is
- * staged as where it lies in the file (a table in memory, at most 50
- * bytes a block), not as a copy: the file is there until the import ends, and
- * a copy was most of the import's memory.  Then the tree is walked from
+ * staged as where it lies in the file, not as a copy (in memory up to
+ * a bound, past it in SQLite's temporary database: see the stage
+ * below): the file is there until the import ends, and a copy was most
+ * of the import's memory.  Then the tree is walked from
  * the commit's data root: every node must decode strictly and sit in
  * its place, every record must be a data-model map, and each block
  * reached is stored once, under the commit's rev; what the walk does
@@ -19,8 +20,8 @@
  * The repository's rev is the commit's, even when it is older than the
  * old head's (the same migration run twice, an older backup): the head,
  * getLatestCommit and the #sync event must all say the rev the commit
- * block says.  Any fault rolls it all back, so memory stays flat (the
- * staging table aside) however large the repository, and a bad CAR
+ * block says.  Any fault rolls it all back, so memory stays flat (a bit
+ * or two per block aside) however large the repository, and a bad CAR
  * changes nothing.
  * The same transaction logs a #sync event for the relays.
  *
