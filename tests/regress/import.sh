@@ -307,7 +307,8 @@ blocks() {
 	sql "SELECT cid, rev, hex(data) FROM repo_block WHERE did = '$1'
 	    ORDER BY cid;" | sha256sum
 }
-# shuffle in out n: the sections reversed, the first twice, n stray blocks.
+# shuffle in out n: the sections reversed, the first twice, n stray
+# blocks halfway.
 shuffle() {
 	"$NODE" -e '
 const fs = require("fs")
@@ -333,15 +334,16 @@ while (o < b.length) {
 	secs.push(b.subarray(start, o + len))
 	o += len
 }
-const out = [header, ...secs.slice().reverse(), secs[0]]
-/* Raw blocks no node links to. */
+const rev = secs.slice().reverse(), half = rev.length >> 1
+const out = [header, ...rev.slice(0, half)]
+/* Raw blocks no node links to, amid the tree. */
 for (let i = 0; i < Number(process.argv[3]); i++) {
 	const d = Buffer.from(i ? `stray ${i}` : "stray")
 	const stray = Buffer.concat([Buffer.from([0x01, 0x55, 0x12, 0x20]),
 	    require("crypto").createHash("sha256").update(d).digest(), d])
 	out.push(enc(stray.length), stray)
 }
-fs.writeFileSync(process.argv[2], Buffer.concat(out))
+fs.writeFileSync(process.argv[2], Buffer.concat([...out, ...rev.slice(half), secs[0]]))
 ' "$@"
 }
 shuffle "$T/ga.car" "$T/shuffled.car" 1
@@ -360,8 +362,9 @@ fi
 # The same through both stages: a repository with three records of the
 # same content (one block, its refs 3), shuffled as above, once with a
 # stray block (staged in memory) and once with more stray blocks than
-# memory stages (262144; the rest of the import staged in SQLite's
-# temporary database, which the log says): every row the same.
+# memory stages (262144) halfway: the first half of the tree moves into
+# SQLite's temporary database with the strays, which the log says, the
+# other half goes straight there, and every row is the same.
 state() {
 	sql "SELECT cid, rev, hex(data), refs FROM repo_block WHERE did = '$1'
 	    ORDER BY cid; SELECT collection, rkey, cid, rev FROM record
