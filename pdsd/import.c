@@ -232,8 +232,8 @@ on_header(void *arg, const struct cid *roots, size_t n)
 #define IMPORT_STAGE_KIB	"-2048"		/* temp: where the blocks are */
 #define IMPORT_IDLE_KIB		"-2048"		/* temp, between imports */
 #define STAGE_TABLE	"CREATE TEMP TABLE IF NOT EXISTS import_block " \
-			"(cid TEXT PRIMARY KEY NOT NULL, off INTEGER NOT NULL, " \
-			"len INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID"
+	"(cid TEXT PRIMARY KEY NOT NULL, off INTEGER NOT NULL, " \
+	"len INTEGER NOT NULL, seq INTEGER NOT NULL) WITHOUT ROWID"
 
 struct stage_ent {
 	uint64_t	 key;
