@@ -21,6 +21,12 @@ WARNFLAGS =	-Wall -Wextra -Werror -Wno-unused-parameter \
 		-Wpointer-arith -Wformat=2
 PKGS =		libevent sqlite3 libcbor libsodium libsecp256k1 json-c \
 		libbsd-overlay libbsd-ctor libseccomp libcrypto libcurl zlib
+# On a fresh machine the libraries (and pkg-config) come with deps-check,
+# but the flags below are read when this file is: install them first.
+PKG_OK !=	pkg-config --exists $(PKGS) libisal 2>/dev/null && echo yes || true
+ifeq ($(PKG_OK)$(NODEPS),)
+DEPS_LOG !=	sh tools/deps.sh check >&2
+endif
 PKG_CFLAGS !=	pkg-config --cflags $(PKGS) 2>/dev/null || true
 PKG_LIBS !=	pkg-config --libs $(PKGS) 2>/dev/null || true
 CPPFLAGS +=	-Icommon -Ipdsd -D_GNU_SOURCE -DPDS_VERSION=\"$(VERSION)\" \
