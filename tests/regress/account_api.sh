@@ -6,11 +6,7 @@
 
 write_conf
 echo 'registration invite' >>"$T/pdsd.conf"
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 
 node_tap account.mjs account.mjs "$URL" "$PDSCTL" "$SOCK"
 kill -0 "$PID" 2>/dev/null && ok "pdsd still running" || notok "pdsd died"

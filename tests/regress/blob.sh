@@ -22,11 +22,7 @@ cat >>"$T/pdsd.conf" <<CONF
 blob max size $MAX
 blob unreferenced expiry $EXPIRY
 CONF
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 R=$X/com.atproto.repo
 S=$X/com.atproto.sync

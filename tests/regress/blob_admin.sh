@@ -20,11 +20,7 @@ blob max size 100000
 blob unreferenced expiry 3600
 blob quota 60000
 CONF
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 R=$X/com.atproto.repo
 S=$X/com.atproto.sync

@@ -16,11 +16,7 @@ cat >>"$T/pdsd.conf" <<CONF
 blob max size 8000000
 blob quota $QUOTA
 CONF
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 R=$X/com.atproto.repo
 BLOBS=$T/data/blobs

@@ -10,11 +10,7 @@
 J='Content-Type: application/json'
 
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 account alice.test || notok "createAccount alice" "$st $(cat "$T/body")"
 ALICE=$did

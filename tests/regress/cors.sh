@@ -11,11 +11,7 @@
 J='Content-Type: application/json'
 
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 
 # hdr name file: the value of a response header (last one), no CR.

@@ -14,11 +14,7 @@ SEEDS=${DIFF_SEEDS:-"1 2 3"}
 
 write_conf
 echo 'rate limits off' >>"$T/pdsd.conf"
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 
 # Bounded: a stuck daemon fails the run instead of hanging it.
 (cd "$top/tests/node" && timeout 170 "$NODE" diff.mjs "$URL" "$PDSCTL" \

@@ -61,11 +61,7 @@ if [ ! -x "$NODE" ]; then
 	exit 1
 fi
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 DB=$T/data/pdsd.db
 
 run_node main "$URL"

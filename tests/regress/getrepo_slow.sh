@@ -28,11 +28,7 @@ esac
 
 write_conf
 echo 'rate limits off' >>"$T/pdsd.conf"
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 J='Content-Type: application/json'
 account big.test || notok "createAccount" "$st $(cat "$T/body")"

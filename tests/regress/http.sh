@@ -4,11 +4,7 @@
 . "$(dirname "$0")/lib.subr"
 
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 
 # expect "desc" status body-substring curl-args...
 expect() {

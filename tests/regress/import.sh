@@ -192,11 +192,7 @@ sed 's/"rev": "3lbbbbbbbbb22"/"rev": "3lbbbbbbbbc22"/' "$T/g2/_commit.json" \
 # Online: import.
 #
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 DB=$T/data/pdsd.db
 X=$URL/xrpc
 

@@ -13,11 +13,7 @@ MAX=400000
 
 write_conf
 echo "import max size $MAX" >>"$T/pdsd.conf"
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 DB=$T/data/pdsd.db
 

@@ -12,11 +12,7 @@ cat >>"$T/pdsd.conf" <<CONF
 registration invite
 admin password "$ADMIN"
 CONF
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc/com.atproto.server
 J='content-type: application/json'
 DB=$T/data/pdsd.db

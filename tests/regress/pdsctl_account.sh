@@ -5,11 +5,7 @@
 . "$(dirname "$0")/lib.subr"
 
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc/com.atproto.server
 J='content-type: application/json'
 DB=$T/data/pdsd.db

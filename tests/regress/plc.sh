@@ -43,11 +43,7 @@ if ! start_plc; then
 fi
 write_conf
 echo "plc directory \"$PLC/\"" >>"$T/pdsd.conf"
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 DB=$T/data/pdsd.db
 

@@ -9,11 +9,7 @@
 FAKE=$(free_port)
 write_conf
 cp "$T/pdsd.conf" "$T/base.conf"
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 ok "pdsd starts with no appview"
 node_tap proxy-local proxy.mjs local "$URL" "$FAKE"
 

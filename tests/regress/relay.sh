@@ -98,11 +98,7 @@ hostname "$HOST"
 relay "http://127.0.0.1:$APORT"
 relay "http://127.0.0.1:$BPORT/"
 CONF
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 
 # 1. The relay that is up hears from us at start.
 if wait_calls A 1 100; then

@@ -13,11 +13,7 @@ POST='app.bsky.feed.post'
 DATE='2024-01-01T00:00:00.000Z'
 
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 R=$X/com.atproto.repo
 S=$X/com.atproto.sync

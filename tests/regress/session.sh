@@ -14,11 +14,7 @@ HASH='$argon2id$v=19$m=65536,t=2,p=1$5ACWa1ZO4zHTHv1dWJpklw$DR3r50tqkhQuWVJzOMw2
 ALICE=did:plc:aaaaaaaaaaaaaaaaaaaaaaaa
 
 write_conf
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 
 sqlite3 "$T/data/pdsd.db" <<SQL || notok "insert accounts"
 .timeout 5000

@@ -11,11 +11,7 @@
 J='Content-Type: application/json'
 write_conf
 echo "rate limits off" >>"$T/pdsd.conf"
-if ! start_pdsd; then
-	notok "pdsd starts" "$(tail -5 "$T/log")"
-	done_testing
-	exit 1
-fi
+must_start_pdsd
 X=$URL/xrpc
 DB=$T/data/pdsd.db
 
