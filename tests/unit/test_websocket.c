@@ -192,6 +192,22 @@ cread_head(struct wt *t, int fd, uint8_t *op)
 	return len;
 }
 
+/* Read one server frame and check its opcode byte and payload. */
+static void
+expect_frame(struct wt *t, uint8_t wantop, const void *want, size_t wantlen)
+{
+	uint8_t		*got, op;
+	size_t		 len;
+
+	len = cread_head(t, t->sv[1], &op);
+	assert_int_equal(op, wantop);
+	assert_int_equal(len, wantlen);
+	assert_non_null(got = malloc(len + 1));
+	cread(t, t->sv[1], got, len);
+	assert_memory_equal(got, want, len);
+	free(got);
+}
+
 static int
 setup_pair(void **state)
 {
@@ -257,20 +273,15 @@ static void
 test_send_lengths(void **state)
 {
 	struct wt	*t = *state;
-	static uint8_t	 big[70000], got[70000];
+	static uint8_t	 big[70000];
 	size_t		 sizes[] = { 0, 5, 125, 126, 300, 65535, 65536, 70000 };
-	size_t		 i, j, len;
-	uint8_t		 op;
+	size_t		 i, j;
 
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = i * 7;
 	for (j = 0; j < sizeof(sizes) / sizeof(sizes[0]); j++) {
 		assert_int_equal(ws_send_binary(t->ws, big, sizes[j]), 0);
-		len = cread_head(t, t->sv[1], &op);
-		assert_int_equal(op, 0x82);	/* FIN, binary */
-		assert_int_equal(len, sizes[j]);
-		cread(t, t->sv[1], got, len);
-		assert_memory_equal(got, big, len);
+		expect_frame(t, 0x82, big, sizes[j]);	/* FIN, binary */
 	}
 	pump(t, 20);
 	assert_true(t->drained > 0);
@@ -283,11 +294,10 @@ static void
 test_shared_lengths(void **state)
 {
 	struct wt	*t = *state;
-	static uint8_t	 big[70000], got[70000];
+	static uint8_t	 big[70000];
 	size_t		 sizes[] = { 0, 5, 125, 126, 300, 65535, 65536, 70000 };
 	struct ws_frame	*f;
-	size_t		 i, j, len;
-	uint8_t		 op;
+	size_t		 i, j;
 
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = i * 13;
@@ -297,15 +307,8 @@ test_shared_lengths(void **state)
 		assert_int_equal(ws_send_frame(t->ws, f), 0);
 		assert_int_equal(ws_send_binary(t->ws, "z", 1), 0);
 		ws_frame_unref(f);	/* the connection keeps its own */
-		len = cread_head(t, t->sv[1], &op);
-		assert_int_equal(op, 0x82);
-		assert_int_equal(len, sizes[j]);
-		cread(t, t->sv[1], got, len);
-		assert_memory_equal(got, big, len);
-		len = cread_head(t, t->sv[1], &op);
-		assert_int_equal(len, 1);
-		cread(t, t->sv[1], got, 1);
-		assert_int_equal(got[0], 'z');
+		expect_frame(t, 0x82, big, sizes[j]);
+		expect_frame(t, 0x82, "z", 1);
 	}
 	pump(t, 20);
 	assert_int_equal(ws_queued_frames(t->ws), 0);
@@ -353,12 +356,11 @@ test_shared_batch(void **state)
 {
 	struct wt	*t = *state;
 	/* Each frame starts j bytes in: room for the last one's start. */
-	static uint8_t	 big[70000 + 8], got[70000];
+	static uint8_t	 big[70000 + 8];
 	size_t		 sizes[] = { 5, 300, 70000, 126, 65536, 0, 1000 };
 	struct ws_frame	*f[7];
-	size_t		 i, j, k, len, n = sizeof(sizes) / sizeof(sizes[0]);
+	size_t		 i, j, k, n = sizeof(sizes) / sizeof(sizes[0]);
 	int		 round, sndbuf = 4096;
-	uint8_t		 op;
 
 	for (i = 0; i < sizeof(big); i++)
 		big[i] = i * 7 + 1;
@@ -378,17 +380,9 @@ test_shared_batch(void **state)
 	for (j = 0; j < n; j++)
 		ws_frame_unref(f[j]);	/* the connection keeps its own */
 	for (round = 0; round < 2; round++)
-		for (j = 0; j < n; j++) {
-			len = cread_head(t, t->sv[1], &op);
-			assert_int_equal(op, 0x82);
-			assert_int_equal(len, sizes[j]);
-			cread(t, t->sv[1], got, len);
-			assert_memory_equal(got, big + j, len);
-		}
-	len = cread_head(t, t->sv[1], &op);
-	assert_int_equal(len, 1);
-	cread(t, t->sv[1], got, 1);
-	assert_int_equal(got[0], 'z');
+		for (j = 0; j < n; j++)
+			expect_frame(t, 0x82, big + j, sizes[j]);
+	expect_frame(t, 0x82, "z", 1);
 	pump(t, 20);
 	assert_int_equal(ws_queued_frames(t->ws), 0);
 	assert_int_equal(ws_pending(t->ws), 0);
@@ -399,8 +393,6 @@ static void
 test_client_messages(void **state)
 {
 	struct wt	*t = *state;
-	uint8_t		 buf[16], op;
-	size_t		 len;
 
 	csend(t->sv[1], 0x82, "hello", 5);
 	pump(t, 20);
@@ -417,11 +409,7 @@ test_client_messages(void **state)
 	assert_memory_equal(t->msg, "abcd", 4);
 	/* Ping is answered with the same payload. */
 	csend(t->sv[1], 0x89, "xy", 2);
-	len = cread_head(t, t->sv[1], &op);
-	assert_int_equal(op, 0x8a);
-	assert_int_equal(len, 2);
-	cread(t, t->sv[1], buf, 2);
-	assert_memory_equal(buf, "xy", 2);
+	expect_frame(t, 0x8a, "xy", 2);
 	/* An unsolicited pong is fine. */
 	csend(t->sv[1], 0x8a, "", 0);
 	pump(t, 20);
