@@ -521,6 +521,19 @@ sql_find(struct import *im, const struct cid *c, size_t *i, uint8_t **data,
 	return 0;
 }
 
+/* The CID just before a staged entry's data, read back from the file. */
+static int
+ent_cid(struct import *im, const struct stage_ent *e, const uint8_t *p,
+    struct cid *c)
+{
+	const char	*errstr;
+
+	if (cid_from_bin(c, p, e->cidlen, NULL, &errstr) == -1)
+		return import_fail(im, "the CAR changed while it was read: "
+		    "block at byte %llu", (unsigned long long)e->off);
+	return 0;
+}
+
 /*
  * One block more than memory holds: what is staged moves into the
  * table, each CID read back from the file, and the memory goes.  The
@@ -532,7 +545,6 @@ stage_spill(struct import *im)
 {
 	const struct stage_ent	*e;
 	struct cid		 c;
-	const char		*errstr;
 	uint8_t			*buf;
 	off_t			 o, boff = 0;
 	size_t			 i, blen = 0;
@@ -556,12 +568,7 @@ stage_spill(struct import *im)
 			boff = o;
 			blen = (size_t)got;
 		}
-		if (cid_from_bin(&c, buf + (o - boff), e->cidlen, NULL,
-		    &errstr) == -1)
-			rc = import_fail(im, "the CAR changed while it was "
-			    "read: block at byte %llu",
-			    (unsigned long long)e->off);
-		else
+		if ((rc = ent_cid(im, e, buf + (o - boff), &c)) == 0)
 			rc = sql_put(im, &c, e->off, e->len, i);
 	}
 	free(buf);
@@ -725,7 +732,6 @@ mem_keep(struct import *im)
 {
 	const struct stage_ent	*e;
 	struct cid		 c;
-	const char		*errstr;
 	uint32_t		*order;
 	uint8_t			*p;
 	size_t			 i, n = 0;
@@ -748,11 +754,7 @@ mem_keep(struct import *im)
 			rc = -1;
 			break;
 		}
-		if (cid_from_bin(&c, p, e->cidlen, NULL, &errstr) == -1)
-			rc = import_fail(im, "the CAR changed while it was "
-			    "read: block at byte %llu",
-			    (unsigned long long)e->off);
-		else
+		if ((rc = ent_cid(im, e, p, &c)) == 0)
 			rc = keep_one(im, &c, p + e->cidlen, e->len,
 			    order[i]);
 		free(p);
