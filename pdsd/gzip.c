@@ -196,7 +196,15 @@ http_gzip_free(struct http_gzip *gz)
 	free(gz);
 }
 
-/* Deflate len bytes (maybe none) into out; flush is a zlib flush mode. */
+#ifdef HAVE_ISAL
+static int	is_deflate(struct http_gzip *, const void *, size_t,
+		    struct evbuffer *, int, int);
+#endif
+
+/*
+ * Deflate len bytes (maybe none) into out; flush is a zlib flush mode
+ * (for an igzip piece: none, a sync flush or the end).
+ */
 static int
 gz_deflate(struct http_gzip *gz, const void *data, size_t len,
     struct evbuffer *out, int flush)
@@ -204,6 +212,11 @@ gz_deflate(struct http_gzip *gz, const void *data, size_t len,
 	struct evbuffer_iovec	 v;
 	int			 rc;
 
+#ifdef HAVE_ISAL
+	if (gz->is != NULL)
+		return is_deflate(gz, data, len, out, flush != Z_NO_FLUSH,
+		    flush == Z_FINISH);
+#endif
 	gz->z.next_in = (Bytef *)(uintptr_t)data;
 	gz->z.avail_in = len;
 	do {
@@ -332,42 +345,24 @@ is_deflate(struct http_gzip *gz, const void *data, size_t len,
 	return 0;
 }
 
-int
-http_gzip_piece(struct http_gzip *gz, struct evbuffer *in,
-    struct evbuffer *out, int last, uint32_t *crc, size_t *len)
+/* A new piece: an empty window, nothing pending. */
+static int
+gz_piece_reset(struct http_gzip *gz)
 {
 	struct isal_zstream	*is = gz->is;
-	struct evbuffer_iovec	 v[8];
-	size_t			 total, done;
-	int			 i, n;
 
-	*crc = crc32(0, NULL, 0);
-	*len = 0;
 	isal_deflate_init(is);
 	is->level = IS_LEVEL;
 	is->level_buf = gz->isbuf;
 	is->level_buf_size = IS_BUFSZ;
 	is->gzip_flag = IGZIP_DEFLATE;
-	if ((total = evbuffer_get_length(in)) == 0 &&
-	    is_deflate(gz, NULL, 0, out, 1, last) == -1)
-		return -1;
-	while (*len < total) {
-		if ((n = evbuffer_peek(in, -1, NULL, v, 8)) <= 0)
-			return -1;
-		if (n > 8)
-			n = 8;
-		for (i = 0, done = 0; i < n; i++) {
-			*crc = crc32(*crc, v[i].iov_base, v[i].iov_len);
-			done += v[i].iov_len;
-			if (is_deflate(gz, v[i].iov_base, v[i].iov_len, out,
-			    *len + done == total, last) == -1)
-				return -1;
-		}
-		*len += done;
-		if (evbuffer_drain(in, done) == -1)
-			return -1;
-	}
-	return last && is->internal_state.state != ZSTATE_END ? -1 : 0;
+	return 0;
+}
+
+static int
+gz_piece_ended(struct http_gzip *gz)
+{
+	return gz->is->internal_state.state == ZSTATE_END;
 }
 #else
 struct http_gzip *
@@ -387,6 +382,20 @@ http_gzip_new_raw(int level)
 	return gz;
 }
 
+static int
+gz_piece_reset(struct http_gzip *gz)
+{
+	return deflateReset(&gz->z) == Z_OK ? 0 : -1;
+}
+
+/* gz_deflate checks that Z_FINISH ended the stream. */
+static int
+gz_piece_ended(struct http_gzip *gz)
+{
+	return 1;
+}
+#endif
+
 /*
  * Compress all of "in" (memory only) into "out" as one piece; crc and
  * len tell what went in, for the trailer.
@@ -397,13 +406,12 @@ http_gzip_piece(struct http_gzip *gz, struct evbuffer *in,
 {
 	*crc = crc32(0, NULL, 0);
 	*len = 0;
-	if (deflateReset(&gz->z) != Z_OK ||
-	    gz_feed(gz, in, out, crc, len) == -1)
+	if (gz_piece_reset(gz) == -1 ||
+	    gz_feed(gz, in, out, crc, len) == -1 ||
+	    gz_deflate(gz, NULL, 0, out, last ? Z_FINISH : Z_SYNC_FLUSH) == -1)
 		return -1;
-	return gz_deflate(gz, NULL, 0, out, last ? Z_FINISH : Z_SYNC_FLUSH);
+	return last && !gz_piece_ended(gz) ? -1 : 0;
 }
-
-#endif
 
 uint32_t
 http_gzip_crc_combine(uint32_t crc, uint32_t crc2, size_t len2)
