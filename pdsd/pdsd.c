@@ -557,6 +557,14 @@ reply_reload(struct imsgev *iev, uint32_t peerid)
 	(void)r;
 }
 
+/* How a child ends when asked to stop: SIGTERM, or its own clean exit. */
+static int
+stopped_by_us(int status)
+{
+	return (WIFSIGNALED(status) && WTERMSIG(status) == SIGTERM) ||
+	    (WIFEXITED(status) && WEXITSTATUS(status) == 0);
+}
+
 static void
 log_child_status(struct child *c, int status)
 {
@@ -674,9 +682,17 @@ parent_shutdown(int failed)
 		for (i = 0; i < CHILD_MAX; i++) {
 			if (children[i].pid == -1)
 				continue;
-			pid = waitpid(children[i].pid, NULL, WNOHANG);
-			if (pid == children[i].pid || (pid == -1 &&
-			    errno == ECHILD))
+			pid = waitpid(children[i].pid, &status, WNOHANG);
+			if (pid == children[i].pid) {
+				/*
+				 * A child of many threads becomes waitable
+				 * only once all have exited: killed, it may
+				 * come after the sibling it took with it.
+				 */
+				if (failed && !stopped_by_us(status))
+					log_child_status(&children[i], status);
+				children[i].pid = -1;
+			} else if (pid == -1 && errno == ECHILD)
 				children[i].pid = -1;
 			else
 				alive++;
