@@ -117,6 +117,7 @@ struct import {
 	char			*msg;
 	size_t			 msglen;
 	enum import_status	 failed;	/* msg says why */
+	int64_t			 t[7];		/* -vv: stage ends, us */
 };
 
 /* The CAR, or the account named, is at fault. */
@@ -1023,29 +1024,47 @@ import_sync_event(struct import *im)
 	return rv;
 }
 
+/* -vv: stage i of the import ends now. */
+static void
+import_mark(struct import *im, int i)
+{
+	struct timespec	 ts;
+
+	if (log_getverbose() < 2)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	im->t[i] = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 /* Everything inside the transaction; -1 rolls it back. */
 static int
 import_tx(struct import *im)
 {
 	struct repo_root	 root;
 
+	import_mark(im, 0);
 	if (rstore_delete_repo(fe->db, im->did) == -1 ||
 	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_error(im, "database error");
+	import_mark(im, 1);
 	if (import_stream(im) == -1 || stage_marks(im) == -1 ||
 	    import_commit(im) == -1)
 		return -1;
+	import_mark(im, 2);
 	db_now(im->at, sizeof(im->at));
 	appindex_load_begin();
 	if (import_tree(im) == -1) {
 		appindex_load_end(fe->db, 0);
 		return -1;
 	}
+	import_mark(im, 3);
 	if (appindex_load_end(fe->db, 1) == -1)
 		return import_error(im, "database error");
+	import_mark(im, 4);
 	if (stage_keep(im) == -1)
 		return -1;
+	import_mark(im, 5);
 	root.commit = im->root;
 	root.data = im->c.data;
 	strlcpy(root.rev, im->c.rev, sizeof(root.rev));
@@ -1158,9 +1177,21 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 	} else if (db_commit(fe->db) == -1) {
 		events_forget_seq();
 		import_error(im, "database error");
-	} else
+	} else {
+		import_mark(im, 6);
 		events_notify();
+	}
 	stage_done(im);
+	if (im->t[0] != 0 && im->t[6] != 0)
+		log_debug("import %s: %lld us: cleared %lld streamed %lld "
+		    "walked %lld indexed %lld blocks %lld committed %lld",
+		    im->did, (long long)(im->t[6] - im->t[0]),
+		    (long long)(im->t[1] - im->t[0]),
+		    (long long)(im->t[2] - im->t[1]),
+		    (long long)(im->t[3] - im->t[2]),
+		    (long long)(im->t[4] - im->t[3]),
+		    (long long)(im->t[5] - im->t[4]),
+		    (long long)(im->t[6] - im->t[5]));
 	if ((rv = im->failed) == IMPORT_OK) {
 		import_warnings(im);
 		snprintf(msg, msglen, "imported %.128s: commit %s, rev %s, "

@@ -57,7 +57,7 @@ main(int argc, char *argv[])
 		fprintf(stderr, "usage: bench_import database did file.car\n");
 		return 2;
 	}
-	log_init(1, 0, 0);
+	log_init(1, getenv("BENCH_VERBOSE") != NULL ? 2 : 0, 0);
 	if ((fe->db = db_open(argv[1], ebuf, sizeof(ebuf))) == NULL)
 		errx(1, "%s", ebuf);
 	if (db_exec(fe->db, "PRAGMA wal_autocheckpoint = 0", ebuf,
@@ -75,6 +75,10 @@ main(int argc, char *argv[])
 	getrusage(RUSAGE_SELF, &ru);
 	printf("peak RSS: %ld kB\n", ru.ru_maxrss);
 	close(fd);
+	/* BENCH_KEEP_WAL: the import's frames stay for walpages.mjs. */
+	if (getenv("BENCH_KEEP_WAL") != NULL)
+		sqlite3_db_config(fe->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1,
+		    NULL);
 	db_close(fe->db);
 	return rc == IMPORT_OK ? 0 : 1;
 }

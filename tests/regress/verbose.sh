@@ -1,7 +1,7 @@
 #!/bin/sh
-# At -vv the frontend logs each write's stage times and any turn of its
-# event loop held more than 5 ms (pdsd(8), -v); at the default level it
-# logs neither and takes no timestamps.  A frontend stopped for 300 ms
+# At -vv the frontend logs each write's and each import's stage times
+# and any turn of its event loop held more than 5 ms (pdsd(8), -v); at
+# the default level it logs none of them and takes no timestamps.  A frontend stopped for 300 ms
 # (SIGSTOP, SIGCONT) is a held loop with no CPU spent.
 . "$(dirname "$0")/lib.subr"
 
@@ -21,6 +21,10 @@ run_once() {
 	    \"app.bsky.feed.post\",\"text\":\"hi\",\"createdAt\":
 	    \"2026-11-26T00:00:00.000Z\"}}" "$X/com.atproto.repo.createRecord"
 	[ "$st" = 200 ] || notok "$h: createRecord" "$st $(cat "$T/body")"
+	curl -fsS -o "$T/self.car" \
+	    "$X/com.atproto.sync.getRepo?did=$did" &&
+	    "$PDSCTL" -s "$T/pdsd.sock" import --did "$did" "$T/self.car" \
+	    >/dev/null || notok "$h: import" "the repo exported and imported"
 	fe=$("$PDSCTL" -s "$T/pdsd.sock" status |
 	    sed -n 's/.*frontend \([0-9]*\),.*/\1/p')
 	kill -STOP "$fe"
@@ -40,6 +44,11 @@ if grep -Eq "write $did status 0: [0-9]+ us: queued [0-9]+ prepared [0-9]+ signe
 else
 	notok "-vv: stage times" "$(grep "write " "$T/log" | tail -3)"
 fi
+if grep -Eq "import $did: [0-9]+ us: cleared [0-9]+ streamed [0-9]+ walked [0-9]+ indexed [0-9]+ blocks [0-9]+ committed [0-9]+" "$T/log"; then
+	ok "-vv: the import's stage times are logged"
+else
+	notok "-vv: import stage times" "$(grep "import " "$T/log" | tail -3)"
+fi
 held=$(sed -n 's/.*loop held \([0-9]*\) ms: \([0-9]*\) ms on CPU.*/\1 \2/p' "$T/log" | sort -n | tail -1)
 if [ -n "$held" ] && [ "${held% *}" -ge 250 ] && [ "${held#* }" -lt 100 ]; then
 	ok "-vv: the stopped loop is logged as held ($held: ms held, ms on CPU)"
@@ -48,8 +57,8 @@ else
 fi
 
 run_once quiet.test
-if grep -q "loop held\|status 0: [0-9]* us: queued" "$T/log"; then
-	notok "default level: no stage times, no loop lines" "$(grep "loop held\|us: queued" "$T/log" | tail -3)"
+if grep -q "loop held\|status 0: [0-9]* us: queued\|us: cleared" "$T/log"; then
+	notok "default level: no stage times, no loop lines" "$(grep "loop held\|us: queued\|us: cleared" "$T/log" | tail -3)"
 else
 	ok "default level: no stage times, no loop lines"
 fi
