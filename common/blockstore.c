@@ -225,6 +225,12 @@ ms_vget(void *arg, const struct cid *c, uint8_t **data, size_t *len)
 }
 
 static int
+ms_vview(void *arg, const struct cid *c, const uint8_t **data, size_t *len)
+{
+	return memstore_peek(arg, c, data, len) == 0 ? 0 : 1;
+}
+
+static int
 ms_vput(void *arg, const struct cid *c, const uint8_t *data, size_t len)
 {
 	return memstore_put(arg, c, data, len);
@@ -235,5 +241,6 @@ memstore_blockstore(struct memstore *ms, struct blockstore *bs)
 {
 	bs->get = ms_vget;
 	bs->put = ms_vput;
+	bs->view = ms_vview;
 	bs->arg = ms;
 }

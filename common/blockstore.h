@@ -19,6 +19,14 @@ struct blockstore {
 	/* store bytes under cid (already computed by the caller); 0 or -1 */
 	int	(*put)(void *arg, const struct cid *, const uint8_t *data,
 		    size_t len);
+	/*
+	 * Optional (NULL: get is used): like get, but *data is the
+	 * store's own bytes, not to be freed, good until the next call on
+	 * the store.  A store that holds its blocks in memory or maps them
+	 * (memstore, an import's CAR) saves a copy per block read.
+	 */
+	int	(*view)(void *arg, const struct cid *, const uint8_t **data,
+		    size_t *len);
 	void	*arg;
 };
 

@@ -52,9 +52,18 @@ static int
 load_node(const struct blockstore *bs, const struct cid *c,
     struct mst_node **out, uint8_t **bytes, size_t *blen)
 {
-	uint8_t	*p;
-	size_t	 len;
+	const uint8_t	*v;
+	uint8_t		*p;
+	size_t		 len;
 
+	/* The decoded node owns its keys: the bytes need not stay. */
+	if (bytes == NULL && bs->view != NULL) {
+		if (bs->view(bs->arg, c, &v, &len) != 0 ||
+		    mst_node_decode(v, len, out, NULL) == -1)
+			return -1;
+		(*out)->cid = *c;
+		return 0;
+	}
 	if (blockstore_get(bs, c, &p, &len) != 0)
 		return -1;
 	if (mst_node_decode(p, len, out, NULL) == -1) {

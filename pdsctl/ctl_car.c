@@ -321,6 +321,7 @@ count_records(struct inspect *in, const struct commit *c, struct tally *t)
 	memstore_blockstore(in->car.store, &t->inner);
 	bs.get = tally_get;
 	bs.put = NULL;
+	bs.view = NULL;
 	bs.arg = t;
 	t->rc = mst_walk(&bs, &c->data, tally_record, t);
 	if (t->rc == 1)

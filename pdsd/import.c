@@ -4,10 +4,12 @@
  * com.atproto.repo.importRepo (xrpc_import.c, which first spools the
  * request body to a scratch file) come here.
  *
- * The old blocks, records and root are deleted first; each block of
- * the CAR, checked against its CID by the reader as it streams, is
- * staged as where it lies in the file, not as a copy (in memory up to
- * a bound, past it in SQLite's temporary database: see the stage
+ * The file is mapped, read only, for the length of the import (see
+ * import_map below); every block is read where it lies in the map,
+ * never copied.  The old blocks, records and root are deleted first;
+ * each block of the CAR, checked against its CID by the reader as it
+ * streams, is staged as where it lies in the file (in memory up to a
+ * bound, past it in SQLite's temporary database: see the stage
  * below): the file is there until the import ends, and a copy was most
  * of the import's memory.  Then the tree is walked from
  * the commit's data root: every node must decode strictly and sit in
@@ -36,12 +38,20 @@
  *
  * The import runs to its end inside one event callback: the database
  * has one connection, and no other write may land inside our
- * transaction.  The fd must be a regular file, so no read can stall.
+ * transaction.  The fd must be a regular file, so no read can stall,
+ * and one no other process can change: importRepo's body is in an
+ * unlinked scratch file of ours, and `pdsctl import` copies the user's
+ * file into one first (control_import).  That is what lets a block be
+ * checked against its CID once, as it streams: the bytes the walk and
+ * the store read later are the same, and a truncation by someone else
+ * cannot fault the mapping (SIGBUS) under us.
  */
 #include <sys/types.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <stdint.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -73,7 +83,7 @@
 #include "signer_proto.h"
 #include "syntax.h"
 
-#define IMPORT_CHUNK	(256 * 1024)
+#define IMPORT_CHUNK	(1024 * 1024)	/* fed to the reader at a time */
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
 #define IMPORT_WARN_MAX		320
 /* Negative: KiB, not pages.  What an import adds to the frontend. */
@@ -88,7 +98,10 @@ static int	import_error(struct import *, const char *);
 struct import {
 	char			 did[DID_MAX + 1];
 	char			 key[DIDKEY_BUFSZ];	/* the account's */
-	int			 fd;
+	const uint8_t		*map;		/* the file, read only */
+	size_t			 maplen;
+	uint8_t			*touched;	/* MAP_PIECEs since a drop */
+	size_t			 ntouched;
 	int			 have_root;
 	struct cid		 root;		/* the commit's CID */
 	uint64_t		 nblocks;	/* kept */
@@ -98,10 +111,6 @@ struct import {
 	char			 at[32];	/* indexed_at of every record */
 	struct blockstore	 store;
 	struct car_reader	*car;		/* while it streams */
-	uint8_t			*win;		/* a window on the file */
-	off_t			 win_off;
-	size_t			 win_len;
-	off_t			 last_end;	/* of the last block read */
 	struct stage_ent	*ents;		/* the blocks of the CAR */
 	uint64_t		 nstaged;
 	size_t			 entcap;
@@ -305,71 +314,91 @@ stage_done(struct import *im)
 #endif
 }
 
-/* All of len at off, or -1. */
-static int
-read_at(int fd, uint8_t *p, size_t len, off_t off)
-{
-	ssize_t	 n;
-
-	while (len > 0) {
-		if ((n = pread(fd, p, len, off)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		p += n;
-		len -= (size_t)n;
-		off += n;
-	}
-	return 0;
-}
-
-/*
- * len bytes at off in the file, into a new buffer: 0, or -1 with the
- * failure set.  A block right after the last one fills a window of the
- * file that serves the next ones without a read (the walk reads a CAR
- * in tree order that way, the final insert one in CID order, as
- * getRepo writes); any other is read alone.
- */
-static int
-block_read(struct import *im, off_t off, size_t len, uint8_t **out)
-{
-	uint8_t	*p;
-	ssize_t	 got;
-	int	 ahead;
-
-	if ((p = malloc(len > 0 ? len : 1)) == NULL)
-		return import_error(im, "out of memory");
-	ahead = off >= im->last_end && off - im->last_end < 512;
-	im->last_end = off + (off_t)len;
-	if (off >= im->win_off && off + (off_t)len <= im->win_off +
-	    (off_t)im->win_len)
-		memcpy(p, im->win + (off - im->win_off), len);
-	else if (ahead && len <= IMPORT_CHUNK) {
-		im->win_len = 0;
-		while ((got = pread(im->fd, im->win, IMPORT_CHUNK, off)) ==
-		    -1 && errno == EINTR)
-			;
-		if (got < (ssize_t)len) {
-			free(p);
-			log_warn("import: read");
-			return import_error(im, "read error");
-		}
-		im->win_off = off;
-		im->win_len = (size_t)got;
-		memcpy(p, im->win, len);
-	} else if (read_at(im->fd, p, len, off) == -1) {
-		free(p);
-		log_warn("import: read");
-		return import_error(im, "read error");
-	}
-	*out = p;
-	return 0;
-}
-
 static int
 marked(const uint8_t *bits, size_t i)
 {
 	return (bits[i / 8] & (1 << (i % 8))) != 0;
+}
+
+/*
+ * The map.  Its pages come from the page cache (the file was just
+ * written), and what the import touches counts in the frontend's
+ * resident memory as file pages, up to the whole CAR.  Issue 5 wants
+ * that flat however large the repository, so past MAP_RESIDENT the
+ * pages touched are let go of (MADV_DONTNEED: on a read-only private
+ * mapping of a file that does not change, a pointer into it stays good
+ * and the next read faults the page back from the cache).  What was
+ * touched is counted in pieces of 64 KiB, the most a fault maps around
+ * the page asked for (fault_around_bytes); a CAR no larger than the
+ * bound is never dropped from.
+ */
+#define MAP_PIECE	(64 * 1024)
+#define MAP_RESIDENT	(8 * 1024 * 1024)
+
+static int
+import_map(struct import *im, int fd, off_t size)
+{
+	void	*p;
+
+	if (size == 0)
+		return 0;	/* the reader says what is wrong with it */
+	if ((uint64_t)size > SIZE_MAX / 2 || (uint64_t)size > STAGE_MAXOFF)
+		return import_fail(im, "the CAR is too large");
+	if ((p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
+	    MAP_FAILED) {
+		log_warn("import: mmap of %lld bytes", (long long)size);
+		if (errno == ENOMEM)
+			return import_fail(im, "the CAR is too large to map "
+			    "(%lld bytes)", (long long)size);
+		return import_error(im, "cannot map the CAR");
+	}
+	im->map = p;
+	im->maplen = (size_t)size;
+	if (im->maplen > MAP_RESIDENT && (im->touched =
+	    calloc(im->maplen / MAP_PIECE / 8 + 1, 1)) == NULL)
+		return import_error(im, "out of memory");
+	return 0;
+}
+
+static void
+import_unmap(struct import *im)
+{
+	if (im->map != NULL && munmap((void *)im->map, im->maplen) == -1)
+		log_warn("import: munmap");
+	free(im->touched);
+	im->map = NULL;
+	im->touched = NULL;
+}
+
+/*
+ * len bytes at off, which lie in the file (the reader saw them there):
+ * a pointer into the map, good until the import ends.
+ */
+static const uint8_t *
+map_at(struct import *im, uint64_t off, size_t len)
+{
+	size_t	 i, first, last, n = 0;
+
+	if (im->touched == NULL)
+		return im->map + off;
+	first = off / MAP_PIECE;
+	last = (off + (len > 0 ? len - 1 : 0)) / MAP_PIECE;
+	for (i = first; i <= last; i++)
+		n += !marked(im->touched, i);
+	if (n == 0)
+		return im->map + off;
+	if (im->ntouched + n > MAP_RESIDENT / MAP_PIECE) {
+		if (madvise((void *)im->map, im->maplen, MADV_DONTNEED) == -1)
+			log_warn("import: madvise");
+		memset(im->touched, 0, im->maplen / MAP_PIECE / 8 + 1);
+		im->ntouched = 0;
+	}
+	for (i = first; i <= last; i++)
+		if (!marked(im->touched, i)) {
+			im->touched[i / 8] |= 1 << (i % 8);
+			im->ntouched++;
+		}
+	return im->map + off;
 }
 
 /* In memory: the first slot to look in for a key. */
@@ -433,15 +462,15 @@ mem_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
 }
 
 /*
- * A block's number in the CAR and its data, read from the file but not
- * checked: 0, 1 not staged, -1 with the failure set.
+ * A block's number in the CAR and its data, in the map: 0, 1 not
+ * staged.
  */
 static int
-mem_find(struct import *im, const struct cid *c, size_t *i, uint8_t **data,
-    size_t *len)
+mem_find(struct import *im, const struct cid *c, size_t *i,
+    const uint8_t **data, size_t *len)
 {
 	const struct stage_ent	*e;
-	uint8_t			*p;
+	const uint8_t		*p;
 	uint64_t		 key;
 	size_t			 j, mask;
 
@@ -453,16 +482,11 @@ mem_find(struct import *im, const struct cid *c, size_t *i, uint8_t **data,
 		e = &im->ents[im->slots[j] - 1];
 		if (e->key != key || e->cidlen != c->len)
 			continue;
-		if (block_read(im, (off_t)e->off - e->cidlen,
-		    e->cidlen + e->len, &p) == -1)
-			return -1;
-		if (memcmp(p, c->b, c->len) != 0) {
-			free(p);
+		p = map_at(im, e->off - e->cidlen, e->cidlen + e->len);
+		if (memcmp(p, c->b, c->len) != 0)
 			continue;
-		}
-		memmove(p, p + c->len, e->len);
 		*i = im->slots[j] - 1;
-		*data = p;
+		*data = p + c->len;
 		*len = e->len;
 		return 0;
 	}
@@ -492,8 +516,8 @@ sql_put(struct import *im, const struct cid *c, uint64_t off, size_t len,
 
 /* As mem_find, from the table. */
 static int
-sql_find(struct import *im, const struct cid *c, size_t *i, uint8_t **data,
-    size_t *len)
+sql_find(struct import *im, const struct cid *c, size_t *i,
+    const uint8_t **data, size_t *len)
 {
 	static sqlite3_stmt	*cache;
 	sqlite3_stmt		*st;
@@ -513,68 +537,51 @@ sql_find(struct import *im, const struct cid *c, size_t *i, uint8_t **data,
 	seq = sqlite3_column_int64(st, 2);
 	sqlite3_reset(st);
 	if (off < 0 || n < 0 || n > CAR_MAXBLOCK || seq < 0 ||
-	    (uint64_t)seq >= im->nstaged)
+	    (uint64_t)seq >= im->nstaged || (uint64_t)off > im->maplen ||
+	    (uint64_t)n > im->maplen - (uint64_t)off)
 		return import_error(im, "database error");
-	if (block_read(im, (off_t)off, (size_t)n, data) == -1)
-		return -1;
+	*data = map_at(im, (uint64_t)off, (size_t)n);
 	*i = (size_t)seq;
 	*len = (size_t)n;
 	return 0;
 }
 
-/* The CID just before a staged entry's data, read back from the file. */
+/*
+ * The CID just before a staged entry's data, in the map.  The reader
+ * took it there, and the file does not change: failing is our fault.
+ */
 static int
-ent_cid(struct import *im, const struct stage_ent *e, const uint8_t *p,
-    struct cid *c)
+ent_cid(struct import *im, const struct stage_ent *e, struct cid *c)
 {
+	const uint8_t	*p;
 	const char	*errstr;
 
-	if (cid_from_bin(c, p, e->cidlen, NULL, &errstr) == -1)
-		return import_fail(im, "the CAR changed while it was read: "
-		    "block at byte %llu", (unsigned long long)e->off);
+	p = map_at(im, e->off - e->cidlen, e->cidlen);
+	if (cid_from_bin(c, p, e->cidlen, NULL, &errstr) == -1) {
+		log_warnx("import: staged block at byte %llu: %s",
+		    (unsigned long long)e->off, errstr);
+		return import_error(im, "bad staged block");
+	}
 	return 0;
 }
 
 /*
  * One block more than memory holds: what is staged moves into the
- * table, each CID read back from the file, and the memory goes.  The
- * reader is streaming the file through the import's window, so the
- * CIDs are read through a window of their own.
+ * table, each CID read back from the map, and the memory goes.
  */
 static int
 stage_spill(struct import *im)
 {
 	const struct stage_ent	*e;
 	struct cid		 c;
-	uint8_t			*buf;
-	off_t			 o, boff = 0;
-	size_t			 i, blen = 0;
-	ssize_t			 got;
-	int			 rc = 0;
+	size_t			 i;
 
-	if ((buf = malloc(IMPORT_CHUNK)) == NULL)
-		return import_error(im, "out of memory");
-	for (i = 0; i < im->nstaged && rc == 0; i++) {
+	for (i = 0; i < im->nstaged; i++) {
 		e = &im->ents[i];
-		o = (off_t)e->off - e->cidlen;
-		if (o < boff || o + e->cidlen > boff + (off_t)blen) {
-			while ((got = pread(im->fd, buf, IMPORT_CHUNK, o)) ==
-			    -1 && errno == EINTR)
-				;
-			if (got < (ssize_t)e->cidlen) {
-				log_warn("import: read");
-				rc = import_error(im, "read error");
-				break;
-			}
-			boff = o;
-			blen = (size_t)got;
-		}
-		if ((rc = ent_cid(im, e, buf + (o - boff), &c)) == 0)
-			rc = sql_put(im, &c, e->off, e->len, i);
+		if (ent_cid(im, e, &c) == -1 ||
+		    sql_put(im, &c, e->off, e->len, i) == -1)
+			return -1;
 	}
-	free(buf);
-	if (rc == -1)
-		return -1;
 	free(im->ents);
 	free(im->slots);
 	im->ents = NULL;
@@ -632,38 +639,27 @@ stage_dup(struct import *im, size_t i)
 }
 
 /*
- * A staged block the walk reached, read from the file and marked to be
- * kept, and as a record's if it is one, its data checked against its
- * CID once more (the reader checked what it streamed, but a file
- * another process holds could change underneath): 0, 1 not in the CAR,
- * -1 with the failure set.
+ * A staged block the walk reached, in the map, marked to be kept, and
+ * as a record's if it is one: 0, 1 not in the CAR, -1 with the failure
+ * set.  Its data is not hashed again: the reader checked it against
+ * its CID as it streamed, and the file has not changed since.
  */
 static int
 stage_take(struct import *im, const struct cid *c, int record,
-    uint8_t **data, size_t *len)
+    const uint8_t **data, size_t *len)
 {
-	uint8_t	*p;
-	size_t	 i, n;
+	size_t	 i;
 	int	 rc;
 
-	rc = im->spilled ? sql_find(im, c, &i, &p, &n) :
-	    mem_find(im, c, &i, &p, &n);
+	rc = im->spilled ? sql_find(im, c, &i, data, len) :
+	    mem_find(im, c, &i, data, len);
 	if (rc != 0)
 		return rc;
-	if (!cid_verify(c, p, n)) {
-		free(p);
-		return import_fail(im, "the CAR changed while it was read: "
-		    "block %s", cid_fmt(c));
-	}
 	im->kept[i / 8] |= 1 << (i % 8);
-	if (record && marked(im->recs, i) && stage_dup(im, i) == -1) {
-		free(p);
+	if (record && marked(im->recs, i) && stage_dup(im, i) == -1)
 		return -1;
-	}
 	if (record)
 		im->recs[i / 8] |= 1 << (i % 8);
-	*data = p;
-	*len = n;
 	return 0;
 }
 
@@ -695,14 +691,11 @@ stage_refs(const struct import *im, size_t i)
 	return n;
 }
 
-/* A reached block into the repository, checked once more. */
+/* A reached block, from the map, into the repository. */
 static int
 keep_one(struct import *im, const struct cid *c, const uint8_t *p,
     size_t len, size_t i)
 {
-	if (!cid_verify(c, p, len))
-		return import_fail(im, "the CAR changed while it was read: "
-		    "block %s", cid_fmt(c));
 	if (rstore_ref_block(fe->db, im->did, im->c.rev, c, p, len,
 	    stage_refs(im, i)) == -1)
 		return import_error(im, "database error");
@@ -734,7 +727,6 @@ mem_keep(struct import *im)
 	const struct stage_ent	*e;
 	struct cid		 c;
 	uint32_t		*order;
-	uint8_t			*p;
 	size_t			 i, n = 0;
 	int			 rc = 0;
 
@@ -750,15 +742,9 @@ mem_keep(struct import *im)
 	sorting = NULL;
 	for (i = 0; i < n && rc == 0; i++) {
 		e = &im->ents[order[i]];
-		if (block_read(im, (off_t)e->off - e->cidlen,
-		    e->cidlen + e->len, &p) == -1) {
-			rc = -1;
-			break;
-		}
-		if ((rc = ent_cid(im, e, p, &c)) == 0)
-			rc = keep_one(im, &c, p + e->cidlen, e->len,
-			    order[i]);
-		free(p);
+		if ((rc = ent_cid(im, e, &c)) == 0)
+			rc = keep_one(im, &c, map_at(im, e->off, e->len),
+			    e->len, order[i]);
 	}
 	free(order);
 	return rc;
@@ -771,7 +757,6 @@ sql_keep(struct import *im)
 	sqlite3_stmt		*st;
 	struct cid		 c;
 	const char		*s, *errstr;
-	uint8_t			*p;
 	int64_t			 off, n, seq;
 	int			 rc;
 
@@ -785,19 +770,16 @@ sql_keep(struct import *im)
 		n = sqlite3_column_int64(st, 2);
 		seq = sqlite3_column_int64(st, 3);
 		if (seq < 0 || (uint64_t)seq >= im->nstaged || off < 0 ||
-		    n < 0 || n > CAR_MAXBLOCK || s == NULL ||
+		    n < 0 || n > CAR_MAXBLOCK || (uint64_t)off > im->maplen ||
+		    (uint64_t)n > im->maplen - (uint64_t)off || s == NULL ||
 		    cid_from_str(&c, s, strlen(s), &errstr) == -1) {
 			rc = import_error(im, "database error");
 			break;
 		}
 		if (!marked(im->kept, (size_t)seq))
 			continue;
-		if (block_read(im, (off_t)off, (size_t)n, &p) == -1) {
-			rc = -1;
-			break;
-		}
-		rc = keep_one(im, &c, p, (size_t)n, (size_t)seq);
-		free(p);
+		rc = keep_one(im, &c, map_at(im, (uint64_t)off, (size_t)n),
+		    (size_t)n, (size_t)seq);
 		if (rc == -1)
 			break;
 	}
@@ -808,8 +790,7 @@ sql_keep(struct import *im)
 
 /*
  * What the walk reached goes into the repository once, in the order
- * of the CIDs' text, each block read from the file and checked once
- * more.
+ * of the CIDs' text, each block straight from the map.
  */
 static int
 stage_keep(struct import *im)
@@ -838,48 +819,51 @@ on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
 	return stage_put(im, c, car_reader_block_offset(im->car), len);
 }
 
-/* Streams the file into the stage; the reader checks every block. */
+/*
+ * Streams the map into the stage; the reader checks every block, and
+ * takes a block that lies whole in what it is fed where it lies.  The
+ * kernel reads ahead of a sequential pass, and the pieces of the map
+ * behind it count against MAP_RESIDENT.
+ */
 static int
 import_stream(struct import *im)
 {
 	struct car_reader	*r;
-	uint8_t			*buf = im->win;
-	off_t			 off = 0;
-	ssize_t			 n;
+	size_t			 off, n;
 	int			 rc = 0;
 
 	if ((r = car_reader_new(on_header, on_block, im)) == NULL)
 		return import_error(im, "out of memory");
 	im->car = r;
-	while (rc == 0) {
-		if ((n = pread(im->fd, buf, IMPORT_CHUNK, off)) == -1 &&
-		    errno == EINTR)
-			continue;
-		if (n == -1) {
-			log_warn("import: read");
-			rc = import_error(im, "read error");
-			break;
-		}
-		if (n == 0) {
-			rc = car_reader_end(r);
-			break;
-		}
-		off += n;
-		rc = car_reader_feed(r, buf, (size_t)n);
+	if (im->maplen > 0 && madvise((void *)im->map, im->maplen,
+	    MADV_SEQUENTIAL) == -1)
+		log_warn("import: madvise");
+	for (off = 0; off < im->maplen && rc == 0; off += n) {
+		n = im->maplen - off < IMPORT_CHUNK ? im->maplen - off :
+		    IMPORT_CHUNK;
+		rc = car_reader_feed(r, map_at(im, off, n), n);
 	}
+	if (rc == 0)
+		rc = car_reader_end(r);
+	if (im->maplen > 0 && madvise((void *)im->map, im->maplen,
+	    MADV_NORMAL) == -1)
+		log_warn("import: madvise");
 	if (rc == -1 && !im->failed)
 		import_fail(im, "bad CAR: %s (at byte %llu)",
 		    car_reader_error(r),
 		    (unsigned long long)car_reader_offset(r));
 	car_reader_free(r);
 	im->car = NULL;
-	im->win_len = 0;	/* the window starts empty */
 	return rc;
 }
 
-/* The walk reads nodes through here: each one reached is kept. */
+/*
+ * The walk reads nodes through here, without a copy (the store's view;
+ * it has no get): each one reached is kept.
+ */
 static int
-import_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
+import_view(void *arg, const struct cid *c, const uint8_t **data,
+    size_t *len)
 {
 	struct import	*im = arg;
 	int		 rc;
@@ -938,7 +922,7 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 	struct import	*im = arg;
 	struct dm	*v;
 	char		 k[MST_KEY_MAX + 1];
-	uint8_t		*p;
+	const uint8_t	*p;
 	size_t		 len;
 	int		 rc;
 
@@ -956,7 +940,6 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 		rc = import_index(im, k, val, v);
 		dm_free(v);
 	}
-	free(p);
 	if (rc == -1)
 		return -1;
 	im->records++;
@@ -967,7 +950,7 @@ import_record(void *arg, const char *key, size_t klen, const struct cid *val)
 static int
 import_commit(struct import *im)
 {
-	uint8_t		*p;
+	const uint8_t	*p;
 	size_t		 len;
 	const char	*errstr;
 	int		 rc;
@@ -978,13 +961,17 @@ import_commit(struct import *im)
 		return import_fail(im, "the root block is not in the CAR");
 	if (rc == -1)
 		return -1;
-	if (commit_decode(p, len, &im->c, &errstr) == -1) {
-		free(p);
+	if (commit_decode(p, len, &im->c, &errstr) == -1)
 		return import_fail(im, "the root %s is not a commit: %s",
 		    cid_fmt(&im->root), errstr);
-	}
-	free(p);
 	return 0;
+}
+
+/* mst_walk reads through the view alone. */
+static int
+import_no_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
+{
+	return -1;
 }
 
 static int
@@ -992,8 +979,9 @@ import_tree(struct import *im)
 {
 	int	 rc;
 
-	im->store.get = import_get;
+	im->store.get = import_no_get;
 	im->store.put = NULL;
+	im->store.view = import_view;
 	im->store.arg = im;
 	rc = mst_walk(&im->store, &im->c.data, import_record, im);
 	if (rc == 0)
@@ -1152,13 +1140,10 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 	struct stat		 st;
 	enum import_status	 rv;
 
-	if ((im = calloc(1, sizeof(*im))) == NULL ||
-	    (im->win = malloc(IMPORT_CHUNK)) == NULL) {
-		free(im);
+	if ((im = calloc(1, sizeof(*im))) == NULL) {
 		strlcpy(msg, "out of memory", msglen);
 		return IMPORT_ERROR;
 	}
-	im->fd = fd;
 	im->msg = msg;
 	im->msglen = msglen;
 	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode))
@@ -1169,7 +1154,9 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		strlcpy(msg, "repository writes in progress; try again",
 		    msglen);
 		im->failed = IMPORT_BUSY;
-	} else if (stage_init(im) == -1 || db_begin(fe->db) == -1)
+	} else if (import_map(im, fd, st.st_size) == -1)
+		;
+	else if (stage_init(im) == -1 || db_begin(fe->db) == -1)
 		import_error(im, "database error");
 	else if (import_tx(im) == -1) {
 		db_rollback(fe->db);
@@ -1182,6 +1169,7 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		events_notify();
 	}
 	stage_done(im);
+	import_unmap(im);
 	if (im->t[0] != 0 && im->t[6] != 0)
 		log_debug("import %s: %lld us: cleared %lld streamed %lld "
 		    "walked %lld indexed %lld blocks %lld committed %lld",
@@ -1207,7 +1195,6 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		import_raise(im, msg, done, arg);
 	} else
 		log_warnx("import for %.256s refused: %s", who, msg);
-	free(im->win);
 	free(im);
 	return rv;
 }

@@ -436,6 +436,7 @@ write_prepare(struct repo_write *w, int *statusp, const char **namep,
 	rstore_blockstore(&w->rb, &w->base);
 	w->layered.get = layered_get;
 	w->layered.put = layered_put;
+	w->layered.view = NULL;
 	w->layered.arg = w;
 	if ((w->overlay = memstore_new()) == NULL ||
 	    (w->blocks = memstore_new()) == NULL ||

@@ -346,6 +346,7 @@ rstore_blockstore(struct rstore_bs *rb, struct blockstore *bs)
 {
 	bs->get = rs_bs_get;
 	bs->put = rs_bs_put;
+	bs->view = NULL;
 	bs->arg = rb;
 }
 

@@ -54,6 +54,7 @@ counting_init(struct counting *cs, struct blockstore *bs)
 	memstore_blockstore(cs->ms, &cs->inner);
 	bs->get = count_get;
 	bs->put = count_put;
+	bs->view = NULL;
 	bs->arg = cs;
 }
 
