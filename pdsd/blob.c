@@ -336,6 +336,58 @@ blob_scratch(void)
 	return fd;
 }
 
+#define SCRATCH_CHUNK	(256 * 1024)
+
+/*
+ * In the kernel where it can (copy_file_range shares the extents on a
+ * file system that can), else through a buffer.
+ */
+int
+blob_scratch_copy(int in, off_t len)
+{
+	uint8_t	*buf = NULL;
+	off_t	 off = 0;
+	ssize_t	 n;
+	int	 out, kernel = 1;
+
+	if ((out = blob_scratch()) == -1)
+		return -1;
+	while (off < len) {
+		if (kernel) {
+			n = copy_file_range(in, &off, out, NULL,
+			    (size_t)(len - off), 0);
+			if (n == -1 && (errno == EXDEV || errno == EINVAL ||
+			    errno == ENOSYS || errno == EOPNOTSUPP ||
+			    errno == EPERM)) {
+				kernel = 0;
+				continue;
+			}
+		} else {
+			if (buf == NULL && (buf = malloc(SCRATCH_CHUNK)) == NULL)
+				goto fail;
+			n = pread(in, buf, (size_t)(len - off) < SCRATCH_CHUNK ?
+			    (size_t)(len - off) : SCRATCH_CHUNK, off);
+			if (n > 0 && blob_write_all(out, buf, (size_t)n) == -1)
+				goto fail;
+			if (n > 0)
+				off += n;
+		}
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			goto fail;
+		if (n == 0)
+			break;	/* shorter than it was */
+	}
+	free(buf);
+	return out;
+fail:
+	log_warn("copy into a scratch file");
+	free(buf);
+	close(out);
+	return -1;
+}
+
 int
 blob_write_all(int fd, const uint8_t *p, size_t len)
 {

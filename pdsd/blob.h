@@ -77,6 +77,11 @@ void		 blob_upload_abort(struct blob_upload *);
 int		 blob_scratch(void);
 /* All of the bytes to fd: 0, or -1 with errno set. */
 int		 blob_write_all(int, const uint8_t *, size_t);
+/*
+ * The first len bytes of a regular file, copied into a scratch file:
+ * its fd, or -1 (logged).  Fewer if the file is shorter by then.
+ */
+int		 blob_scratch_copy(int, off_t);
 
 /* An account's blob: 0 found, 1 none, -1 error. */
 int		 blob_get(struct sqlite3 *, const char *, const struct cid *,

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 #include <sys/queue.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 
 #include <errno.h>
@@ -216,7 +217,6 @@ control_imported(void *arg, const char *summary)
 	    strlen(summary) + 1);
 }
 
-/* The CAR comes as an open fd: we may be chrooted away from its path. */
 /* Runs to its end in this callback: no write lands in the middle. */
 static void
 control_index_rebuild(struct ctl_conn *c)
@@ -237,11 +237,13 @@ control_index_rebuild(struct ctl_conn *c)
 	imsgev_compose(&c->iev, IMSG_CTL_OK, 0, 0, -1, msg, strlen(msg) + 1);
 }
 
+/* The CAR comes as an open fd: we may be chrooted away from its path. */
 static void
 control_import(struct ctl_conn *c, struct imsg *imsg)
 {
-	char	 who[DID_MAX + 1], msg[CONTROL_MSGMAX];
-	int	 fd;
+	struct stat	 st;
+	char		 who[DID_MAX + 1], msg[CONTROL_MSGMAX];
+	int		 fd, copy;
 
 	fd = imsg_get_fd(imsg);
 	if (fd == -1 || imsg_get_string(imsg, who, sizeof(who)) == -1 ||
@@ -251,11 +253,27 @@ control_import(struct ctl_conn *c, struct imsg *imsg)
 		control_fail(c, "bad import request");
 		return;
 	}
+	/*
+	 * The import maps the file and reads it more than once: the user's
+	 * own could be cut short (a fault in the mapping) or rewritten
+	 * under it by another process.  A copy only we hold cannot.
+	 */
+	if (fstat(fd, &st) == -1 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		control_fail(c, "the CAR is not a regular file");
+		return;
+	}
+	copy = blob_scratch_copy(fd, st.st_size);
+	close(fd);
+	if (copy == -1) {
+		control_fail(c, "cannot copy the CAR");
+		return;
+	}
 	/* On success the answer follows once signerd has replied. */
-	if (import_repo(fd, who, msg, sizeof(msg), control_imported,
+	if (import_repo(copy, who, msg, sizeof(msg), control_imported,
 	    (void *)(uintptr_t)c->id) != IMPORT_OK)
 		control_fail(c, msg);
-	close(fd);
+	close(copy);
 }
 
 static void
