@@ -405,6 +405,57 @@ else
 	notok "both stages" "rc $rc1 $rc2 refs $refs spills $s0 $s1 $s2
 $(cat "$T/out1" "$T/out2") $(diff "$T/state1" "$T/state2" | head -5)"
 fi
+# The import maps the CAR: pdsctl import's file is copied first into a
+# scratch file only pdsd holds.  The user's file cut short, then
+# rewritten with other bytes, while the import runs (its mapping is in
+# the frontend's maps) changes nothing: a mapping of the user's own
+# file would fault (SIGBUS) or read the new bytes.
+FE=$("$PDSCTL" -s "$SOCK" status | sed -n 's/.*frontend \([0-9]*\),.*/\1/p')
+cp "$T/gdb.car" "$T/victim.car"
+size=$(wc -c <"$T/victim.car")
+"$PDSCTL" -s "$SOCK" import --did "$ALICE" "$T/victim.car" >"$T/out3" 2>&1 &
+ipid=$!
+seen=
+i=0
+while [ $i -lt 1000 ] && [ -z "$seen" ] && kill -0 $ipid 2>/dev/null; do
+	seen=$(grep -E 'scratch|victim' "/proc/$FE/maps" 2>/dev/null)
+	[ -n "$seen" ] || sleep 0.01
+	i=$((i + 1))
+done
+: >"$T/victim.car"
+head -c "$size" /dev/urandom >"$T/victim.car"
+wait $ipid
+rc3=$?
+state "$ALICE" >"$T/state3"
+if [ $rc3 -eq 0 ] && cmp -s "$T/out2" "$T/out3" &&
+    cmp -s "$T/state2" "$T/state3" && kill -0 "$FE" &&
+    echo "$seen" | grep -q 'scratch.* (deleted)$' &&
+    ! echo "$seen" | grep -q victim; then
+	ok "the file cut short and rewritten during its import: the import is of what it held"
+else
+	notok "file changed during import" "rc $rc3 maps $seen
+$(cat "$T/out3") $(diff "$T/state2" "$T/state3" | head -5)"
+fi
+
+# The frontend stopped (SIGSTOP) while pdsctl sends the file, the file
+# cut short before it runs again: a clean refusal, nothing changed.
+cp "$T/ga.car" "$T/victim.car"
+kill -STOP "$FE"
+"$PDSCTL" -s "$SOCK" import --did "$ALICE" "$T/victim.car" >"$T/out4" 2>"$T/err4" &
+ipid=$!
+sleep 0.5
+head -c 1000 "$T/ga.car" >"$T/victim.car"
+kill -CONT "$FE"
+wait $ipid
+rc4=$?
+state "$ALICE" >"$T/state4"
+if [ $rc4 -eq 1 ] && grep -q "bad CAR" "$T/err4" && kill -0 "$FE" &&
+    cmp -s "$T/state2" "$T/state4"; then
+	ok "the file cut short while pdsd was stopped: refused, nothing changed"
+else
+	notok "file cut short while stopped" "rc $rc4 $(cat "$T/out4" "$T/err4")"
+fi
+
 "$PDSCTL" -s "$SOCK" import --did "$ALICE" "$T/shuffled.car" >"$T/out" 2>&1 &&
     [ "$(blocks "$ALICE")" = "$want_blocks" ] &&
     ok "alice's repository back as it was" || notok "reimport" "$(cat "$T/out")"
