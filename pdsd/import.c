@@ -98,10 +98,15 @@ static int	import_error(struct import *, const char *);
 struct import {
 	char			 did[DID_MAX + 1];
 	char			 key[DIDKEY_BUFSZ];	/* the account's */
-	const uint8_t		*map;		/* the file, read only */
-	size_t			 maplen;
-	uint8_t			*touched;	/* MAP_PIECEs since a drop */
-	size_t			 ntouched;
+	int			 fd;
+	size_t			 size;		/* of the file */
+	const uint8_t		*map;		/* all of it, or NULL */
+	uint8_t			*win;		/* else: a window on it */
+	uint64_t		 win_off;
+	size_t			 win_len;
+	uint64_t		 last_end;	/* of the last block read */
+	uint8_t			*one;		/* a block read alone */
+	size_t			 onecap;
 	int			 have_root;
 	struct cid		 root;		/* the commit's CID */
 	uint64_t		 nblocks;	/* kept */
@@ -321,41 +326,46 @@ marked(const uint8_t *bits, size_t i)
 }
 
 /*
- * The map.  Its pages come from the page cache (the file was just
- * written), and what the import touches counts in the frontend's
- * resident memory as file pages, up to the whole CAR.  Issue 5 wants
- * that flat however large the repository, so past MAP_RESIDENT the
- * pages touched are let go of (MADV_DONTNEED: on a read-only private
- * mapping of a file that does not change, a pointer into it stays good
- * and the next read faults the page back from the cache).  What was
- * touched is counted in pieces of 64 KiB, the most a fault maps around
- * the page asked for (fault_around_bytes); a CAR no larger than the
- * bound is never dropped from.
+ * Where the blocks are read.  A CAR of up to IMPORT_MAP_MAX bytes (some
+ * 30,000 records) is mapped, and every block is read where it lies: no
+ * read, no copy.  Its pages are the file's in the page cache (it was
+ * just written) and count in the frontend's resident memory as file
+ * pages, up to the whole CAR: that is why the bound.  A larger one is
+ * read through a window, as before the map: the walk reads blocks in
+ * tree order, all over the file, and a mapping larger than the bound
+ * would have to let pages go and fault them back, which costs more
+ * than a read (a 100k-record CAR: 160,000 faults and 40 % more CPU
+ * with the pages dropped past 8 MiB; docs/bench.md).  Either way a
+ * block is handed out where it lies, good until the next one is asked
+ * for (every caller is done with it by then), and not hashed again: the
+ * reader checked it as it streamed, and the file does not change.
  */
-#define MAP_PIECE	(64 * 1024)
-#define MAP_RESIDENT	(8 * 1024 * 1024)
+#ifndef IMPORT_MAP_MAX
+#define IMPORT_MAP_MAX	(8 * 1024 * 1024)
+#endif
 
 static int
 import_map(struct import *im, int fd, off_t size)
 {
 	void	*p;
 
-	if (size == 0)
-		return 0;	/* the reader says what is wrong with it */
+	im->fd = fd;
 	if ((uint64_t)size > SIZE_MAX / 2 || (uint64_t)size > STAGE_MAXOFF)
 		return import_fail(im, "the CAR is too large");
-	if ((p = mmap(NULL, (size_t)size, PROT_READ, MAP_PRIVATE, fd, 0)) ==
-	    MAP_FAILED) {
-		log_warn("import: mmap of %lld bytes", (long long)size);
-		if (errno == ENOMEM)
-			return import_fail(im, "the CAR is too large to map "
-			    "(%lld bytes)", (long long)size);
-		return import_error(im, "cannot map the CAR");
+	im->size = (size_t)size;
+	if (size == 0)
+		return 0;	/* the reader says what is wrong with it */
+	if (im->size <= IMPORT_MAP_MAX) {
+		if ((p = mmap(NULL, im->size, PROT_READ, MAP_PRIVATE, fd,
+		    0)) != MAP_FAILED) {
+			im->map = p;
+			return 0;
+		}
+		/* Out of address space, say: the window does as well. */
+		log_warn("import: mmap of %zu bytes; reading instead",
+		    im->size);
 	}
-	im->map = p;
-	im->maplen = (size_t)size;
-	if (im->maplen > MAP_RESIDENT && (im->touched =
-	    calloc(im->maplen / MAP_PIECE / 8 + 1, 1)) == NULL)
+	if ((im->win = malloc(IMPORT_CHUNK)) == NULL)
 		return import_error(im, "out of memory");
 	return 0;
 }
@@ -363,42 +373,84 @@ import_map(struct import *im, int fd, off_t size)
 static void
 import_unmap(struct import *im)
 {
-	if (im->map != NULL && munmap((void *)im->map, im->maplen) == -1)
+	if (im->map != NULL && munmap((void *)im->map, im->size) == -1)
 		log_warn("import: munmap");
-	free(im->touched);
+	free(im->win);
+	free(im->one);
 	im->map = NULL;
-	im->touched = NULL;
+	im->win = NULL;
+	im->one = NULL;
+}
+
+/* All of len at off into p, or -1. */
+static int
+read_at(int fd, uint8_t *p, size_t len, uint64_t off)
+{
+	ssize_t	 n;
+
+	while (len > 0) {
+		if ((n = pread(fd, p, len, (off_t)off)) == -1 &&
+		    errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
 }
 
 /*
- * len bytes at off, which lie in the file (the reader saw them there):
- * a pointer into the map, good until the import ends.
+ * len bytes at off, which the reader found in the file: where they lie
+ * in the map or the window, or NULL with the failure set.  Without the
+ * map, a block right after the last one fills the window from there
+ * (the walk reads a CAR in tree order that way, the final insert one
+ * in CID order, as getRepo writes); any other is read alone.
  */
 static const uint8_t *
-map_at(struct import *im, uint64_t off, size_t len)
+blk_at(struct import *im, uint64_t off, size_t len)
 {
-	size_t	 i, first, last, n = 0;
+	uint8_t	*p;
+	ssize_t	 got;
+	int	 ahead;
 
-	if (im->touched == NULL)
-		return im->map + off;
-	first = off / MAP_PIECE;
-	last = (off + (len > 0 ? len - 1 : 0)) / MAP_PIECE;
-	for (i = first; i <= last; i++)
-		n += !marked(im->touched, i);
-	if (n == 0)
-		return im->map + off;
-	if (im->ntouched + n > MAP_RESIDENT / MAP_PIECE) {
-		if (madvise((void *)im->map, im->maplen, MADV_DONTNEED) == -1)
-			log_warn("import: madvise");
-		memset(im->touched, 0, im->maplen / MAP_PIECE / 8 + 1);
-		im->ntouched = 0;
+	if (off > im->size || len > im->size - off) {
+		import_error(im, "bad block offset");
+		return NULL;
 	}
-	for (i = first; i <= last; i++)
-		if (!marked(im->touched, i)) {
-			im->touched[i / 8] |= 1 << (i % 8);
-			im->ntouched++;
+	if (im->map != NULL)
+		return im->map + off;
+	ahead = off >= im->last_end && off - im->last_end < 512;
+	im->last_end = off + len;
+	if (off >= im->win_off && off + len <= im->win_off + im->win_len)
+		return im->win + (off - im->win_off);
+	if (ahead && len <= IMPORT_CHUNK) {
+		im->win_len = 0;
+		while ((got = pread(im->fd, im->win, IMPORT_CHUNK,
+		    (off_t)off)) == -1 && errno == EINTR)
+			;
+		if (got < (ssize_t)len)
+			goto fail;
+		im->win_off = off;
+		im->win_len = (size_t)got;
+		return im->win;
+	}
+	if (len > im->onecap) {
+		if ((p = realloc(im->one, len)) == NULL) {
+			import_error(im, "out of memory");
+			return NULL;
 		}
-	return im->map + off;
+		im->one = p;
+		im->onecap = len;
+	}
+	if (read_at(im->fd, im->one, len, off) == -1)
+		goto fail;
+	return im->one;
+fail:
+	log_warn("import: read");
+	import_error(im, "read error");
+	return NULL;
 }
 
 /* In memory: the first slot to look in for a key. */
@@ -462,8 +514,8 @@ mem_put(struct import *im, const struct cid *c, uint64_t off, size_t len)
 }
 
 /*
- * A block's number in the CAR and its data, in the map: 0, 1 not
- * staged.
+ * A block's number in the CAR and its data, where it lies: 0, 1 not
+ * staged, -1 with the failure set.
  */
 static int
 mem_find(struct import *im, const struct cid *c, size_t *i,
@@ -482,7 +534,9 @@ mem_find(struct import *im, const struct cid *c, size_t *i,
 		e = &im->ents[im->slots[j] - 1];
 		if (e->key != key || e->cidlen != c->len)
 			continue;
-		p = map_at(im, e->off - e->cidlen, e->cidlen + e->len);
+		if ((p = blk_at(im, e->off - e->cidlen,
+		    e->cidlen + e->len)) == NULL)
+			return -1;
 		if (memcmp(p, c->b, c->len) != 0)
 			continue;
 		*i = im->slots[j] - 1;
@@ -537,18 +591,18 @@ sql_find(struct import *im, const struct cid *c, size_t *i,
 	seq = sqlite3_column_int64(st, 2);
 	sqlite3_reset(st);
 	if (off < 0 || n < 0 || n > CAR_MAXBLOCK || seq < 0 ||
-	    (uint64_t)seq >= im->nstaged || (uint64_t)off > im->maplen ||
-	    (uint64_t)n > im->maplen - (uint64_t)off)
+	    (uint64_t)seq >= im->nstaged)
 		return import_error(im, "database error");
-	*data = map_at(im, (uint64_t)off, (size_t)n);
+	if ((*data = blk_at(im, (uint64_t)off, (size_t)n)) == NULL)
+		return -1;
 	*i = (size_t)seq;
 	*len = (size_t)n;
 	return 0;
 }
 
 /*
- * The CID just before a staged entry's data, in the map.  The reader
- * took it there, and the file does not change: failing is our fault.
+ * The CID just before a staged entry's data.  The reader took it
+ * there, and the file does not change: failing is our fault.
  */
 static int
 ent_cid(struct import *im, const struct stage_ent *e, struct cid *c)
@@ -556,7 +610,8 @@ ent_cid(struct import *im, const struct stage_ent *e, struct cid *c)
 	const uint8_t	*p;
 	const char	*errstr;
 
-	p = map_at(im, e->off - e->cidlen, e->cidlen);
+	if ((p = blk_at(im, e->off - e->cidlen, e->cidlen)) == NULL)
+		return -1;
 	if (cid_from_bin(c, p, e->cidlen, NULL, &errstr) == -1) {
 		log_warnx("import: staged block at byte %llu: %s",
 		    (unsigned long long)e->off, errstr);
@@ -726,6 +781,7 @@ mem_keep(struct import *im)
 {
 	const struct stage_ent	*e;
 	struct cid		 c;
+	const uint8_t		*p;
 	uint32_t		*order;
 	size_t			 i, n = 0;
 	int			 rc = 0;
@@ -742,9 +798,13 @@ mem_keep(struct import *im)
 	sorting = NULL;
 	for (i = 0; i < n && rc == 0; i++) {
 		e = &im->ents[order[i]];
-		if ((rc = ent_cid(im, e, &c)) == 0)
-			rc = keep_one(im, &c, map_at(im, e->off, e->len),
-			    e->len, order[i]);
+		if ((rc = ent_cid(im, e, &c)) == -1)
+			break;
+		if ((p = blk_at(im, e->off, e->len)) == NULL) {
+			rc = -1;
+			break;
+		}
+		rc = keep_one(im, &c, p, e->len, order[i]);
 	}
 	free(order);
 	return rc;
@@ -757,6 +817,7 @@ sql_keep(struct import *im)
 	sqlite3_stmt		*st;
 	struct cid		 c;
 	const char		*s, *errstr;
+	const uint8_t		*p;
 	int64_t			 off, n, seq;
 	int			 rc;
 
@@ -770,16 +831,18 @@ sql_keep(struct import *im)
 		n = sqlite3_column_int64(st, 2);
 		seq = sqlite3_column_int64(st, 3);
 		if (seq < 0 || (uint64_t)seq >= im->nstaged || off < 0 ||
-		    n < 0 || n > CAR_MAXBLOCK || (uint64_t)off > im->maplen ||
-		    (uint64_t)n > im->maplen - (uint64_t)off || s == NULL ||
+		    n < 0 || n > CAR_MAXBLOCK || s == NULL ||
 		    cid_from_str(&c, s, strlen(s), &errstr) == -1) {
 			rc = import_error(im, "database error");
 			break;
 		}
 		if (!marked(im->kept, (size_t)seq))
 			continue;
-		rc = keep_one(im, &c, map_at(im, (uint64_t)off, (size_t)n),
-		    (size_t)n, (size_t)seq);
+		if ((p = blk_at(im, (uint64_t)off, (size_t)n)) == NULL) {
+			rc = -1;
+			break;
+		}
+		rc = keep_one(im, &c, p, (size_t)n, (size_t)seq);
 		if (rc == -1)
 			break;
 	}
@@ -820,39 +883,52 @@ on_block(void *arg, const struct cid *c, const uint8_t *p, size_t len)
 }
 
 /*
- * Streams the map into the stage; the reader checks every block, and
- * takes a block that lies whole in what it is fed where it lies.  The
- * kernel reads ahead of a sequential pass, and the pieces of the map
- * behind it count against MAP_RESIDENT.
+ * Streams the file into the stage; the reader checks every block, and
+ * takes a block that lies whole in what it is fed where it lies.  Not
+ * mapped, the file is read into a buffer of its own: a spill reads the
+ * CIDs back through the window while the reader works.
  */
 static int
 import_stream(struct import *im)
 {
 	struct car_reader	*r;
+	uint8_t			*buf = NULL;
 	size_t			 off, n;
+	ssize_t			 got;
 	int			 rc = 0;
 
-	if ((r = car_reader_new(on_header, on_block, im)) == NULL)
+	if ((r = car_reader_new(on_header, on_block, im)) == NULL ||
+	    (im->map == NULL && (buf = malloc(IMPORT_CHUNK)) == NULL)) {
+		car_reader_free(r);
 		return import_error(im, "out of memory");
+	}
 	im->car = r;
-	if (im->maplen > 0 && madvise((void *)im->map, im->maplen,
-	    MADV_SEQUENTIAL) == -1)
-		log_warn("import: madvise");
-	for (off = 0; off < im->maplen && rc == 0; off += n) {
-		n = im->maplen - off < IMPORT_CHUNK ? im->maplen - off :
+	for (off = 0; off < im->size && rc == 0; off += n) {
+		n = im->size - off < IMPORT_CHUNK ? im->size - off :
 		    IMPORT_CHUNK;
-		rc = car_reader_feed(r, map_at(im, off, n), n);
+		if (im->map != NULL) {
+			rc = car_reader_feed(r, im->map + off, n);
+			continue;
+		}
+		while ((got = pread(im->fd, buf, n, (off_t)off)) == -1 &&
+		    errno == EINTR)
+			;
+		if (got <= 0) {
+			log_warn("import: read");
+			rc = import_error(im, "read error");
+			break;
+		}
+		n = (size_t)got;
+		rc = car_reader_feed(r, buf, n);
 	}
 	if (rc == 0)
 		rc = car_reader_end(r);
-	if (im->maplen > 0 && madvise((void *)im->map, im->maplen,
-	    MADV_NORMAL) == -1)
-		log_warn("import: madvise");
 	if (rc == -1 && !im->failed)
 		import_fail(im, "bad CAR: %s (at byte %llu)",
 		    car_reader_error(r),
 		    (unsigned long long)car_reader_offset(r));
 	car_reader_free(r);
+	free(buf);
 	im->car = NULL;
 	return rc;
 }

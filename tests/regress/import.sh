@@ -410,8 +410,10 @@ fi
 # rewritten with other bytes, while the import runs (its mapping is in
 # the frontend's maps) changes nothing: a mapping of the user's own
 # file would fault (SIGBUS) or read the new bytes.
+# (150,000 stray blocks: a CAR the import maps, under 8 MiB, that takes
+# a while.)
 FE=$("$PDSCTL" -s "$SOCK" status | sed -n 's/.*frontend \([0-9]*\),.*/\1/p')
-cp "$T/gdb.car" "$T/victim.car"
+shuffle "$T/gd.car" "$T/victim.car" 150000
 size=$(wc -c <"$T/victim.car")
 "$PDSCTL" -s "$SOCK" import --did "$ALICE" "$T/victim.car" >"$T/out3" 2>&1 &
 ipid=$!
