@@ -84,6 +84,9 @@
 #include "syntax.h"
 
 #define IMPORT_CHUNK	(1024 * 1024)	/* fed to the reader at a time */
+#ifndef IMPORT_WINDOW
+#define IMPORT_WINDOW	(64 * 1024)	/* read ahead of the walk */
+#endif
 #define IMPORT_REPLY_MAX	512	/* what pdsctl reads */
 #define IMPORT_WARN_MAX		320
 /* Negative: KiB, not pages.  What an import adds to the frontend. */
@@ -365,7 +368,7 @@ import_map(struct import *im, int fd, off_t size)
 		log_warn("import: mmap of %zu bytes; reading instead",
 		    im->size);
 	}
-	if ((im->win = malloc(IMPORT_CHUNK)) == NULL)
+	if ((im->win = malloc(IMPORT_WINDOW)) == NULL)
 		return import_error(im, "out of memory");
 	return 0;
 }
@@ -425,9 +428,9 @@ blk_at(struct import *im, uint64_t off, size_t len)
 	im->last_end = off + len;
 	if (off >= im->win_off && off + len <= im->win_off + im->win_len)
 		return im->win + (off - im->win_off);
-	if (ahead && len <= IMPORT_CHUNK) {
+	if (ahead && len <= IMPORT_WINDOW) {
 		im->win_len = 0;
-		while ((got = pread(im->fd, im->win, IMPORT_CHUNK,
+		while ((got = pread(im->fd, im->win, IMPORT_WINDOW,
 		    (off_t)off)) == -1 && errno == EINTR)
 			;
 		if (got < (ssize_t)len)
@@ -605,13 +608,11 @@ sql_find(struct import *im, const struct cid *c, size_t *i,
  * there, and the file does not change: failing is our fault.
  */
 static int
-ent_cid(struct import *im, const struct stage_ent *e, struct cid *c)
+ent_cid(struct import *im, const struct stage_ent *e, const uint8_t *p,
+    struct cid *c)
 {
-	const uint8_t	*p;
 	const char	*errstr;
 
-	if ((p = blk_at(im, e->off - e->cidlen, e->cidlen)) == NULL)
-		return -1;
 	if (cid_from_bin(c, p, e->cidlen, NULL, &errstr) == -1) {
 		log_warnx("import: staged block at byte %llu: %s",
 		    (unsigned long long)e->off, errstr);
@@ -628,12 +629,14 @@ static int
 stage_spill(struct import *im)
 {
 	const struct stage_ent	*e;
+	const uint8_t		*p;
 	struct cid		 c;
 	size_t			 i;
 
 	for (i = 0; i < im->nstaged; i++) {
 		e = &im->ents[i];
-		if (ent_cid(im, e, &c) == -1 ||
+		if ((p = blk_at(im, e->off - e->cidlen, e->cidlen)) == NULL ||
+		    ent_cid(im, e, p, &c) == -1 ||
 		    sql_put(im, &c, e->off, e->len, i) == -1)
 			return -1;
 	}
@@ -798,13 +801,13 @@ mem_keep(struct import *im)
 	sorting = NULL;
 	for (i = 0; i < n && rc == 0; i++) {
 		e = &im->ents[order[i]];
-		if ((rc = ent_cid(im, e, &c)) == -1)
-			break;
-		if ((p = blk_at(im, e->off, e->len)) == NULL) {
+		/* One read of both: two would defeat the read ahead. */
+		if ((p = blk_at(im, e->off - e->cidlen, e->cidlen +
+		    e->len)) == NULL || ent_cid(im, e, p, &c) == -1) {
 			rc = -1;
 			break;
 		}
-		rc = keep_one(im, &c, p, e->len, order[i]);
+		rc = keep_one(im, &c, p + e->cidlen, e->len, order[i]);
 	}
 	free(order);
 	return rc;
