@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -559,6 +560,59 @@ list_cb(void *arg, const char *cid, const char *key)
 	return 0;
 }
 
+/*
+ * The copy pdsctl import maps: the file's first len bytes in a scratch
+ * file nobody else holds (unlinked: dir/tmp stays empty), the same
+ * bytes however the source changes after; fewer if it is shorter.
+ */
+static void
+test_scratch_copy(void **state)
+{
+	struct fixture	*f = *state;
+	struct stat	 st;
+	uint8_t		*buf, *got;
+	char		 path[PATH_MAX + 8], tmp[PATH_MAX + 8];
+	size_t		 i, n = 700 * 1024 + 3;
+	int		 in, out;
+
+	assert_non_null(buf = malloc(n));
+	assert_non_null(got = malloc(n));
+	for (i = 0; i < n; i++)
+		buf[i] = (uint8_t)(i * 7 + i / 251);
+	snprintf(path, sizeof(path), "%s/src", f->top);
+	snprintf(tmp, sizeof(tmp), "%s/tmp", f->dir);
+	assert_true((in = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	assert_int_equal(blob_write_all(in, buf, n), 0);
+
+	assert_true((out = blob_scratch_copy(in, (off_t)n)) >= 0);
+	assert_int_equal(nfiles(tmp), 0);
+	assert_int_equal(ftruncate(in, 10), 0);
+	assert_int_equal(pwrite(in, "XXXXXXXXXX", 10, 0), 10);
+	assert_int_equal(fstat(out, &st), 0);
+	assert_int_equal(st.st_size, (off_t)n);
+	assert_int_equal(pread(out, got, n, 0), (ssize_t)n);
+	assert_memory_equal(got, buf, n);
+	close(out);
+
+	/* Asked for more than there is: what there is. */
+	assert_true((out = blob_scratch_copy(in, (off_t)n)) >= 0);
+	assert_int_equal(fstat(out, &st), 0);
+	assert_int_equal(st.st_size, 10);
+	close(out);
+
+	/* Asked for less: no more. */
+	assert_int_equal(pwrite(in, buf, n, 0), (ssize_t)n);
+	assert_true((out = blob_scratch_copy(in, 4097)) >= 0);
+	assert_int_equal(fstat(out, &st), 0);
+	assert_int_equal(st.st_size, 4097);
+	assert_int_equal(pread(out, got, n, 0), 4097);
+	assert_memory_equal(got, buf, 4097);
+	close(out);
+	close(in);
+	free(buf);
+	free(got);
+}
+
 static void
 test_import_missing(void **state)
 {
@@ -628,6 +682,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_too_big, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_refs, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_shared_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_scratch_copy, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_import_missing, setup,
 		    teardown),
