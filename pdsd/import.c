@@ -4,9 +4,10 @@
  * com.atproto.repo.importRepo (xrpc_import.c, which first spools the
  * request body to a scratch file) come here.
  *
- * The file is mapped, read only, for the length of the import (see
- * import_map below); every block is read where it lies in the map,
- * never copied.  The old blocks, records and root are deleted first;
+ * The file is mapped, read only, for the length of the import, or if
+ * larger than 8 MiB read through a window (see import_map below); a
+ * block is used where it lies, never copied out of either.  The old
+ * blocks, records and root are deleted first;
  * each block of the CAR, checked against its CID by the reader as it
  * streams, is staged as where it lies in the file (in memory up to a
  * bound, past it in SQLite's temporary database: see the stage
@@ -623,7 +624,8 @@ ent_cid(struct import *im, const struct stage_ent *e, const uint8_t *p,
 
 /*
  * One block more than memory holds: what is staged moves into the
- * table, each CID read back from the map, and the memory goes.
+ * table, each CID read back from the file, and the memory goes.  The
+ * reader streams from a buffer of its own, so the window is free.
  */
 static int
 stage_spill(struct import *im)
@@ -697,10 +699,10 @@ stage_dup(struct import *im, size_t i)
 }
 
 /*
- * A staged block the walk reached, in the map, marked to be kept, and
- * as a record's if it is one: 0, 1 not in the CAR, -1 with the failure
- * set.  Its data is not hashed again: the reader checked it against
- * its CID as it streamed, and the file has not changed since.
+ * A staged block the walk reached, where it lies, marked to be kept,
+ * and as a record's if it is one: 0, 1 not in the CAR, -1 with the
+ * failure set.  Its data is not hashed again: the reader checked it
+ * against its CID as it streamed, and the file has not changed since.
  */
 static int
 stage_take(struct import *im, const struct cid *c, int record,
@@ -749,7 +751,7 @@ stage_refs(const struct import *im, size_t i)
 	return n;
 }
 
-/* A reached block, from the map, into the repository. */
+/* A reached block, where it lies, into the repository. */
 static int
 keep_one(struct import *im, const struct cid *c, const uint8_t *p,
     size_t len, size_t i)
@@ -856,7 +858,7 @@ sql_keep(struct import *im)
 
 /*
  * What the walk reached goes into the repository once, in the order
- * of the CIDs' text, each block straight from the map.
+ * of the CIDs' text, each block straight from the map or the window.
  */
 static int
 stage_keep(struct import *im)
