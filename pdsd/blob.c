@@ -363,7 +363,8 @@ blob_scratch_copy(int in, off_t len)
 				continue;
 			}
 		} else {
-			if (buf == NULL && (buf = malloc(SCRATCH_CHUNK)) == NULL)
+			if (buf == NULL &&
+			    (buf = malloc(SCRATCH_CHUNK)) == NULL)
 				goto fail;
 			n = pread(in, buf, (size_t)(len - off) < SCRATCH_CHUNK ?
 			    (size_t)(len - off) : SCRATCH_CHUNK, off);
