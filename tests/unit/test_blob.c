@@ -609,6 +609,20 @@ test_scratch_copy(void **state)
 	assert_memory_equal(got, buf, 4097);
 	close(out);
 	close(in);
+
+	/*
+	 * From another file system (tmpfs to the blob directory's),
+	 * where copy_file_range says EXDEV: read and written instead.
+	 */
+	snprintf(path, sizeof(path), "/dev/shm/test_blob.%d", (int)getpid());
+	assert_true((in = open(path, O_RDWR | O_CREAT | O_TRUNC, 0600)) >= 0);
+	unlink(path);
+	assert_int_equal(blob_write_all(in, buf, n), 0);
+	assert_true((out = blob_scratch_copy(in, (off_t)n)) >= 0);
+	assert_int_equal(pread(out, got, n, 0), (ssize_t)n);
+	assert_memory_equal(got, buf, n);
+	close(out);
+	close(in);
 	free(buf);
 	free(got);
 }
