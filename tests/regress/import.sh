@@ -517,6 +517,37 @@ refuse "import into an unknown account" "no such account: nobody.test" \
     "--handle nobody.test $D/good.car"
 head -c 1000 "$T/ga.car" >"$T/short.car"
 refuse "import of a CAR cut short" "bad CAR" "--did $ALICE $T/short.car"
+# A database failure halfway through a 2000-record walk (one record's
+# row refused by a trigger) rolls everything back; so does a record
+# that is no map halfway.
+mid=$(sql "SELECT collection || '/' || rkey FROM record WHERE did = '$ALICE'
+    ORDER BY collection, rkey LIMIT 1 OFFSET $((NGEN / 2))")
+sql "CREATE TRIGGER import_boom BEFORE INSERT ON record
+    WHEN new.collection || '/' || new.rkey = '$mid'
+    BEGIN SELECT RAISE(ABORT, 'boom'); END;"
+refuse "a database failure halfway through the walk" "database error" \
+    "--did $ALICE $T/ga.car"
+sql "DROP TRIGGER import_boom"
+(cd "$top/tests/node" && "$NODE" --input-type=module -e '
+import { MST, MemoryBlockstore, BlockMap, blocksToCarFile } from "@atproto/repo"
+import fs from "fs"
+const [out, did] = process.argv.slice(1)
+const recs = new BlockMap()
+let mst = await MST.create(new MemoryBlockstore())
+for (let i = 0; i < 2000; i++) {
+	const v = i === 1000 ? [1, 2] : { $type: "app.bsky.feed.post",
+	    text: `post ${i}`, createdAt: "2024-01-01T00:00:00.000Z" }
+	mst = await mst.add(`app.bsky.feed.post/r${String(i).padStart(6, "0")}`,
+	    await recs.add(v))
+}
+const { root, blocks } = await mst.getUnstoredBlocks()
+blocks.addMap(recs)
+const commit = await blocks.add({ did, version: 3, data: root,
+    rev: "3lbbbbbbbbb22", prev: null, sig: new Uint8Array(64) })
+fs.writeFileSync(out, await blocksToCarFile(commit, blocks))' \
+    "$T/badmid.car" "$ALICE")
+refuse "a record that is no map halfway through the walk" \
+    "record app.bsky.feed.post/r001000: not a map" "--did $ALICE $T/badmid.car"
 
 # badsig.car: the same repository signed by another key.
 "$PDSCTL" -s "$SOCK" import "$D/badsig.car" >"$T/out" 2>&1 &&
