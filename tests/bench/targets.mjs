@@ -56,4 +56,20 @@ const e = errors(pdsd)
 out.push(`| errors in every phase | 8 | ${errors(off)} | 0 | ${e} | | ${e === 0 ? 'yes' : 'no'} | | |`)
 if (e === 0) met++
 out.push('', `${met} of ${targets.length + 1} targets met. "client ceiling": the same bench.mjs against a server that does no work (tests/bench/null_server); "reachable here": whether that ceiling itself meets the target (throughput and latency only; memory and the big-repo phases are not limited by the client).`)
+
+// Issue 5: export and import throughput of the 10k-record repository,
+// and the servers' peak resident memory in each phase.
+const thr = (r, k, msKey) => {
+  const p = ph(r, k)
+  if (!p?.[msKey] || !p.records) return null
+  return { rps: p.records / (p[msKey] / 1000), mbs: p.bytes / 2 ** 20 / (p[msKey] / 1000), rss: p.server_rss_peak_kb / 1024 }
+}
+out.push('', '| phase (10k records) | server | records/s | MB/s | peak RSS MB |', '|---|---|---:|---:|---:|')
+for (const [what, k, msKey] of [['getRepo (gzip accepted)', 'getRepo', 'ms_median'], ['getRepo (identity)', 'getRepo', 'identity_ms_median'], ['importRepo', 'importRepo', 'ms_median']]) {
+  for (const [name, r] of [['official', off], ['pdsd', pdsd]]) {
+    const t = thr(r, k, msKey)
+    out.push(`| ${what} | ${name} | ${fmt(t?.rps)} | ${fmt(t?.mbs)} | ${fmt(t?.rss)} |`)
+  }
+}
+out.push('', 'MB/s: the CAR\'s bytes (uncompressed) over the median time of the phase\'s runs; peak RSS: all server processes, sampled through the phase.')
 console.log(out.join('\n'))
