@@ -55,11 +55,11 @@ struct rec {
  * inserting it) made a segment a statement.  Posts now go into
  * bsky_post alone, and a run of them enters bsky_post_fts afterwards in
  * one INSERT ... SELECT: a write's posts, or all of an import's or
- * rebuild's (fewer segments to merge: four 10k-post imports in a row
- * took 8.5 % fewer instructions than with the trigger, 5.7 % fewer than
- * a statement every 2048 posts; FTS5 still writes a segment whenever
- * its pending terms pass its hash size, about 1 MB, so its memory stays
- * bounded).  A post indexed alone
+ * rebuild's (fewer segments to merge: a series of 10k-post imports
+ * took about 9 % fewer instructions than with the trigger, 3-6 % fewer
+ * than a statement every 2048 posts, docs/bench.md; FTS5 still writes a
+ * segment whenever its pending terms pass its hash size, about 1 MB, so
+ * its memory stays bounded).  A post indexed alone
  * (appindex_record) is its own run.  The run is the rows from the id of
  * its first: id is bsky_post's INTEGER PRIMARY KEY and this connection
  * the only writer, so a row inserted later in the transaction takes a
