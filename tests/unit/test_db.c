@@ -17,6 +17,8 @@
 
 #include <sqlite3.h>
 
+#include "appview.h"
+#include "dm.h"
 #include "log.h"
 #include "pdsd.h"
 
@@ -290,6 +292,97 @@ test_migrate_block_refs(void **state)
 	sqlite3_close(db);
 }
 
+/* The ids of the posts the full-text index finds for a query, joined. */
+static const char *
+fts_ids(sqlite3 *db, const char *q, char *buf, size_t len)
+{
+	sqlite3_stmt	*st;
+
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT coalesce(group_concat("
+	    "rowid, ' '), '') FROM (SELECT rowid FROM bsky_post_fts WHERE "
+	    "bsky_post_fts MATCH ?1 ORDER BY rowid)", -1, &st, NULL),
+	    SQLITE_OK);
+	sqlite3_bind_text(st, 1, q, -1, SQLITE_STATIC);
+	assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+	strlcpy(buf, (const char *)sqlite3_column_text(st, 0), len);
+	sqlite3_finalize(st);
+	return buf;
+}
+
+static void
+load_post(sqlite3 *db, const char *rkey, const char *text)
+{
+	struct dm	*v = dm_map();
+
+	assert_non_null(v);
+	assert_int_equal(dm_map_set(v, "$type", dm_str("app.bsky.feed.post")),
+	    0);
+	assert_int_equal(dm_map_set(v, "text", dm_str(text)), 0);
+	assert_int_equal(appindex_load_record(db, "did:plc:a",
+	    "app.bsky.feed.post", rkey, "bafy", "t", v), 0);
+	dm_free(v);
+}
+
+/*
+ * 0013 on a database of 0012 with posts: the insert trigger goes, the
+ * posts indexed before are found as before, and a load after it (which
+ * writes the full-text rows itself) adds its posts, and only those.
+ */
+static void
+test_migrate_fts_deferred(void **state)
+{
+	sqlite3	*db;
+	char	 err[256], buf[256];
+	size_t	 i;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	for (i = 0; i < 12; i++)
+		exec_ok(db, migrations[i].sql);
+	exec_ok(db, "PRAGMA user_version = 12");
+	exec_ok(db, "INSERT INTO bsky_post (uri, did, rkey, cid, text, "
+	    "indexed_at) VALUES "
+	    "('at://did:plc:a/app.bsky.feed.post/1', 'did:plc:a', '1', 'c', "
+	    "'the quick fox', 't'), "
+	    "('at://did:plc:a/app.bsky.feed.post/2', 'did:plc:a', '2', 'c', "
+	    "'a slow fox', 't'), "
+	    "('at://did:plc:a/app.bsky.feed.post/3', 'did:plc:a', '3', 'c', "
+	    "'quick quick', 't')");
+	assert_string_equal(fts_ids(db, "fox", buf, sizeof(buf)), "1 2");
+	assert_string_equal(fts_ids(db, "quick", buf, sizeof(buf)), "1 3");
+	assert_int_equal(db_migrate(db, err, sizeof(err)), 0);
+	assert_int_equal(user_version(db), (int)nmigrations);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'bsky_post_fts_ins'"), 0);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'bsky_post_fts_del'"), 1);
+	assert_string_equal(fts_ids(db, "fox", buf, sizeof(buf)), "1 2");
+	assert_string_equal(fts_ids(db, "quick", buf, sizeof(buf)), "1 3");
+
+	/* A load, more rows than one batch of the temporary table. */
+	assert_int_equal(appindex_load_init(db), 0);
+	exec_ok(db, "BEGIN");
+	appindex_load_begin();
+	for (i = 0; i < 2100; i++) {
+		snprintf(err, sizeof(err), "n%04zu", i);
+		load_post(db, err, i == 5 ? "quick badger" : i == 2099 ?
+		    "last fox" : "filler");
+	}
+	assert_int_equal(appindex_load_end(db, 1), 0);
+	exec_ok(db, "COMMIT");
+	assert_string_equal(fts_ids(db, "fox", buf, sizeof(buf)), "1 2 2103");
+	assert_string_equal(fts_ids(db, "quick", buf, sizeof(buf)), "1 3 9");
+	assert_string_equal(fts_ids(db, "badger", buf, sizeof(buf)), "9");
+	assert_int_equal(int_of(db, "SELECT count(*) FROM bsky_post_fts "
+	    "WHERE bsky_post_fts MATCH 'filler'"), 2098);
+	/* The delete trigger takes out what the load put in. */
+	exec_ok(db, "DELETE FROM bsky_post WHERE id IN (2, 9)");
+	assert_string_equal(fts_ids(db, "fox", buf, sizeof(buf)), "1 2103");
+	assert_string_equal(fts_ids(db, "quick", buf, sizeof(buf)), "1 3");
+	exec_ok(db, "INSERT INTO bsky_post_fts (bsky_post_fts) VALUES "
+	    "('integrity-check')");
+	sqlite3_close(db);
+}
+
 static void
 test_open_unwritable(void **state)
 {
@@ -307,6 +400,7 @@ main(void)
 		cmocka_unit_test(test_migrate_fresh),
 		cmocka_unit_test(test_migrate_newer_refused),
 		cmocka_unit_test(test_migrate_block_refs),
+		cmocka_unit_test(test_migrate_fts_deferred),
 		cmocka_unit_test(test_busy_wait),
 		cmocka_unit_test(test_open_file_wal),
 		cmocka_unit_test(test_open_unwritable),

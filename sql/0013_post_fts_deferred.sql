@@ -1,0 +1,13 @@
+-- 0013: the full-text rows of posts are written by appindex.c, not by
+-- a trigger on each insert.  FTS5 writes its pending terms out as a
+-- new segment at the end of every statement that gave it any, and
+-- merges segments as they pile up: a trigger made one segment a
+-- statement, and an import or rebuild had to gather its posts in a
+-- temporary table and move them in batches to keep the statements
+-- few.  Now the posts go into bsky_post alone and a whole run of them
+-- (a write's, an import's) enters bsky_post_fts in one INSERT ...
+-- SELECT by id, before anything can delete one of them.  The index
+-- holds what it held: the same rowid and text for every post, those
+-- already there untouched.  The delete trigger stays: every row it
+-- fires for is in the index by then.
+DROP TRIGGER bsky_post_fts_ins;
