@@ -530,7 +530,7 @@ rstore_export_open(const char *path, const char *did, const char *since,
 	r = -1;
 	/*
 	 * Since a rev: the DID's blocks in key order, those of later
-	 * commits kept.  No index by rev (sql/0013): it cost every write,
+	 * commits kept.  No index by rev (sql/0014): it cost every write,
 	 * and this reads what a full export reads.
 	 */
 	sql = since == NULL ?

@@ -291,7 +291,7 @@ test_migrate_block_refs(void **state)
 }
 
 /*
- * 0013: the index of blocks by rev goes; the rows stay, and the one
+ * 0014: the index of blocks by rev goes; the rows stay, and the one
  * query by rev (getRepo since) reads the key's range of the DID.
  */
 static void
@@ -304,9 +304,9 @@ test_migrate_block_rev(void **state)
 	int		 found = 0;
 
 	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	for (i = 0; i < 12; i++)
+	for (i = 0; i < 13; i++)
 		exec_ok(db, migrations[i].sql);
-	exec_ok(db, "PRAGMA user_version = 12");
+	exec_ok(db, "PRAGMA user_version = 13");
 	assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_schema "
 	    "WHERE name = 'repo_block_rev'"), 1);
 	exec_ok(db, "INSERT INTO repo_block (did, cid, rev, data) VALUES "
