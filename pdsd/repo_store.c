@@ -529,6 +529,11 @@ rstore_export_open(const char *path, const char *did, const char *since,
 	    (r = export_root(ex, did, root)) != 0)
 		goto fail;
 	r = -1;
+	/*
+	 * Since a rev: the DID's blocks in key order, those of later
+	 * commits kept.  No index by rev (sql/0014): it cost every write,
+	 * and this reads what a full export reads.
+	 */
 	sql = since == NULL ?
 	    "SELECT cid, data FROM repo_block WHERE did = ?1 ORDER BY cid" :
 	    "SELECT cid, data FROM repo_block WHERE did = ?1 AND rev > ?2 "

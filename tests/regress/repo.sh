@@ -368,12 +368,16 @@ all=$(sqlite3 "$T/data/pdsd.db" "SELECT count(*) FROM repo_block WHERE did = '$A
     notok "getRepo" "$st $info (want $LATEST $all)"
 grep -qi '^transfer-encoding: chunked' "$T/hdr" && ok "getRepo streams (chunked)" ||
     notok "getRepo chunked" "$(cat "$T/hdr")"
-curl -sS -o "$T/since.car" "$S.getRepo?did=$ALICE&since=$(echo "$HEAD" | sed 's/.*"rev":"\([a-z0-9]*\)".*/\1/')"
+since=$(echo "$HEAD" | sed 's/.*"rev":"\([a-z0-9]*\)".*/\1/')
+curl -sS -o "$T/since.car" "$S.getRepo?did=$ALICE&since=$since"
 info=$(carinfo "$T/since.car")
+later=$(sqlite3 "$T/data/pdsd.db" "SELECT count(*) FROM repo_block
+    WHERE did = '$ALICE' AND rev > '$since'")
 case $info in
 "$LATEST "*) n=${info#* }
-	[ "$n" -gt 0 ] && [ "$n" -lt "$all" ] && ok "getRepo since: only the later blocks" ||
-	    notok "getRepo since" "$info of $all" ;;
+	[ "$n" -gt 0 ] && [ "$n" -lt "$all" ] && [ "$n" = "$later" ] &&
+	    ok "getRepo since: exactly the blocks of later commits" ||
+	    notok "getRepo since" "$info of $all, want $later" ;;
 *) notok "getRepo since" "$info" ;;
 esac
 refused "getRepo of an unknown DID" 400 RepoNotFound \

@@ -383,6 +383,44 @@ test_migrate_fts_deferred(void **state)
 	sqlite3_close(db);
 }
 
+/*
+ * 0014: the index of blocks by rev goes; the rows stay, and the one
+ * query by rev (getRepo since) reads the key's range of the DID.
+ */
+static void
+test_migrate_block_rev(void **state)
+{
+	sqlite3		*db;
+	sqlite3_stmt	*st;
+	char		 err[256];
+	size_t		 i;
+	int		 found = 0;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	for (i = 0; i < 13; i++)
+		exec_ok(db, migrations[i].sql);
+	exec_ok(db, "PRAGMA user_version = 13");
+	assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'repo_block_rev'"), 1);
+	exec_ok(db, "INSERT INTO repo_block (did, cid, rev, data) VALUES "
+	    "('did:a', 'b1', 'r1', x'01'), ('did:a', 'b2', 'r2', x'02')");
+	assert_int_equal(db_migrate(db, err, sizeof(err)), 0);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_schema "
+	    "WHERE name = 'repo_block_rev'"), 0);
+	assert_int_equal(int_of(db, "SELECT count(*) FROM repo_block "
+	    "WHERE did = 'did:a' AND rev > 'r1'"), 1);
+	assert_int_equal(sqlite3_prepare_v2(db, "EXPLAIN QUERY PLAN "
+	    "SELECT cid, data FROM repo_block WHERE did = ?1 AND rev > ?2 "
+	    "ORDER BY cid", -1, &st, NULL), SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW)
+		if (strstr((const char *)sqlite3_column_text(st, 3),
+		    "USING PRIMARY KEY (did=?)") != NULL)
+			found = 1;
+	sqlite3_finalize(st);
+	assert_true(found);
+	sqlite3_close(db);
+}
+
 static void
 test_open_unwritable(void **state)
 {
@@ -401,6 +439,7 @@ main(void)
 		cmocka_unit_test(test_migrate_newer_refused),
 		cmocka_unit_test(test_migrate_block_refs),
 		cmocka_unit_test(test_migrate_fts_deferred),
+		cmocka_unit_test(test_migrate_block_rev),
 		cmocka_unit_test(test_busy_wait),
 		cmocka_unit_test(test_open_file_wal),
 		cmocka_unit_test(test_open_unwritable),
