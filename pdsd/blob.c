@@ -325,11 +325,18 @@ int
 blob_scratch(void)
 {
 	char	 path[PATH_MAX];
-	int	 fd;
+	int	 fd, saved;
 
+	fd = -1;
 	if (snprintf(path, sizeof(path), "%s/%s/scratch.XXXXXXXXXX", dir,
-	    TMP_DIR) >= (int)sizeof(path) || (fd = mkstemp(path)) == -1) {
+	    TMP_DIR) >= (int)sizeof(path))
+		errno = ENAMETOOLONG;
+	else
+		fd = mkstemp(path);
+	if (fd == -1) {
+		saved = errno;
 		log_warn("scratch file in %s", dir);
+		errno = saved;
 		return -1;
 	}
 	unlink(path);
@@ -348,7 +355,7 @@ blob_scratch_copy(int in, off_t len)
 	uint8_t	*buf = NULL;
 	off_t	 off = 0;
 	ssize_t	 n;
-	int	 out, kernel = 1;
+	int	 out, kernel = 1, saved;
 
 	if ((out = blob_scratch()) == -1)
 		return -1;
@@ -383,9 +390,11 @@ blob_scratch_copy(int in, off_t len)
 	free(buf);
 	return out;
 fail:
+	saved = errno;
 	log_warn("copy into a scratch file");
 	free(buf);
 	close(out);
+	errno = saved;	/* for the caller's message */
 	return -1;
 }
 

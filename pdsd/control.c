@@ -243,7 +243,7 @@ control_import(struct ctl_conn *c, struct imsg *imsg)
 {
 	struct stat	 st;
 	char		 who[DID_MAX + 1], msg[CONTROL_MSGMAX];
-	int		 fd, copy;
+	int		 fd, copy, saved;
 
 	fd = imsg_get_fd(imsg);
 	if (fd == -1 || imsg_get_string(imsg, who, sizeof(who)) == -1 ||
@@ -264,9 +264,12 @@ control_import(struct ctl_conn *c, struct imsg *imsg)
 		return;
 	}
 	copy = blob_scratch_copy(fd, st.st_size);
+	saved = errno;
 	close(fd);
 	if (copy == -1) {
-		control_fail(c, "cannot copy the CAR");
+		snprintf(msg, sizeof(msg), "cannot copy the CAR into the data "
+		    "directory: %s", strerror(saved));
+		control_fail(c, msg);
 		return;
 	}
 	/* On success the answer follows once signerd has replied. */

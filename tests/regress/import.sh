@@ -571,6 +571,14 @@ fails "import of a file that is not there" "import: $T/none.car" \
     "$PDSCTL" -s "$SOCK" import --did "$GOODDID" "$T/none.car"
 fails "import of something not a regular file" "not a regular file" \
     "$PDSCTL" -s "$SOCK" import --did "$GOODDID" /dev/null
+# The CAR is copied into blobs/tmp first: where that cannot be made,
+# the refusal says why, and nothing changes.
+mv "$T/data/blobs/tmp" "$T/data/blobs/tmp.away" && : >"$T/data/blobs/tmp"
+before=$(snap)
+refuse "import with no room for the copy" \
+    "cannot copy the CAR into the data directory: Not a directory" \
+    "--did $ALICE $T/ga.car"
+rm "$T/data/blobs/tmp" && mv "$T/data/blobs/tmp.away" "$T/data/blobs/tmp"
 fails "import of a bad DID" "not a DID" \
     "$PDSCTL" -s "$SOCK" import --did nope "$D/good.car"
 fails "import with no daemon" "cannot connect to $T/no.sock" \
