@@ -380,7 +380,8 @@ test_migrate_fts_deferred(void **state)
 	assert_string_equal(fts_ids(db, "quick", buf, sizeof(buf)), "1 3");
 	exec_ok(db, "INSERT INTO bsky_post_fts (bsky_post_fts) VALUES "
 	    "('integrity-check')");
-	sqlite3_close(db);
+	/* appindex.c's statements are cached: db_close finalizes them. */
+	db_close(db);
 }
 
 /*
