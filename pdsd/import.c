@@ -7,19 +7,19 @@
  * The file is mapped, read only, for the length of the import, or if
  * larger than 8 MiB read through a window (see import_map below); a
  * block is used where it lies, never copied out of either.  The old
- * blocks, records and root are deleted first;
- * each block of the CAR, checked against its CID by the reader as it
- * streams, is staged as where it lies in the file (in memory up to a
- * bound, past it in SQLite's temporary database: see the stage
- * below): the file is there until the import ends, and a copy was most
- * of the import's memory.  Then the tree is walked from
- * the commit's data root: every node must decode strictly and sit in
- * its place, every record must be a data-model map, and each block
- * reached is stored once, under the commit's rev; what the walk does
- * not reach was not part of the repository and never enters it.  The
- * reached blocks go in after the walk, in the order of repo_block's
- * key, and the app.bsky index loads in batches (appindex.c):
- * row-at-a-time inserts were most of the import's time.
+ * blocks, records and root are deleted first; each block of the CAR,
+ * checked against its CID by the reader as it streams, is staged as
+ * where it lies in the file (in memory up to a bound, past it in
+ * SQLite's temporary database: see the stage below): the file is there
+ * until the import ends, and a copy was most of the import's memory.
+ * Then the tree is walked from the commit's data root: every node must
+ * decode strictly and sit in its place, every record must be a
+ * data-model map, and each block reached is stored once, under the
+ * commit's rev; what the walk does not reach was not part of the
+ * repository and never enters it.  The reached blocks go in after the
+ * walk, in the order of repo_block's key, and the app.bsky index loads
+ * in batches (appindex.c): row-at-a-time inserts were most of the
+ * import's time.  At -vv the stages' times are logged.
  * The repository's rev is the commit's, even when it is older than the
  * old head's (the same migration run twice, an older backup): the head,
  * getLatestCommit and the #sync event must all say the rev the commit
