@@ -236,6 +236,22 @@ int_of(sqlite3 *db, const char *sql)
 	return n;
 }
 
+/* An in-memory database with the first n migrations, as pdsd left it. */
+static sqlite3 *
+db_at_version(size_t n)
+{
+	sqlite3	*db;
+	char	 sql[64];
+	size_t	 i;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	for (i = 0; i < n; i++)
+		exec_ok(db, migrations[i].sql);
+	snprintf(sql, sizeof(sql), "PRAGMA user_version = %zu", n);
+	exec_ok(db, sql);
+	return db;
+}
+
 /*
  * 0012 on a database of 0011 with records: each record block gets the
  * number of records of its repository pointing at it, nodes 0, and
@@ -246,12 +262,8 @@ test_migrate_block_refs(void **state)
 {
 	sqlite3	*db;
 	char	 err[256];
-	size_t	 i;
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	for (i = 0; i < 11; i++)
-		exec_ok(db, migrations[i].sql);
-	exec_ok(db, "PRAGMA user_version = 11");
+	db = db_at_version(11);
 	exec_ok(db, "INSERT INTO repo_block (did, cid, rev, data) VALUES "
 	    "('did:a', 'bshared', 'r1', x'01'), "
 	    "('did:a', 'bone', 'r1', x'02'), "
@@ -335,10 +347,7 @@ test_migrate_fts_deferred(void **state)
 	char	 err[256], buf[256];
 	size_t	 i;
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	for (i = 0; i < 12; i++)
-		exec_ok(db, migrations[i].sql);
-	exec_ok(db, "PRAGMA user_version = 12");
+	db = db_at_version(12);
 	exec_ok(db, "INSERT INTO bsky_post (uri, did, rkey, cid, text, "
 	    "indexed_at) VALUES "
 	    "('at://did:plc:a/app.bsky.feed.post/1', 'did:plc:a', '1', 'c', "
@@ -394,13 +403,9 @@ test_migrate_block_rev(void **state)
 	sqlite3		*db;
 	sqlite3_stmt	*st;
 	char		 err[256];
-	size_t		 i;
 	int		 found = 0;
 
-	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
-	for (i = 0; i < 13; i++)
-		exec_ok(db, migrations[i].sql);
-	exec_ok(db, "PRAGMA user_version = 13");
+	db = db_at_version(13);
 	assert_int_equal(int_of(db, "SELECT count(*) FROM sqlite_schema "
 	    "WHERE name = 'repo_block_rev'"), 1);
 	exec_ok(db, "INSERT INTO repo_block (did, cid, rev, data) VALUES "
