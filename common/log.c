@@ -52,6 +52,17 @@ log_getverbose(void)
 	return verbose;
 }
 
+int64_t
+log_stamp(void)
+{
+	struct timespec	 ts;
+
+	if (verbose < 2)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
 void
 vlog(int pri, const char *fmt, va_list ap)
 {

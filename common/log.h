@@ -6,6 +6,7 @@
 #define PDS_LOG_H
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <sys/cdefs.h>
 
 #ifndef __dead
@@ -17,6 +18,8 @@ void	log_procinit(const char *);
 void	log_setverbose(int);
 int	log_getverbose(void);
 const char *log_procname(void);
+/* At -vv, microseconds on the monotonic clock for stage times; else 0. */
+int64_t	log_stamp(void);
 void	log_warn(const char *, ...)
 	    __attribute__((__format__ (printf, 1, 2)));
 void	log_warnx(const char *, ...)

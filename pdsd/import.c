@@ -1093,17 +1093,6 @@ import_sync_event(struct import *im)
 	return rv;
 }
 
-/* -vv: stage i of the import ends now. */
-static void
-import_mark(struct import *im, int i)
-{
-	struct timespec	 ts;
-
-	if (log_getverbose() < 2)
-		return;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	im->t[i] = (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
 
 /* Everything inside the transaction; -1 rolls it back. */
 static int
@@ -1111,29 +1100,29 @@ import_tx(struct import *im)
 {
 	struct repo_root	 root;
 
-	import_mark(im, 0);
+	im->t[0] = log_stamp();
 	if (rstore_delete_repo(fe->db, im->did) == -1 ||
 	    appindex_drop_repo(fe->db, im->did) == -1 ||
 	    blob_repo_reset(fe->db, im->did, time(NULL)) == -1)
 		return import_error(im, "database error");
-	import_mark(im, 1);
+	im->t[1] = log_stamp();
 	if (import_stream(im) == -1 || stage_marks(im) == -1 ||
 	    import_commit(im) == -1)
 		return -1;
-	import_mark(im, 2);
+	im->t[2] = log_stamp();
 	db_now(im->at, sizeof(im->at));
 	appindex_load_begin();
 	if (import_tree(im) == -1) {
 		appindex_load_end(fe->db, 0);
 		return -1;
 	}
-	import_mark(im, 3);
+	im->t[3] = log_stamp();
 	if (appindex_load_end(fe->db, 1) == -1)
 		return import_error(im, "database error");
-	import_mark(im, 4);
+	im->t[4] = log_stamp();
 	if (stage_keep(im) == -1)
 		return -1;
-	import_mark(im, 5);
+	im->t[5] = log_stamp();
 	root.commit = im->root;
 	root.data = im->c.data;
 	strlcpy(root.rev, im->c.rev, sizeof(root.rev));
@@ -1220,6 +1209,7 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 	struct import		*im;
 	struct stat		 st;
 	enum import_status	 rv;
+	size_t			 i;
 
 	if ((im = calloc(1, sizeof(*im))) == NULL) {
 		strlcpy(msg, "out of memory", msglen);
@@ -1246,12 +1236,14 @@ import_repo(int fd, const char *who, char *msg, size_t msglen,
 		events_forget_seq();
 		import_error(im, "database error");
 	} else {
-		import_mark(im, 6);
+		im->t[6] = log_stamp();
 		events_notify();
 	}
 	stage_done(im);
 	import_unmap(im);
-	if (im->t[0] != 0 && im->t[6] != 0)
+	for (i = 0; i < sizeof(im->t) / sizeof(im->t[0]) && im->t[i] != 0; i++)
+		;
+	if (i == sizeof(im->t) / sizeof(im->t[0]))
 		log_debug("import %s: %lld us: cleared %lld streamed %lld "
 		    "walked %lld indexed %lld blocks %lld committed %lld",
 		    im->did, (long long)(im->t[6] - im->t[0]),

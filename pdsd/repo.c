@@ -63,7 +63,6 @@ static struct node_slot {
 static TAILQ_HEAD(, repo_write)	 writes = TAILQ_HEAD_INITIALIZER(writes);
 static size_t			 nwrites;
 
-static int			 timing;	/* -vv: stage times */
 
 static void	write_start(struct repo_write *);
 static void	write_finish(struct repo_write *, int, const char *,
@@ -155,23 +154,12 @@ busy(const char *did, const struct repo_write *until)
  * Stage times of a write, taken only when asked for (-vv): where the
  * latency of a write goes when it is slow.
  */
-static int64_t
-stamp(void)
-{
-	struct timespec	 ts;
-
-	if (!timing)
-		return 0;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
-}
-
 #define SPAN(a, b)	((a) != 0 && (b) != 0 ? (long long)((b) - (a)) : -1LL)
 
 static void
 timing_log(const struct repo_write *w, int status)
 {
-	if (!timing || w->t_submit == 0)
+	if (w->t_submit == 0)
 		return;
 	log_debug("write %s status %d: %lld us: queued %lld prepared %lld "
 	    "signer %lld lock %lld stored %lld committed %lld", w->did,
@@ -184,8 +172,7 @@ timing_log(const struct repo_write *w, int status)
 void
 repo_write_submit(struct repo_write *w)
 {
-	timing = log_getverbose() >= 2;
-	w->t_submit = stamp();
+	w->t_submit = log_stamp();
 	TAILQ_INSERT_TAIL(&writes, w, entry);
 	nwrites++;
 	if (!busy(w->did, w))
@@ -481,11 +468,11 @@ write_start(struct repo_write *w)
 	char		 msg[512];
 	int		 opened, r, status;
 
-	w->t_start = stamp();
+	w->t_start = log_stamp();
 	opened = db_read_begin(fe->db);
 	r = write_prepare(w, &status, &name, msg, sizeof(msg));
 	db_read_end(fe->db, opened);
-	w->t_asked = stamp();
+	w->t_asked = log_stamp();
 	if (r == -1)
 		write_finish(w, status, name, msg);
 }
@@ -604,7 +591,7 @@ write_store(struct repo_write *w)
 		return -1;
 	if (db_begin(fe->db) == -1)
 		goto fail_refs;
-	w->t_begin = stamp();
+	w->t_begin = log_stamp();
 	if (memstore_foreach(w->blocks, store_block, w) != 0)
 		goto fail;
 	for (i = 0; i < w->nops; i++) {
@@ -630,7 +617,7 @@ write_store(struct repo_write *w)
 		    &w->new_root.commit, p, len, w->new_root.rev) == -1)
 			goto fail;
 	}
-	w->t_commit = stamp();
+	w->t_commit = log_stamp();
 	if (db_commit(fe->db) == -1) {
 		events_forget_seq();
 		goto fail_refs;
@@ -679,7 +666,7 @@ write_signed(void *arg, const uint8_t *sig, const char *err)
 	uint8_t			*signed_commit = NULL;
 	size_t			 len;
 
-	w->t_signed = stamp();
+	w->t_signed = log_stamp();
 	if (sig == NULL && resign(w) == 0)
 		return;
 	if (sig == NULL) {
@@ -729,7 +716,7 @@ write_finish(struct repo_write *w, int status, const char *name,
 			break;
 	TAILQ_REMOVE(&writes, w, entry);
 	nwrites--;
-	w->t_end = stamp();
+	w->t_end = log_stamp();
 	timing_log(w, status);
 	write_release(w);
 	if (next != NULL)
