@@ -27,7 +27,18 @@ int
 blockstore_get(const struct blockstore *bs, const struct cid *c,
     uint8_t **data, size_t *len)
 {
-	return bs->get(bs->arg, c, data, len);
+	const uint8_t	*v;
+	int		 rc;
+
+	if (bs->get != NULL)
+		return bs->get(bs->arg, c, data, len);
+	/* A store with a view alone: a copy for the caller to own. */
+	if ((rc = bs->view(bs->arg, c, &v, len)) != 0)
+		return rc;
+	if ((*data = malloc(*len > 0 ? *len : 1)) == NULL)
+		return -1;
+	memcpy(*data, v, *len);
+	return 0;
 }
 
 int

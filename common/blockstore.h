@@ -13,7 +13,10 @@
 #include "cid.h"
 
 struct blockstore {
-	/* 0 found (*data malloc'd, caller frees), 1 not found, -1 error */
+	/*
+	 * 0 found (*data malloc'd, caller frees), 1 not found, -1 error.
+	 * NULL in a store with a view: blockstore_get copies the view.
+	 */
 	int	(*get)(void *arg, const struct cid *, uint8_t **data,
 		    size_t *len);
 	/* store bytes under cid (already computed by the caller); 0 or -1 */

@@ -1048,19 +1048,12 @@ import_commit(struct import *im)
 	return 0;
 }
 
-/* mst_walk reads through the view alone. */
-static int
-import_no_get(void *arg, const struct cid *c, uint8_t **data, size_t *len)
-{
-	return -1;
-}
-
 static int
 import_tree(struct import *im)
 {
 	int	 rc;
 
-	im->store.get = import_no_get;
+	im->store.get = NULL;		/* the view alone */
 	im->store.put = NULL;
 	im->store.view = import_view;
 	im->store.arg = im;

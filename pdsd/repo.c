@@ -63,7 +63,6 @@ static struct node_slot {
 static TAILQ_HEAD(, repo_write)	 writes = TAILQ_HEAD_INITIALIZER(writes);
 static size_t			 nwrites;
 
-
 static void	write_start(struct repo_write *);
 static void	write_finish(struct repo_write *, int, const char *,
 		    const char *);

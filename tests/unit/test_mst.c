@@ -1231,8 +1231,10 @@ test_walk_view(void **state)
 	struct kv		 a, b;
 	struct cid		 root;
 	char			**keys;
+	const uint8_t		 *v;
+	uint8_t			 *p;
 	uint64_t		  seed = 17;
-	size_t			  i, n = 3000;
+	size_t			  i, n = 3000, len, vlen;
 
 	keys = gen_keys(n, &seed);
 	assert_non_null(ms = memstore_new());
@@ -1255,6 +1257,16 @@ test_walk_view(void **state)
 	assert_int_equal(vo.views, memstore_count(ms));
 	kv_free(&a);
 	kv_free(&b);
+
+	/* With no get, blockstore_get hands out a copy of the view. */
+	vbs.get = NULL;
+	assert_int_equal(blockstore_get(&vbs, &root, &p, &len), 0);
+	assert_int_equal(memstore_peek(ms, &root, &v, &vlen), 0);
+	assert_int_equal(len, vlen);
+	assert_memory_equal(p, v, len);
+	assert_ptr_not_equal(p, v);
+	free(p);
+	vbs.get = vo_get;
 
 	/* Without the root: the view says not found, the walk fails. */
 	assert_non_null(vo.ms = memstore_new());
