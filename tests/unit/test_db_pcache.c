@@ -136,11 +136,31 @@ test_splits_and_rollback(void **state)
 	assert_int_equal(system(err), 0);
 }
 
+/*
+ * SQLite keeps no memory statistics (each allocation would take a
+ * global mutex to count itself): after real work they still read 0.
+ */
+static void
+test_no_memstatus(void **state)
+{
+	sqlite3	*db;
+
+	assert_int_equal(sqlite3_open(":memory:", &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "CREATE TABLE t (x); INSERT INTO t "
+	    "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n "
+	    "WHERE i < 100) SELECT zeroblob(1000) FROM n", NULL, NULL,
+	    NULL), SQLITE_OK);
+	assert_true(sqlite3_memory_used() == 0);
+	assert_true(sqlite3_memory_highwater(0) == 0);
+	sqlite3_close(db);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_splits_and_rollback),
+		cmocka_unit_test(test_no_memstatus),
 	};
 
 	/* Before SQLite initializes, as pdsd's first db_open does. */
